@@ -1,0 +1,20 @@
+"""s2sgrad: source-to-source automatic differentiation for numeric Python.
+
+Example:
+    >>> import math, s2sgrad
+    >>> @s2sgrad.differentiate(wrt=("x", "a"))
+    ... def f(x, a, n=10):
+    ...     for i in range(n):
+    ...         x = math.sin(x) * a + 0.1 * x
+    ...     return x
+    >>> f.grad(0.5, 0.9)
+"""
+
+from .api import Differentiable, differentiate, grad, source, value_and_grad
+from .errors import (NoGradientRuleError, S2SGradError, SourceUnavailableError,
+                     UnsupportedSyntaxError)
+
+__all__ = [
+    "differentiate", "grad", "value_and_grad", "source", "Differentiable",
+    "S2SGradError", "UnsupportedSyntaxError", "NoGradientRuleError", "SourceUnavailableError",
+]

@@ -1,0 +1,249 @@
+"""Analyses of the lowered core: what each assignment computes, activity, scalar kinds, to-be-recorded.
+
+- `operation(core, value)` classifies a right-hand side (copy, rule, helper call, ...).
+- activity: a name is active when it depends on a `wrt` input (varied) and the result
+  depends on it (useful); everything else gets no adjoint code.
+- kinds: names known to hold Python scalars (so adjoints need no `unbroadcast`).
+- to-be-recorded: names the reverse sweep reads; only their overwritten values are saved.
+
+All analyses are flow-insensitive over names: conservative (an inactive value may be
+treated as active, never the reverse), which costs speed at worst, never correctness.
+
+Example:
+    >>> info = analyze(core, wrt=("x",))
+    >>> info.active, info.recorded
+"""
+
+import builtins
+import inspect
+from dataclasses import dataclass, field
+
+import gast
+
+from . import rules
+from .frontend import LOCAL, NOT_FOUND, unwrap
+from .lower import BINOPS, UNARYOPS
+
+SCALAR, UNKNOWN = "scalar", "unknown"
+SCALAR_BUILTINS = {builtins.float, builtins.int, builtins.len, builtins.round, builtins.abs,
+                   builtins.min, builtins.max, builtins.bool}
+
+
+@dataclass
+class Op:
+    """What one right-hand side computes."""
+
+    kind: str                       # copy | const | opaque | rule | helper | norule
+    node: gast.expr
+    inputs: dict = field(default_factory=dict)   # parameter name -> atom (rule or helper)
+    rule: object = None
+    fn: object = None               # the primitive or the helper function
+
+    def differentiable_inputs(self):
+        """Atoms through which a derivative flows."""
+        if self.kind == "copy":
+            return [self.node]
+        if self.kind == "rule":
+            return [self.inputs[p] for p in self.rule.differentiable()]
+        if self.kind in ("helper", "norule"):
+            return list(self.inputs.values())
+        return []
+
+
+def operation(core, value):
+    """Classify the right-hand side of a core assignment."""
+    if getattr(value, "s2s_opaque", False):
+        return Op("opaque", value)
+    if isinstance(value, gast.Name):
+        return Op("copy", value)
+    if isinstance(value, (gast.Constant, gast.Attribute)):
+        return Op("const", value)
+    if isinstance(value, gast.BinOp):
+        return _primitive(BINOPS[type(value.op)], value, [value.left, value.right], [])
+    if isinstance(value, gast.UnaryOp):
+        return _primitive(UNARYOPS[type(value.op)], value, [value.operand], [])
+    if isinstance(value, gast.Call):
+        obj = core.source.resolve(value.func)
+        keywords = [(k.arg, k.value) for k in value.keywords]
+        if obj is NOT_FOUND or obj is LOCAL:
+            return Op("norule", value, _positional(value), fn=None)
+        if rules.lookup(obj):
+            return _primitive(obj, value, value.args, keywords)
+        helper = unwrap(obj)
+        if inspect.isfunction(helper):
+            try:
+                bound = inspect.signature(helper).bind(*value.args, **dict(keywords))
+            except TypeError:
+                return Op("norule", value, _positional(value), fn=obj)
+            return Op("helper", value, dict(bound.arguments), fn=helper)
+        return Op("norule", value, _positional(value), fn=obj)
+    return Op("opaque", value)
+
+
+def _positional(call):
+    out = {str(i): a for i, a in enumerate(call.args)}
+    out.update({k.arg: k.value for k in call.keywords})
+    return out
+
+
+def _primitive(obj, node, args, keywords):
+    if rules.is_nondifferentiable(obj):
+        return Op("opaque", node)
+    for rule in rules.lookup(obj):
+        inputs = rule.bind(args, keywords)
+        if inputs is not None:
+            return Op("rule", node, inputs, rule=rule, fn=obj)
+    inputs = {str(i): a for i, a in enumerate(args)}
+    return Op("norule", node, inputs, fn=obj)
+
+
+@dataclass
+class Analysis:
+    ops: dict            # id(assign node) -> Op
+    varied: set
+    useful: set
+    active: set
+    kinds: dict
+    recorded: set        # names the reverse sweep reads
+
+    def op(self, stmt):
+        return self.ops[id(stmt)]
+
+    def is_scalar(self, atom):
+        if isinstance(atom, gast.Constant):
+            return isinstance(atom.value, (int, float))
+        if isinstance(atom, gast.Attribute):
+            return True
+        if isinstance(atom, gast.Name):
+            return self.kinds.get(atom.id) == SCALAR
+        return False
+
+
+def assignments(stmts):
+    """Every core assignment, in program order, loops and branches included."""
+    for s in stmts:
+        if isinstance(s, gast.Assign):
+            yield s
+        for field_name in ("body", "orelse"):
+            yield from assignments(getattr(s, field_name, []) or [])
+
+
+def loops(stmts):
+    for s in stmts:
+        if isinstance(s, gast.For):
+            yield s
+        for field_name in ("body", "orelse"):
+            yield from loops(getattr(s, field_name, []) or [])
+
+
+def analyze(core, wrt):
+    """Run every analysis the reverse transform needs."""
+    assigns = list(assignments(core.body))
+    ops = {id(s): operation(core, s.value) for s in assigns}
+    edges = []     # (target, input names)
+    for s in assigns:
+        inputs = [a.id for a in ops[id(s)].differentiable_inputs() if isinstance(a, gast.Name)]
+        edges.append((s.targets[0].id, inputs))
+
+    varied = set(wrt)
+    _fixpoint(varied, [(t, ins) for t, ins in edges], forward=True)
+    useful = {core.result.id} if isinstance(core.result, gast.Name) else set()
+    _fixpoint(useful, edges, forward=False)
+    active = varied & useful
+
+    kinds = _kinds(core, assigns, ops)
+    recorded = set()
+    for s in assigns:
+        if s.targets[0].id in active:
+            recorded |= _reads(ops[id(s)], s.targets[0].id)
+    return Analysis(ops, varied, useful, active, kinds, recorded)
+
+
+def _fixpoint(marked, edges, forward):
+    changed = True
+    while changed:
+        changed = False
+        for target, inputs in edges:
+            if forward and target not in marked and any(i in marked for i in inputs):
+                marked.add(target)
+                changed = True
+            if not forward and target in marked:
+                new = [i for i in inputs if i not in marked]
+                if new:
+                    marked.update(new)
+                    changed = True
+
+
+def _reads(op, target):
+    """Primal names the adjoint of this operation reads."""
+    if op.kind == "rule":
+        names = set()
+        params = set(op.rule.inputs)
+        for stmt in op.rule.body:
+            for node in gast.walk(stmt.value):
+                if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
+                    if node.id == op.rule.output:
+                        names.add(target)
+                    elif node.id in params and isinstance(op.inputs[node.id], gast.Name):
+                        names.add(op.inputs[node.id].id)
+        return names
+    if op.kind == "helper":
+        return {a.id for a in op.inputs.values() if isinstance(a, gast.Name)}
+    return set()
+
+
+def _kinds(core, assigns, ops):
+    """Names that only ever hold Python scalars (params count as unknown unless annotated float/int)."""
+    kinds = {}
+    for arg in core.source.node.args.args:
+        ann = arg.annotation
+        known = isinstance(ann, gast.Name) and ann.id in ("float", "int")
+        kinds[arg.id] = SCALAR if known else UNKNOWN
+    for loop in loops(core.body):
+        kinds.setdefault(loop.target.id, SCALAR)
+    targets = {s.targets[0].id for s in assigns}
+    for t in targets:
+        kinds.setdefault(t, SCALAR)
+    changed = True
+    while changed:
+        changed = False
+        for s in assigns:
+            t = s.targets[0].id
+            if kinds[t] == SCALAR and _kind(core, s.value, kinds) != SCALAR:
+                kinds[t] = UNKNOWN
+                changed = True
+    return kinds
+
+
+def _kind(core, value, kinds):
+    def atom_kind(a):
+        if isinstance(a, gast.Constant):
+            return SCALAR if isinstance(a.value, (int, float, bool)) else UNKNOWN
+        if isinstance(a, gast.Name):
+            return kinds.get(a.id, UNKNOWN)
+        if isinstance(a, gast.Attribute):
+            obj = core.source.resolve(a)
+            return SCALAR if isinstance(obj, (int, float)) else UNKNOWN
+        return _kind(core, a, kinds)
+
+    if isinstance(value, (gast.Constant, gast.Name, gast.Attribute)):
+        return atom_kind(value)
+    if isinstance(value, gast.BinOp):
+        return SCALAR if atom_kind(value.left) == atom_kind(value.right) == SCALAR else UNKNOWN
+    if isinstance(value, gast.UnaryOp):
+        return atom_kind(value.operand)
+    if isinstance(value, gast.Compare):
+        parts = [value.left] + list(value.comparators)
+        return SCALAR if all(atom_kind(p) == SCALAR for p in parts) else UNKNOWN
+    if isinstance(value, gast.BoolOp):
+        return SCALAR if all(atom_kind(v) == SCALAR for v in value.values) else UNKNOWN
+    if isinstance(value, gast.Call):
+        obj = core.source.resolve(value.func)
+        if getattr(obj, "__module__", None) == "math" or obj in (builtins.float, builtins.int, builtins.len,
+                                                                  builtins.round, builtins.bool):
+            return SCALAR
+        if any(obj is b for b in SCALAR_BUILTINS):
+            args = list(value.args) + [k.value for k in value.keywords]
+            return SCALAR if all(atom_kind(a) == SCALAR for a in args) else UNKNOWN
+    return UNKNOWN
+

@@ -1,0 +1,192 @@
+"""The public API: differentiate, grad, value_and_grad, source. Thin: argument handling and
+wrapping on top of `pipeline.derive`.
+
+Example:
+    >>> @differentiate(wrt=("x", "a"))
+    ... def f(x, a):
+    ...     return math.sin(x) * a
+    >>> f.grad(0.5, 2.0)          # (2 cos 0.5, sin 0.5)
+"""
+
+import functools
+import inspect
+import numbers
+
+import numpy as np
+
+from .frontend import unwrap
+from .pipeline import derive
+
+
+def _wrt_names(fn, wrt):
+    """(parameter names, single) for a `wrt` given as a position, a name, or a tuple of them."""
+    params = list(inspect.signature(fn).parameters)
+    single = not isinstance(wrt, (tuple, list))
+    items = (wrt,) if single else tuple(wrt)
+    if not items:
+        raise ValueError(f"wrt is empty; name at least one parameter of {fn.__qualname__}: {', '.join(params)}")
+    names = []
+    for item in items:
+        if isinstance(item, bool) or not isinstance(item, (int, str)):
+            raise TypeError(f"wrt must be a parameter position or name (or a tuple of them), not {item!r}")
+        if isinstance(item, int):
+            if not -len(params) <= item < len(params):
+                raise ValueError(f"wrt={item} is out of range: {fn.__qualname__} has {len(params)} parameters "
+                                 f"({', '.join(params)})")
+            item = params[item]
+        elif item not in params:
+            raise ValueError(f"wrt names {item!r}, which is not a parameter of {fn.__qualname__}; "
+                             f"its parameters are: {', '.join(params)}")
+        names.append(item)
+    return tuple(names), single
+
+
+class _Gradient:
+    """The compiled value-and-gradient of one function for one `wrt`; checks and shapes results."""
+
+    def __init__(self, fn, wrt):
+        self.fn = unwrap(fn)
+        self.names, self.single = _wrt_names(self.fn, wrt)
+        self.signature = inspect.signature(self.fn)
+        self._derived = None
+
+    @property
+    def derived(self):
+        if self._derived is None:
+            self._derived = derive(self.fn, self.names)
+        return self._derived
+
+    def __call__(self, *args, **kwargs):
+        bound = self.signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        inputs = [bound.arguments[n] for n in self.names]
+        for n, x in zip(self.names, inputs):
+            _check_differentiable(self.fn, n, x)
+        value, grads = self.derived.function(*args, **kwargs)
+        if np.ndim(value) != 0:
+            raise ValueError(
+                f"grad needs a scalar output, but {self.fn.__qualname__} returned a value of shape "
+                f"{np.shape(value)}; for a non-scalar output use a vector-Jacobian product (vjp) with a "
+                f"cotangent of shape {np.shape(value)}")
+        if len(self.names) == 1:
+            grads = (grads,)
+        grads = tuple(_like(g, x) for g, x in zip(grads, inputs))
+        return value, (grads[0] if self.single else grads)
+
+
+def _check_differentiable(fn, name, x):
+    if isinstance(x, bool) or isinstance(x, np.bool_):
+        raise TypeError(f"cannot differentiate {fn.__qualname__} with respect to {name!r}: it is a bool")
+    if isinstance(x, (complex, np.complexfloating)) or (isinstance(x, np.ndarray) and np.iscomplexobj(x)):
+        raise TypeError(f"cannot differentiate with respect to {name!r}: complex inputs are not supported yet")
+    if isinstance(x, np.ndarray) and not np.issubdtype(x.dtype, np.floating):
+        raise TypeError(f"cannot differentiate with respect to {name!r}: an array of dtype {x.dtype} is not "
+                        "differentiable; pass a floating-point array (x.astype(float))")
+
+
+def _like(g, x):
+    """The gradient `g` given the type, shape and dtype of its argument `x`."""
+    if isinstance(x, np.ndarray):
+        g = np.asarray(g)
+        if g.shape != x.shape:
+            g = np.broadcast_to(g, x.shape)
+        if g.dtype != x.dtype or not g.flags.writeable:
+            g = g.astype(x.dtype)
+        return g
+    if isinstance(x, np.generic):
+        return x.dtype.type(g)
+    if isinstance(x, numbers.Real):
+        return float(g)
+    return g
+
+
+def value_and_grad(fn, wrt=0):
+    """A function returning (fn(*args), gradient) — the gradient a tuple when `wrt` is a tuple.
+
+    Example:
+        >>> value_and_grad(lambda_free_fn, wrt=(0, 1))(0.5, 0.9)   # (value, (dx, da))
+    """
+    gradient = _Gradient(fn, wrt)
+
+    @functools.wraps(gradient.fn)
+    def value_and_grad_fn(*args, **kwargs):
+        return gradient(*args, **kwargs)
+
+    value_and_grad_fn.derived = lambda: gradient.derived
+    return value_and_grad_fn
+
+
+def grad(fn, wrt=0):
+    """A function returning the gradient of `fn` (a scalar-valued function) at its arguments.
+
+    Example:
+        >>> grad(f)(0.5)                 # df/dx at 0.5
+        >>> grad(f, wrt=("x", "a"))(0.5, 0.9)
+    """
+    gradient = _Gradient(fn, wrt)
+
+    @functools.wraps(gradient.fn)
+    def grad_fn(*args, **kwargs):
+        return gradient(*args, **kwargs)[1]
+
+    return grad_fn
+
+
+def source(fn, wrt=0):
+    """The generated code of the gradient of `fn` (what `s2sgrad show` prints).
+
+    Example:
+        >>> print(source(f, wrt=("x", "a")))
+    """
+    return _Gradient(fn, wrt).derived.full_text
+
+
+class Differentiable:
+    """What `@differentiate` returns: calls the original function, and has its derivative.
+
+    Example:
+        >>> f(0.5, 0.9); f.grad(0.5, 0.9); f.value_and_grad(0.5, 0.9); print(f.source); f.adjoint
+    """
+
+    def __init__(self, fn, wrt=0):
+        self.__s2sgrad_fn__ = fn
+        self.wrt = wrt
+        self._gradient = _Gradient(fn, wrt)
+        functools.update_wrapper(self, fn)
+
+    def __call__(self, *args, **kwargs):
+        return self.__s2sgrad_fn__(*args, **kwargs)
+
+    def grad(self, *args, **kwargs):
+        """The gradient with respect to `wrt` at these arguments."""
+        return self._gradient(*args, **kwargs)[1]
+
+    def value_and_grad(self, *args, **kwargs):
+        """(value, gradient) at these arguments, from one run of the generated code."""
+        return self._gradient(*args, **kwargs)
+
+    @property
+    def source(self):
+        """The generated code (the adjoint and the helpers it calls), as text."""
+        return self._gradient.derived.full_text
+
+    @property
+    def adjoint(self):
+        """The compiled generated function: adjoint(*args) returns (value, gradients)."""
+        return self._gradient.derived.function
+
+    def __repr__(self):
+        return f"<s2sgrad.differentiate {self.__s2sgrad_fn__.__qualname__} wrt={self.wrt!r}>"
+
+
+def differentiate(fn=None, *, wrt=0):
+    """Decorator: `@differentiate` or `@differentiate(wrt=("x", "a"))`.
+
+    Example:
+        >>> @differentiate(wrt=("x", "a"))
+        ... def f(x, a, n=1000): ...
+        >>> f.grad(0.5, 0.9)
+    """
+    if fn is None:
+        return lambda f: Differentiable(f, wrt)
+    return Differentiable(fn, wrt)

@@ -1,0 +1,141 @@
+"""The language fence: reject what the compiler does not differentiate, before any transformation.
+
+After this pass the function uses only the supported subset; every rejection is an
+`UnsupportedSyntaxError` at the user's file, line and column, saying what to write instead.
+
+Example:
+    >>> check(parse(f))   # raises UnsupportedSyntaxError for `try:` in f
+"""
+
+import gast
+
+from .errors import UnsupportedSyntaxError
+
+# Constructs with a known better spelling: what to say about each.
+ADVICE = {
+    gast.Try: ("'try' statements", "move the error handling outside the differentiated function"),
+    gast.With: ("'with' statements", "move the context manager outside the differentiated function"),
+    gast.Yield: ("generators ('yield')", "return a value (or build a list outside the function)"),
+    gast.YieldFrom: ("generators ('yield from')", "return a value"),
+    gast.Global: ("'global' declarations", "pass the value in as an argument and return the result"),
+    gast.Nonlocal: ("'nonlocal' declarations", "pass the value in as an argument and return the result"),
+    gast.Lambda: ("lambda expressions", "define a helper with 'def' at module level and call it"),
+    gast.Delete: ("'del' statements", "let the variable go out of use instead"),
+    gast.ClassDef: ("class definitions", "define the class at module level"),
+    gast.FunctionDef: ("nested function definitions", "define the helper at module level and call it"),
+    gast.AsyncFunctionDef: ("async functions", "use a plain 'def' function"),
+    gast.Await: ("'await'", "use a plain 'def' function"),
+    gast.ListComp: ("list comprehensions", "write a 'for' loop"),
+    gast.SetComp: ("set comprehensions", "write a 'for' loop"),
+    gast.DictComp: ("dict comprehensions", "write a 'for' loop"),
+    gast.GeneratorExp: ("generator expressions", "write a 'for' loop"),
+    gast.Import: ("imports inside the function", "import at module level"),
+    gast.ImportFrom: ("imports inside the function", "import at module level"),
+    gast.Raise: ("'raise' statements", "check inputs before calling the differentiated function"),
+    gast.Starred: ("starred expressions ('*args')", "pass arguments one by one"),
+    gast.NamedExpr: ("assignment expressions (':=')", "assign in a statement of its own"),
+    gast.Dict: ("dict displays", "pass numbers or arrays, not dicts"),
+    gast.Set: ("set displays", "pass numbers or arrays, not sets"),
+    gast.List: ("list displays", "build arrays with numpy outside the function, or use scalars"),
+    gast.Subscript: ("indexing and slicing", "indexing is not supported in this version; use whole-array operations"),
+    gast.Match: ("'match' statements", "use if/elif/else"),
+    gast.AsyncFor: ("'async for'", "use a plain 'for' loop"),
+    gast.AsyncWith: ("'async with'", "move it outside the function"),
+}
+
+ALLOWED = (
+    gast.Assign, gast.AugAssign, gast.AnnAssign, gast.Expr, gast.Return, gast.If, gast.For,
+    gast.While, gast.Break, gast.Continue, gast.Pass, gast.Assert,
+    gast.BinOp, gast.UnaryOp, gast.BoolOp, gast.Compare, gast.Call, gast.IfExp, gast.Name,
+    gast.Constant, gast.Attribute, gast.Tuple, gast.keyword, gast.JoinedStr, gast.FormattedValue,
+    gast.Load, gast.Store, gast.operator, gast.unaryop, gast.boolop, gast.cmpop, gast.expr_context,
+)
+
+
+class Fence(gast.NodeVisitor):
+    """Walks a function body and raises on the first construct outside the supported subset."""
+
+    def __init__(self, source):
+        self.source = source
+
+    def fail(self, node, what, instead):
+        msg = f"{what} are not supported in differentiated functions; {instead}"
+        raise UnsupportedSyntaxError(msg, self.source.location(node))
+
+    def generic_visit(self, node):
+        kind = type(node)
+        if kind in ADVICE:
+            self.fail(node, *ADVICE[kind])
+        if not isinstance(node, ALLOWED):
+            self.fail(node, f"'{kind.__name__}' constructs", "rewrite it with assignments, if, for and while")
+        super().generic_visit(node)
+
+    def visit_For(self, node):
+        if not isinstance(node.target, gast.Name):
+            self.fail(node.target, "loop targets other than a single name", "write 'for i in range(n):' and unpack inside")
+        it = node.iter
+        if not (isinstance(it, gast.Call) and isinstance(it.func, gast.Name) and it.func.id == "range"
+                and 1 <= len(it.args) <= 3 and not it.keywords):
+            self.fail(it, "'for' loops over anything but range(...)", "loop over indices: 'for i in range(len(xs)):'")
+        if node.orelse:
+            self.fail(node, "'for ... else' clauses", "use a flag variable set before 'break'")
+        self.generic_visit(node)
+
+    def visit_While(self, node):
+        if node.orelse:
+            self.fail(node, "'while ... else' clauses", "use a flag variable set before 'break'")
+        self.generic_visit(node)
+
+    def visit_Assign(self, node):
+        for target in node.targets:
+            self._check_target(target)
+        if any(isinstance(t, gast.Tuple) for t in node.targets):
+            if len(node.targets) > 1:
+                self.fail(node, "chained tuple assignments", "assign each tuple in its own statement")
+            if not isinstance(node.value, gast.Tuple) or len(node.value.elts) != len(node.targets[0].elts):
+                self.fail(node.value, "unpacking a value that is not a tuple of the same length",
+                          "write the tuple out on the right-hand side: 'a, b = x, y'")
+        self.generic_visit(node)
+
+    def visit_AugAssign(self, node):
+        self._check_target(node.target)
+        self.generic_visit(node)
+
+    def visit_AnnAssign(self, node):
+        self._check_target(node.target)
+        self.generic_visit(node)
+
+    def _check_target(self, target):
+        if isinstance(target, gast.Tuple):
+            for elt in target.elts:
+                if not isinstance(elt, gast.Name):
+                    self.fail(elt, "nested or non-name unpacking targets", "unpack into plain names")
+        elif isinstance(target, gast.Attribute):
+            self.fail(target, "assignments to attributes", "assign to a local variable and return it")
+        elif not isinstance(target, (gast.Name, gast.Subscript)):
+            self.fail(target, f"assignments to '{type(target).__name__}'", "assign to a plain name")
+
+    def visit_Return(self, node):
+        if isinstance(node.value, gast.Tuple):
+            self.fail(node, "functions returning a tuple", "return a single value (a scalar or an array)")
+        if node.value is None:
+            self.fail(node, "'return' without a value", "return the value to differentiate")
+        self.generic_visit(node)
+
+
+def check(source):
+    """Raise UnsupportedSyntaxError on the first unsupported construct of `source` (a frontend.Source)."""
+    fn = source.node
+    args = fn.args
+    if args.vararg or args.kwarg:
+        bad = args.vararg or args.kwarg
+        raise UnsupportedSyntaxError(
+            "'*args' and '**kwargs' parameters are not supported in differentiated functions; "
+            "name every parameter", source.location(bad))
+    if args.posonlyargs:
+        raise UnsupportedSyntaxError(
+            "positional-only parameters are not supported; drop the '/'", source.location(fn))
+    fence = Fence(source)
+    for stmt in fn.body:
+        fence.visit(stmt)
+    return source

@@ -1,0 +1,50 @@
+"""The exceptions users see. Each reads like a compiler's message: where, what, what instead.
+
+Example:
+    >>> try:
+    ...     s2sgrad.grad(f)(1.0)
+    ... except s2sgrad.S2SGradError as err:
+    ...     print(err)
+"""
+
+
+class S2SGradError(Exception):
+    """Base class of every error s2sgrad raises on purpose."""
+
+
+class UnsupportedSyntaxError(S2SGradError, SyntaxError):
+    """A construct the compiler does not differentiate (yet).
+
+    Carries filename, lineno, offset and the source line like any SyntaxError,
+    so editors and tracebacks point at the user's code.
+    """
+
+    def __init__(self, message, location):
+        filename, lineno, offset, text = location
+        SyntaxError.__init__(self, message, (filename, lineno, offset, text))
+
+    def __str__(self):
+        where = f"{self.filename}:{self.lineno}:{self.offset}"
+        text = (self.text or "").rstrip("\n")
+        caret = ""
+        if text:
+            caret = f"\n    {text}\n    {' ' * max((self.offset or 1) - 1, 0)}^"
+        return f"{where}: {self.msg}{caret}"
+
+
+class NoGradientRuleError(S2SGradError):
+    """A call whose result needs a derivative, to a function with no rule and no Python source."""
+
+
+class SourceUnavailableError(S2SGradError):
+    """The source of a function to differentiate cannot be found or parsed."""
+
+
+class GradientCheckError(S2SGradError, AssertionError):
+    """`check_grad` found a gradient that disagrees with finite differences."""
+
+
+def where(location):
+    """Format a (filename, lineno, offset, text) location as 'file:line:col'."""
+    filename, lineno, offset, _ = location
+    return f"{filename}:{lineno}:{offset}"

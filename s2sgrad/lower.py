@@ -1,0 +1,471 @@
+"""Lowering: rewrite the checked surface language into the small core the transforms read.
+
+The core (what every later stage may assume):
+- every assignment has one Name target and a right-hand side that is either an atom
+  (Name or Constant), one operation on atoms (BinOp, UnaryOp, or a Call whose
+  arguments are atoms), or an *opaque* expression that carries no derivative
+  (a comparison, `int(...)`, ...), marked `node.s2s_opaque = True`;
+- no assignment reads its own target;
+- `break` appears only as the last statement of a loop body, as `if flag: break`;
+  there is no `continue`, and no `return` but the last statement of the function,
+  which returns an atom;
+- `for` loops iterate over `range(...)`; every statement carries `s2s_line`, the
+  text of the user's line it came from.
+
+Example:
+    >>> core = lower(check(parse(f)))
+    >>> core.body, core.result      # lowered statements, returned atom
+"""
+
+import operator
+from dataclasses import dataclass
+
+import gast
+
+from . import rules
+from .errors import UnsupportedSyntaxError
+from .frontend import LOCAL, NOT_FOUND
+from .syntax import (Namer, any_of, assign, assigned_names, const, is_atom, located, name,
+                     not_any)
+
+BINOPS = {
+    gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul,
+    gast.Div: operator.truediv, gast.Pow: operator.pow, gast.MatMult: operator.matmul,
+    gast.Mod: operator.mod, gast.FloorDiv: operator.floordiv,
+}
+UNARYOPS = {gast.USub: operator.neg, gast.UAdd: operator.pos, gast.Not: operator.not_}
+OP_WORDS = {
+    gast.Add: "plus", gast.Sub: "minus", gast.Mult: "times", gast.Div: "over", gast.Pow: "pow",
+    gast.MatMult: "matmul", gast.Mod: "mod", gast.FloorDiv: "floordiv",
+}
+
+
+@dataclass
+class Core:
+    """A lowered function: parameters, core statements, the returned atom, and the names in use."""
+
+    source: object
+    body: list
+    result: gast.expr
+    namer: Namer
+
+    @property
+    def params(self):
+        return self.source.params
+
+
+def lower(source):
+    """Lower a checked `frontend.Source` into a `Core`."""
+    taken = set(source.locals) | set(source.namespace)
+    namer = Namer(taken)
+    body = [_tag(stmt, source) for stmt in source.node.body if not _is_docstring(stmt)]
+    body = Desugar(source).block(body)
+    body, result = Jumps(source, namer).function(body)
+    anf = ANF(source, namer)
+    body = anf.block(body)
+    pre, result = anf.atom(result, base="out")
+    body += pre
+    return Core(source, body, result, namer)
+
+
+def _is_docstring(stmt):
+    return isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Constant) and isinstance(stmt.value.value, str)
+
+
+def _tag(stmt, source):
+    """Record the user's source line on every statement, for comments and error messages."""
+    for node in gast.walk(stmt):
+        if isinstance(node, gast.stmt):
+            node.s2s_line = source.line_text(node)
+    return stmt
+
+
+class Desugar:
+    """After this pass: no AugAssign, AnnAssign, chained or tuple assignment; every Assign is `name = expr`."""
+
+    def __init__(self, source):
+        self.source = source
+
+    def block(self, stmts):
+        out = []
+        for stmt in stmts:
+            out.extend(self.stmt(stmt))
+        return out
+
+    def stmt(self, s):
+        if isinstance(s, gast.AugAssign):
+            value = located(gast.BinOp(left=name(s.target.id), op=s.op, right=s.value), s.value)
+            return [assign(s.target.id, value, like=s)]
+        if isinstance(s, gast.AnnAssign):
+            return [assign(s.target.id, s.value, like=s)] if s.value is not None else []
+        if isinstance(s, gast.Assign):
+            if isinstance(s.targets[0], gast.Tuple):
+                return self.unpack(s)
+            first, *others = s.targets
+            out = [assign(first.id, s.value, like=s)]
+            out += [assign(t.id, name(first.id), like=s) for t in others]
+            return out
+        if isinstance(s, (gast.If, gast.While, gast.For)):
+            s.body = self.block(s.body)
+            s.orelse = self.block(s.orelse)
+        return [s]
+
+    def unpack(self, s):
+        """`a, b = x, y` assigns left to right after evaluating the right side: copy what a target clobbers."""
+        targets = [t.id for t in s.targets[0].elts]
+        values = list(s.value.elts)
+        out, renamed = [], {}
+        for i, value in enumerate(values):
+            clobbered = [n for n in _names(value) if n in targets[:i]]
+            for n in clobbered:
+                if n not in renamed:
+                    renamed[n] = f"{n}_old"
+        for n, old in renamed.items():
+            out.append(assign(old, name(n), like=s))
+        for target, value in zip(targets, values):
+            out.append(assign(target, _rename(value, renamed), like=s))
+        return out
+
+
+def _names(node):
+    return [n.id for n in gast.walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)]
+
+
+def _rename(node, mapping):
+    for sub in gast.walk(node):
+        if isinstance(sub, gast.Name) and sub.id in mapping:
+            sub.id = mapping[sub.id]
+    return node
+
+
+class Jumps:
+    """After this pass: no `continue`, no `return` before the end, `break` only as a loop's last `if flag: break`.
+
+    A jump sets a flag; statements after it run under `if not flag:`. When one branch of
+    an `if` always jumps and the other never does, the statements that follow move into
+    the other branch instead, so the common `if c: return a` needs no flag at all.
+    """
+
+    def __init__(self, source, namer):
+        self.source = source
+        self.namer = namer
+        self.result = None
+        self.loops = []            # innermost last: dict(brk=flag name, cont=flag name)
+        self.returned = None
+        self.used_flags = set()
+        self.flags = set()
+
+    def function(self, body):
+        last = body[-1] if body else None
+        simple = (isinstance(last, gast.Return)
+                  and not any(isinstance(n, gast.Return) for s in body[:-1] for n in gast.walk(s)))
+        if simple:
+            stmts, _ = self.block(body[:-1])
+            return _drop_unread_flags(stmts, self.flags - self.used_flags), last.value
+        if not _always_returns(body):
+            node = body[-1] if body else self.source.node
+            raise UnsupportedSyntaxError(
+                "not every path through the function ends in 'return'; a differentiated function "
+                "must return a value on every path (add a final 'return')", self.source.location(node))
+        self.result = self.namer.fresh("out")
+        self.returned = self.namer.fresh("returned")
+        stmts, _ = self.block(body)
+        stmts = _drop_unread_flags(stmts, (self.flags | {self.returned}) - self.used_flags)
+        if self.returned in self.used_flags:
+            stmts.insert(0, assign(self.returned, const(False)))
+        return stmts, name(self.result)
+
+    def block(self, stmts):
+        """Lower a block; returns (statements, flags that may be set when it ends early)."""
+        out = []
+        stmts = list(stmts)
+        i = 0
+        while i < len(stmts):
+            s = stmts[i]
+            rest = stmts[i + 1:]
+            if isinstance(s, gast.If) and rest:
+                if _always_jumps(s.body) and not _may_jump(s.orelse):
+                    s.orelse = s.orelse + rest
+                    rest = []
+                elif _always_jumps(s.orelse) and not _may_jump(s.body):
+                    s.body = s.body + rest
+                    rest = []
+            new, flags = self.stmt(s)
+            out.extend(new)
+            if flags:
+                if rest:
+                    tail, more = self.block(rest)
+                    self.used_flags |= flags
+                    if tail:
+                        out.append(located(gast.If(test=not_any(flags), body=tail, orelse=[]), rest[0]))
+                    flags = flags | more
+                return out, flags
+            stmts = stmts[: i + 1] + rest
+            i += 1
+        return out, set()
+
+    def stmt(self, s):
+        if isinstance(s, gast.Break):
+            flag = self.flag("brk", "exit_loop")
+            return [assign(flag, const(True), like=s)], {flag}
+        if isinstance(s, gast.Continue):
+            flag = self.flag("cont", "skip_rest")
+            return [assign(flag, const(True), like=s)], {flag}
+        if isinstance(s, gast.Return):
+            out = [assign(self.result, s.value, like=s), assign(self.returned, const(True), like=s)]
+            return out, {self.returned}
+        if isinstance(s, gast.If):
+            s.body, f1 = self.block(s.body)
+            s.orelse, f2 = self.block(s.orelse)
+            if not s.body:
+                s.body = [located(gast.Pass(), s)]
+            return [s], f1 | f2
+        if isinstance(s, (gast.For, gast.While)):
+            return self.loop(s)
+        return [s], set()
+
+    def flag(self, kind, base):
+        """The innermost loop's flag of this kind, named on first use."""
+        loop = self.loops[-1]
+        if loop[kind] is None:
+            loop[kind] = self.namer.fresh(base)
+            self.flags.add(loop[kind])
+        return loop[kind]
+
+    def loop(self, s):
+        flags = {"brk": None, "cont": None}
+        self.loops.append(flags)
+        body, inner = self.block(s.body)
+        self.loops.pop()
+        before = []
+        if flags["cont"] in self.used_flags:
+            body.insert(0, assign(flags["cont"], const(False), like=s))
+        exits = inner & ({flags["brk"], self.returned} - {None})
+        if exits:
+            self.used_flags |= exits
+            if flags["brk"] in exits:
+                before.append(assign(flags["brk"], const(False), like=s))
+            body.append(located(gast.If(test=any_of(exits), body=[located(gast.Break(), s)], orelse=[]), s))
+        s.body = body or [located(gast.Pass(), s)]
+        return before + [s], inner & {self.returned}
+
+
+def _always_jumps(stmts):
+    if not stmts:
+        return False
+    last = stmts[-1]
+    if isinstance(last, (gast.Break, gast.Continue, gast.Return)):
+        return True
+    if isinstance(last, gast.If):
+        return _always_jumps(last.body) and _always_jumps(last.orelse)
+    return False
+
+
+def _may_jump(stmts):
+    for s in stmts:
+        for node in _walk_no_loops(s):
+            if isinstance(node, (gast.Break, gast.Continue, gast.Return)):
+                return True
+    return False
+
+
+def _walk_no_loops(stmt):
+    """Statements of `stmt` that a jump would leave `stmt` from (returns inside loops count)."""
+    yield stmt
+    if isinstance(stmt, gast.If):
+        for s in stmt.body + stmt.orelse:
+            yield from _walk_no_loops(s)
+    elif isinstance(stmt, (gast.For, gast.While)):
+        for s in stmt.body:
+            for node in gast.walk(s):
+                if isinstance(node, gast.Return):
+                    yield node
+
+
+def _always_returns(stmts):
+    if not stmts:
+        return False
+    last = stmts[-1]
+    if isinstance(last, gast.Return):
+        return True
+    if isinstance(last, gast.If):
+        return _always_returns(last.body) and _always_returns(last.orelse)
+    if isinstance(last, gast.While) and isinstance(last.test, gast.Constant) and last.test.value is True:
+        return not any(isinstance(n, gast.Break) for s in last.body for n in _walk_no_loops(s))
+    return False
+
+
+def _drop_unread_flags(stmts, flags):
+    """Remove `flag = True` assignments of flags nothing tests."""
+    out = []
+    for s in stmts:
+        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) and s.targets[0].id in flags:
+            continue
+        for field in ("body", "orelse"):
+            if hasattr(s, field):
+                setattr(s, field, _drop_unread_flags(getattr(s, field), flags) or
+                        ([located(gast.Pass(), s)] if field == "body" else []))
+        out.append(s)
+    return out
+
+
+class ANF:
+    """After this pass: one operation per assignment, on atoms, with temporaries named after what they hold."""
+
+    def __init__(self, source, namer):
+        self.source = source
+        self.namer = namer
+
+    def block(self, stmts):
+        out = []
+        for s in stmts:
+            out.extend(self.stmt(s))
+        return out
+
+    def stmt(self, s):
+        if isinstance(s, gast.Assign):
+            target = s.targets[0].id
+            return [located(n, s) for n in self.assign(target, s.value, s)]
+        if isinstance(s, gast.If):
+            s.body = self.block(s.body)
+            s.orelse = self.block(s.orelse)
+            return [s]
+        if isinstance(s, gast.While):
+            s.body = self.block(s.body)
+            return [s]
+        if isinstance(s, gast.For):
+            s.body = self.block(s.body)
+            return self.for_range(s)
+        if isinstance(s, gast.Expr):
+            s.value.s2s_opaque = True
+            return [s]
+        return [s]
+
+    def for_range(self, s):
+        """Hoist `range(...)` arguments the body reassigns, so the trip range can be recomputed after the loop."""
+        changed = assigned_names(s.body) | {s.target.id}
+        args = s.iter.args
+        if any(n in changed for a in args for n in _names(a)) or any(
+                isinstance(n, gast.Call) for a in args for n in gast.walk(a)):
+            rng = self.namer.fresh(f"{s.target.id}_range")
+            pre = assign(rng, s.iter, like=s)
+            pre.value.s2s_opaque = True
+            s.iter = name(rng)
+            return [pre, s]
+        return [s]
+
+    def assign(self, target, value, like):
+        """Statements computing `value` into `target`."""
+        if isinstance(value, gast.IfExp):
+            body = self.assign(target, value.body, like)
+            orelse = self.assign(target, value.orelse, like)
+            return [located(gast.If(test=value.test, body=body, orelse=orelse), like)]
+        if self.opaque(value):
+            value.s2s_opaque = True
+            return [assign(target, value, like=like)]
+        pre, op = self.operation(value)
+        if target in _names(op):
+            temp = self.namer.fresh(_describe(op, self.source) or target)
+            return pre + [assign(temp, op, like=like), assign(target, name(temp), like=like)]
+        return pre + [assign(target, op, like=like)]
+
+    def atom(self, value, base=None):
+        """(statements, atom) computing `value` into a Name or Constant."""
+        if is_atom(value):
+            return [], value
+        if isinstance(value, gast.Attribute) and self.constant_attribute(value):
+            return [], value
+        temp = self.namer.fresh(base or _describe(value, self.source) or "t")
+        return self.assign(temp, value, value), name(temp)
+
+    def operation(self, value):
+        """(statements, expression with atom operands) for a differentiable expression."""
+        if is_atom(value):
+            return [], value
+        if isinstance(value, gast.Attribute):
+            if self.constant_attribute(value):
+                return [], value
+            self.unsupported(value, "attributes of values (like 'x.T' or 'x.shape')",
+                             "call the numpy function instead (np.transpose(x)); array attributes come in a later version")
+        if isinstance(value, gast.BinOp):
+            pre_l, left = self.atom(value.left)
+            pre_r, right = self.atom(value.right)
+            return pre_l + pre_r, located(gast.BinOp(left=left, op=value.op, right=right), value)
+        if isinstance(value, gast.UnaryOp):
+            pre, operand = self.atom(value.operand)
+            return pre, located(gast.UnaryOp(op=value.op, operand=operand), value)
+        if isinstance(value, gast.Call):
+            pre, args = [], []
+            for a in value.args:
+                p, at = self.atom(a)
+                pre += p
+                args.append(at)
+            keywords = []
+            for kw in value.keywords:
+                if kw.arg is None:
+                    self.unsupported(kw.value, "'**' in calls", "pass keyword arguments by name")
+                p, at = self.atom(kw.value)
+                pre += p
+                keywords.append(gast.keyword(arg=kw.arg, value=at))
+            return pre, located(gast.Call(func=value.func, args=args, keywords=keywords), value)
+        if isinstance(value, gast.BoolOp):
+            self.unsupported(value, "'and'/'or' on numeric values",
+                             "write 'a if condition else b' to choose between values")
+        if isinstance(value, gast.Tuple):
+            self.unsupported(value, "tuple values", "use one variable per value")
+        self.unsupported(value, f"'{type(value).__name__}' expressions", "rewrite with arithmetic and calls")
+
+    def opaque(self, value):
+        """Whether an expression's value carries no derivative (so it is kept whole)."""
+        if isinstance(value, (gast.Compare, gast.JoinedStr)):
+            return True
+        if isinstance(value, gast.UnaryOp) and isinstance(value.op, gast.Not):
+            return True
+        if isinstance(value, gast.BoolOp):
+            return all(self.opaque(v) or (isinstance(v, gast.Constant) and isinstance(v.value, bool))
+                       for v in value.values)
+        if isinstance(value, gast.BinOp) and isinstance(value.op, gast.FloorDiv):
+            return True
+        if isinstance(value, gast.Call):
+            return rules.is_nondifferentiable(self.source.resolve(value.func))
+        if isinstance(value, gast.Constant):
+            return False
+        return False
+
+    def constant_attribute(self, node):
+        obj = self.source.resolve(node)
+        return obj is not NOT_FOUND and obj is not LOCAL and not callable(obj)
+
+    def unsupported(self, node, what, instead):
+        raise UnsupportedSyntaxError(f"{what} are not supported; {instead}", self.source.location(node))
+
+
+def _describe(node, source):
+    """A readable name for the value of `node`: sin_x, x_times_y, neg_x, ..."""
+    def part(n):
+        if isinstance(n, gast.Name):
+            return n.id
+        if isinstance(n, gast.Constant) and isinstance(n.value, int) and not isinstance(n.value, bool):
+            return str(n.value) if n.value >= 0 else None
+        return None
+
+    if isinstance(node, gast.Call):
+        func = node.func
+        fname = func.attr if isinstance(func, gast.Attribute) else getattr(func, "id", "call")
+        first = part(node.args[0]) if node.args else None
+        text = f"{fname}_{first}" if first else fname
+        return text if len(text) <= 24 else fname
+    if isinstance(node, gast.BinOp):
+        word = OP_WORDS.get(type(node.op), "op")
+        parts = [p for p in (part(node.left), word, part(node.right)) if p]
+        text = "_".join(parts)
+        return text if len(text) <= 24 else word
+    if isinstance(node, gast.UnaryOp):
+        operand = part(node.operand)
+        word = {gast.USub: "neg", gast.UAdd: "pos", gast.Not: "not"}.get(type(node.op), "op")
+        return f"{word}_{operand}" if operand else word
+    if isinstance(node, gast.Compare):
+        return "cond"
+    if isinstance(node, gast.IfExp):
+        return "choice"
+    return None

@@ -1,0 +1,95 @@
+"""derive(fn, wrt): the compiler's stages, in order, in one function a reader can follow.
+
+Example:
+    >>> d = derive(f, ("x", "a"))
+    >>> print(d.text)             # the generated code
+    >>> value, (dx, da) = d.function(0.5, 0.9)
+"""
+
+import hashlib
+import inspect
+from dataclasses import dataclass, field
+
+from .analysis import analyze
+from .check import check
+from .emit import emit
+from .frontend import parse
+from .load import load
+from .lower import lower
+from .optimize import simplify
+from .reverse import ReverseTransform
+from .syntax import Namespace
+
+
+@dataclass(eq=False)
+class Derived:
+    """One generated function and what callers need to know about it."""
+
+    fn: object                 # the user's function
+    wrt: tuple                 # parameter names
+    name: str                  # generated function's name
+    seed: str = ""             # keyword naming the output's adjoint
+    text: str = ""             # its source (without helpers)
+    function: object = None    # the compiled generated function
+    helpers: list = field(default_factory=list)
+
+    @property
+    def full_text(self):
+        """This function's text followed by the helpers it calls, each once."""
+        seen, parts = set(), []
+
+        def add(d):
+            if id(d) in seen:
+                return
+            seen.add(id(d))
+            parts.append(d.text)
+            for h in d.helpers:
+                add(h)
+
+        add(self)
+        return "\n\n".join(parts)
+
+
+_CACHE = {}
+
+
+def derive(fn, wrt, name=None):
+    """The reverse-mode derivative of `fn` with respect to the parameter names `wrt` (cached)."""
+    key = (fn, tuple(wrt), name)
+    if key in _CACHE:
+        return _CACHE[key]
+    source = check(parse(fn))                                   # frontend, then the fence
+    name = name or f"grad_{source.name}"
+    derived = Derived(fn, tuple(wrt), name)
+    _CACHE[key] = derived                                       # recursion finds it in progress
+    try:
+        core = lower(source)                                    # surface language -> core
+        info = analyze(core, wrt)                               # activity, kinds, to-be-recorded
+        ns = Namespace(source.namespace, core.namer)
+
+        def derive_helper(helper, helper_wrt):
+            d = derive(helper, helper_wrt, helper_name(helper, helper_wrt))
+            derived.helpers.append(d)
+            return d
+
+        fn_def, derived.seed = ReverseTransform(core, info, wrt, ns, derive_helper, name).transform()
+        derived.text = emit(simplify(fn_def))                   # optimize, then print
+        values = {k: (v.function if isinstance(v, Derived) else v) for k, v in ns.values.items()}
+        values = {k: v for k, v in values.items() if v is not None}
+        derived.function = load(derived.text, name, values, pseudo_filename(fn, name, derived.text))
+    except BaseException:
+        _CACHE.pop(key, None)
+        raise
+    return derived
+
+
+def helper_name(helper, wrt):
+    """`grad_h` when differentiating with respect to every parameter, else `grad_h_wrt_x_y`."""
+    params = tuple(inspect.signature(helper).parameters)
+    base = f"grad_{helper.__name__}"
+    return base if tuple(wrt) == params else f"{base}_wrt_{'_'.join(wrt)}"
+
+
+def pseudo_filename(fn, name, text):
+    digest = hashlib.sha1(text.encode()).hexdigest()[:8]
+    return f"<s2sgrad {name} of {fn.__module__}.{fn.__qualname__} {digest}>"

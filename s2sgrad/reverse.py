@@ -1,0 +1,413 @@
+"""Reverse mode: turn a lowered function into one generated function that returns its value and gradient.
+
+The generated function has two sweeps:
+- forward: the primal statements, plus pushes onto a plain-list stack of what the
+  reverse sweep needs and nothing else: values about to be overwritten that the
+  reverse reads, branch decisions, loop trip ranges or counts;
+- reverse: the statements walked backwards, popping, with each operation's rule
+  template inlined.
+
+Adjoints are tracked as *defined* or *zero* while generating: the first write to an
+adjoint assigns instead of adding, and an operation whose output adjoint is zero emits
+nothing. Loop heads and branch joins are made to agree by materialising `dx = 0.0`
+only where one path defines an adjoint and another does not.
+
+Example:
+    >>> fn_def, seed = ReverseTransform(core, info, ("x",), ns, derive_helper, "grad_f").transform()
+"""
+
+import inspect
+
+import gast
+
+from .errors import NoGradientRuleError
+from .runtime import unbroadcast
+from .rules import adjoint_of
+from .syntax import assign, assigned_names, call, clone, const, expr_stmt, located, name
+
+COMMENT = "__comment__"
+
+
+def comment(text):
+    """A marker statement that emit.py prints as a `# text` line."""
+    return gast.Expr(value=call(name(COMMENT), [const(text)]))
+
+
+class ReverseTransform:
+    """Builds the adjoint function of one lowered function for one choice of `wrt`."""
+
+    def __init__(self, core, info, wrt, ns, derive_helper, fname):
+        self.core = core
+        self.info = info
+        self.wrt = tuple(wrt)
+        self.ns = ns
+        self.derive_helper = derive_helper
+        self.fname = fname
+        self.namer = core.namer
+        self.adj = {}
+        self.init_none = []
+        self.pushed = set()
+        self.stack = None
+
+    # -- names ---------------------------------------------------------------
+    def d(self, var):
+        if var not in self.adj:
+            self.adj[var] = self.namer.fresh(f"d{var}")
+        return self.adj[var]
+
+    def push(self, value):
+        return expr_stmt(call(gast.Attribute(value=name(self.stack), attr="append", ctx=gast.Load()), [value]))
+
+    def pop(self):
+        return call(gast.Attribute(value=name(self.stack), attr="pop", ctx=gast.Load()))
+
+    # -- the whole function --------------------------------------------------
+    def transform(self):
+        core = self.core
+        result = core.result
+        seed_var = result.id if isinstance(result, gast.Name) else None
+        seed = self.d(seed_var) if seed_var else self.namer.fresh("dout")
+        for p in self.wrt:
+            self.d(p)
+        self.stack = self.namer.fresh("stack")
+        params = core.params
+        forward = self.fwd_block(core.body, set(params), set(params))
+        state = {seed_var} if seed_var in self.info.active else set()
+        backward = self.rev_block(core.body, state)
+
+        value = clone(result)
+        body = []
+        if self.pushed or self.init_none:
+            body.append(assign(self.stack, gast.List(elts=[], ctx=gast.Load())))
+        body += [assign(v, const(None)) for v in self.init_none]
+        body += forward
+        if seed_var is not None and seed_var in self.pushed:
+            keep = self.namer.fresh(f"{seed_var}_value")
+            body.append(assign(keep, name(seed_var)))
+            value = name(keep)
+        if backward:
+            body.append(comment("reverse sweep"))
+            body += backward
+        grads = [name(self.d(p)) if p in state else const(0.0) for p in self.wrt]
+        grads_node = grads[0] if len(grads) == 1 else gast.Tuple(elts=grads, ctx=gast.Load())
+        body.append(gast.Return(value=gast.Tuple(elts=[value, grads_node], ctx=gast.Load())))
+
+        src_args = core.source.node.args
+        args = gast.arguments(
+            args=[name(a.id, store=False) for a in src_args.args],
+            posonlyargs=[], vararg=None,
+            kwonlyargs=[name(a.id) for a in src_args.kwonlyargs] + [name(seed)],
+            kw_defaults=[clone(k) for k in src_args.kw_defaults] + [const(1.0)],
+            kwarg=None, defaults=[clone(x) for x in src_args.defaults])
+        for a in args.args + args.kwonlyargs:
+            a.ctx = gast.Param()
+        fn = gast.FunctionDef(name=self.fname, args=args, body=body, decorator_list=[], returns=None,
+                              type_comment=None, type_params=[])
+        return fn, seed
+
+    # -- forward sweep -------------------------------------------------------
+    def fwd_block(self, stmts, may, must):
+        out = []
+        for s in stmts:
+            out += self.fwd_stmt(s, may, must)
+        return out
+
+    def fwd_stmt(self, s, may, must):
+        info = self.info
+        if isinstance(s, gast.Assign):
+            v = s.targets[0].id
+            s.s2s_push = v in info.recorded and v in may
+            self.note_push(s.s2s_push, v, must)
+            s.s2s_rev = s.s2s_push or v in info.active
+            out = [self.push(name(v))] if s.s2s_push else []
+            out.append(clone(s))
+            may.add(v)
+            must.add(v)
+            return out
+        if isinstance(s, gast.If):
+            may_b, must_b, may_o, must_o = set(may), set(must), set(may), set(must)
+            body = self.fwd_block(s.body, may_b, must_b)
+            orelse = self.fwd_block(s.orelse, may_o, must_o)
+            s.s2s_rev = _any_rev(s.body) or _any_rev(s.orelse)
+            if s.s2s_rev:
+                body.append(self.push(const(True)))
+                orelse.append(self.push(const(False)))
+            may |= may_b | may_o
+            must.intersection_update(must_b & must_o)
+            return [located(gast.If(test=clone(s.test), body=body or [gast.Pass()], orelse=orelse), s)]
+        if isinstance(s, gast.While):
+            changed = assigned_names(s.body)
+            body = self.fwd_block(s.body, may | changed, set(must))
+            may |= changed
+            s.s2s_rev = _any_rev(s.body)
+            if not s.s2s_rev:
+                return [located(gast.While(test=clone(s.test), body=body, orelse=[]), s)]
+            s.s2s_counter = self.namer.fresh("n_iter")
+            count = s.s2s_counter
+            body.insert(0, gast.AugAssign(target=name(count, store=True), op=gast.Add(), value=const(1)))
+            return [assign(count, const(0)),
+                    located(gast.While(test=clone(s.test), body=body, orelse=[]), s),
+                    self.push(name(count))]
+        if isinstance(s, gast.For):
+            i = s.target.id
+            changed = assigned_names(s.body) | {i}
+            s.s2s_push = i in self.info.recorded and i in may
+            self.note_push(s.s2s_push, i, must)
+            body = self.fwd_block(s.body, may | changed, must | {i})
+            may |= changed
+            body_rev = _any_rev(s.body)
+            s.s2s_rev = body_rev or s.s2s_push
+            out = [self.push(name(i))] if s.s2s_push else []
+            loop = located(gast.For(target=name(i, store=True), iter=clone(s.iter), body=body, orelse=[],
+                                    type_comment=None), s)
+            if not body_rev:
+                return out + [loop]
+            if _ends_with_break(s.body):
+                count = self.namer.fresh("n_iter")
+                body.insert(0, gast.AugAssign(target=name(count, store=True), op=gast.Add(), value=const(1)))
+                trips = gast.Subscript(value=clone(s.iter), slice=gast.Slice(lower=None, upper=name(count), step=None),
+                                       ctx=gast.Load())
+                return out + [assign(count, const(0)), loop, self.push(trips)]
+            return out + [loop, self.push(clone(s.iter))]
+        return [clone(s)]
+
+    def note_push(self, pushed, var, must):
+        if pushed:
+            self.pushed.add(var)
+            if var not in must and var not in self.init_none:
+                self.init_none.append(var)
+
+    # -- reverse sweep -------------------------------------------------------
+    def rev_block(self, stmts, state):
+        out, last_line = [], None
+        for s in reversed(stmts):
+            code = self.rev_stmt(s, state)
+            if code:
+                line = getattr(s, "s2s_line", None)
+                if line and line != last_line:
+                    out.append(comment(line))
+                    last_line = line
+                out += code
+        return out
+
+    def rev_stmt(self, s, state):
+        if not getattr(s, "s2s_rev", False):
+            return []
+        if isinstance(s, gast.Assign):
+            v = s.targets[0].id
+            out = []
+            if v in self.info.active:
+                if v in state:
+                    out += self.adjoint(s, v, state)
+                state.discard(v)
+            if s.s2s_push:
+                out.append(assign(v, self.pop()))
+            return out
+        if isinstance(s, gast.If):
+            sb, so = set(state), set(state)
+            body = self.rev_block(s.body, sb)
+            orelse = self.rev_block(s.orelse, so)
+            merged = sb | so
+            body += self.zeros(merged - sb)
+            orelse += self.zeros(merged - so)
+            state.clear()
+            state |= merged
+            if not _has_code(body) and not _has_code(orelse):
+                return [expr_stmt(self.pop())]
+            if not _has_code(body):
+                return [gast.If(test=gast.UnaryOp(op=gast.Not(), operand=self.pop()), body=orelse, orelse=[])]
+            return [gast.If(test=self.pop(), body=body, orelse=orelse if _has_code(orelse) else [])]
+        return self.rev_loop(s, state)
+
+    def rev_loop(self, s, state):
+        head = set(state)
+        while True:
+            taken, adj = set(self.namer.taken), dict(self.adj)
+            end = set(head)
+            body = self.rev_block(s.body, end)
+            if end <= head:
+                break
+            head |= end
+            self.namer.taken, self.adj = taken, adj
+        body += self.zeros(head - end)
+        out = self.zeros(head - state)
+        if _any_rev(s.body):
+            if not _has_code(body):
+                out.append(expr_stmt(self.pop()))
+            elif isinstance(s, gast.For):
+                trips = call(self.ns.bind("reversed", reversed), [self.pop()])
+                out.append(gast.For(target=name(s.target.id, store=True), iter=trips, body=body, orelse=[],
+                                    type_comment=None))
+            else:
+                trips = call(self.ns.bind("range", range), [self.pop()])
+                out.append(gast.For(target=name(self.namer.fresh("_"), store=True), iter=trips, body=body,
+                                    orelse=[], type_comment=None))
+        state |= head
+        if isinstance(s, gast.For) and s.s2s_push:
+            out.append(assign(s.target.id, self.pop()))
+        return out
+
+    def zeros(self, names):
+        return [assign(self.d(v), const(0.0)) for v in sorted(names)]
+
+    # -- one operation -------------------------------------------------------
+    def accumulate(self, var, value, state):
+        dv = self.d(var)
+        if var not in state:
+            state.add(var)
+            return [assign(dv, value)]
+        if isinstance(value, gast.UnaryOp) and isinstance(value.op, gast.USub):
+            return [assign(dv, gast.BinOp(left=name(dv), op=gast.Sub(), right=value.operand))]
+        return [assign(dv, gast.BinOp(left=name(dv), op=gast.Add(), right=value))]
+
+    def active_name(self, atom):
+        return isinstance(atom, gast.Name) and atom.id in self.info.active
+
+    def adjoint(self, s, v, state):
+        op = self.info.op(s)
+        if op.kind == "copy":
+            return self.accumulate(op.node.id, name(self.d(v)), state) if self.active_name(op.node) else []
+        if op.kind == "rule":
+            return self.inline_rule(op, v, state)
+        if op.kind == "helper":
+            return self.call_helper(op, v, state)
+        if op.kind == "norule":
+            self.no_rule(op)
+        return []
+
+    def inline_rule(self, op, v, state):
+        rule = op.rule
+        mapping = dict(op.inputs)
+        mapping[rule.output] = name(v)
+        local_names, out = {}, []
+        for stmt in rule.body:
+            target = stmt.targets[0]
+            param = adjoint_of(target)
+            if param is not None and not self.active_name(op.inputs[param]):
+                continue
+            value = _Substitute(self, rule, op, v, mapping, local_names, param).visit(clone(stmt.value))
+            if param is None:
+                local_names[target.id] = self.namer.fresh(target.id)
+                out.append(assign(local_names[target.id], value))
+            else:
+                out += self.accumulate(op.inputs[param].id, value, state)
+        return out
+
+    def call_helper(self, op, v, state):
+        fn = op.fn
+        params = [p for p in inspect.signature(fn).parameters if self.active_name(op.inputs.get(p))]
+        if not params:
+            return []
+        helper = self.derive_helper(fn, tuple(params))
+        fname = self.ns.bind(helper.name, helper)
+        node = op.node
+        keywords = [(k.arg, clone(k.value)) for k in node.keywords] + [(helper.seed, name(self.d(v)))]
+        value = call(name(fname), [clone(a) for a in node.args], keywords)
+        targets, after, seen = [], [], set()
+        for p in params:
+            var = op.inputs[p].id
+            if var not in state and var not in seen:
+                targets.append(name(self.d(var), store=True))
+                seen.add(var)
+            else:
+                temp = self.namer.fresh(f"d{p}_{fn.__name__}")
+                targets.append(name(temp, store=True))
+                after.append((var, temp))
+        grads = targets[0] if len(targets) == 1 else gast.Tuple(elts=targets, ctx=gast.Store())
+        throwaway = name(self.namer.fresh("_"), store=True)
+        out = [assign(gast.Tuple(elts=[throwaway, grads], ctx=gast.Store()), value)]
+        state |= seen
+        for var, temp in after:
+            out += self.accumulate(var, name(temp), state)
+        return out
+
+    def no_rule(self, op):
+        node = op.node
+        where = self.core.source.location(node)
+        func = getattr(node, "func", None)
+        label = gast.unparse(func) if func is not None else type(node).__name__
+        label = label.strip()
+        if op.fn is None:
+            why = (f"'{label}' is not a function s2sgrad can resolve (a local variable, or a name not "
+                   "defined when the gradient was first built)")
+        elif inspect.isfunction(op.fn):
+            why = f"the arguments of this call do not match the signature of {op.fn.__qualname__}"
+        elif _rules_for(op.fn):
+            forms = ", ".join(f"{label}{_form(r)}" for r in _rules_for(op.fn))
+            why = f"the gradient rule of '{label}' covers only {forms}"
+        else:
+            why = (f"s2sgrad has no gradient rule for '{label}' ({_describe(op.fn)}) and it has no Python "
+                   "source to differentiate")
+        raise NoGradientRuleError(
+            f"{where[0]}:{where[1]}:{where[2]}: cannot differentiate the call to {label}: {why}. "
+            f"Compute this value outside the differentiated function, or write it with supported "
+            f"operations.\n    {where[3].strip()}")
+
+
+def _rules_for(obj):
+    from .rules import lookup
+    return lookup(obj)
+
+
+def _form(rule):
+    return "(" + ", ".join(rule.inputs) + ")"
+
+
+def _describe(obj):
+    module = getattr(obj, "__module__", None) or type(obj).__module__
+    qual = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None) or type(obj).__name__
+    return f"{module}.{qual}"
+
+
+class _Substitute(gast.NodeTransformer):
+    """Instantiates one template expression: parameters become atoms, `d[y]` the output adjoint,
+    the template's globals names bound in the generated namespace."""
+
+    def __init__(self, transform, rule, op, v, mapping, local_names, param):
+        self.t = transform
+        self.rule = rule
+        self.op = op
+        self.v = v
+        self.mapping = mapping
+        self.local_names = local_names
+        self.param = param
+
+    def visit_Subscript(self, node):
+        wrt = adjoint_of(node)
+        if wrt is not None:
+            return name(self.t.d(self.v))
+        return self.generic_visit(node)
+
+    def visit_Name(self, node):
+        if node.id in self.mapping:
+            return clone(self.mapping[node.id])
+        if node.id in self.local_names:
+            return name(self.local_names[node.id])
+        if node.id in self.rule.globals:
+            return name(self.t.ns.bind(node.id, self.rule.globals[node.id]))
+        return node
+
+    def visit_Call(self, node):
+        func = node.func
+        if (isinstance(func, gast.Name) and self.rule.globals.get(func.id) is unbroadcast
+                and len(node.args) == 2 and self.others_scalar()):
+            return self.visit(node.args[0])
+        return self.generic_visit(node)
+
+    def others_scalar(self):
+        """unbroadcast(g, x) is the identity when every other input of the operation is a scalar."""
+        others = [a for p, a in self.op.inputs.items() if p != self.param]
+        return all(self.t.info.is_scalar(a) for a in others)
+
+
+def _any_rev(stmts):
+    return any(getattr(s, "s2s_rev", False) for s in stmts)
+
+
+def _has_code(stmts):
+    return any(not (isinstance(s, gast.Expr) and isinstance(s.value, gast.Call)
+                    and isinstance(s.value.func, gast.Name) and s.value.func.id == COMMENT) for s in stmts)
+
+
+def _ends_with_break(stmts):
+    return bool(stmts) and isinstance(stmts[-1], gast.If) and any(isinstance(b, gast.Break) for b in stmts[-1].body)

@@ -1,0 +1,122 @@
+"""Gradient rules as data: a table from primitive objects to adjoint templates.
+
+A template is a Python function whose first parameter is the primitive's output and
+whose other parameters mirror the primitive's arguments. `d[x] = expr` in its body
+means "add expr to the adjoint of argument x"; the transform inlines the body into
+the generated code, so users read the real math. A rule never knows about
+accumulation, stacks or naming.
+
+Example:
+    >>> @adjoint(math.sin)
+    ... def sin(y, x):
+    ...     d[x] = d[y] * math.cos(x)
+"""
+
+import inspect
+import textwrap
+from dataclasses import dataclass
+
+import gast
+
+RULES = {}          # primitive object -> list of Rule (tried in order: first whose signature binds)
+NONDIFF = set()     # primitives whose result carries no derivative (comparisons, counts, rounding)
+
+
+class _AdjointMarker:
+    """The `d` in templates: `d[x]` names the adjoint of x. Never evaluated."""
+
+    def __getitem__(self, key):
+        raise RuntimeError("gradient templates are inlined by the compiler, not called")
+
+
+d = _AdjointMarker()
+
+
+@dataclass
+class Rule:
+    """One adjoint template, parsed once."""
+
+    primitive: object
+    template: object
+    signature: inspect.Signature
+    output: str
+    body: list              # gast statements
+    globals: dict           # what the template's free names mean
+
+    @property
+    def inputs(self):
+        return list(self.signature.parameters)[1:]
+
+    def differentiable(self):
+        """Input parameters the template writes an adjoint for."""
+        out = []
+        for stmt in self.body:
+            for target in getattr(stmt, "targets", []):
+                if _adjoint_of(target) is not None:
+                    out.append(_adjoint_of(target))
+        return out
+
+    def bind(self, args, keywords):
+        """Map the inputs of a call to template parameter names, or None if the form is not covered."""
+        params = list(self.signature.parameters.values())[1:]
+        sig = self.signature.replace(parameters=params)
+        try:
+            bound = sig.bind(*args, **dict(keywords))
+        except TypeError:
+            return None
+        out = {}
+        for p in params:
+            if p.name in bound.arguments:
+                out[p.name] = bound.arguments[p.name]
+            else:
+                out[p.name] = gast.Constant(value=p.default, kind=None)
+        return out
+
+
+def _adjoint_of(node):
+    """'x' for the template expression `d[x]`, else None."""
+    if (isinstance(node, gast.Subscript) and isinstance(node.value, gast.Name)
+            and node.value.id == "d" and isinstance(node.slice, gast.Name)):
+        return node.slice.id
+    return None
+
+
+adjoint_of = _adjoint_of
+
+
+def adjoint(*primitives):
+    """Register the decorated template as the adjoint rule of each primitive."""
+
+    def register(template):
+        source = textwrap.dedent(inspect.getsource(template))
+        fn = gast.parse(source).body[0]
+        sig = inspect.signature(template)
+        rule = Rule(primitives[0], template, sig, next(iter(sig.parameters)), fn.body, template.__globals__)
+        for prim in primitives:
+            RULES.setdefault(prim, []).append(rule)
+        return template
+
+    return register
+
+
+def nondifferentiable(*primitives):
+    """Declare primitives whose output has a zero (or undefined) derivative everywhere it exists."""
+    NONDIFF.update(primitives)
+
+
+def lookup(obj):
+    """The rules of a primitive (empty list if none)."""
+    try:
+        return RULES.get(obj, [])
+    except TypeError:        # unhashable callables have no rule
+        return []
+
+
+def is_nondifferentiable(obj):
+    try:
+        return obj in NONDIFF
+    except TypeError:
+        return False
+
+
+from . import operators, math, numpy  # noqa: E402,F401  (registers the tables)

@@ -1,0 +1,63 @@
+"""Adjoints of Python's arithmetic operators (on scalars and, with broadcasting, on arrays)."""
+
+import operator
+
+import numpy as np
+
+from ..runtime import matmul_adjoint_left, matmul_adjoint_right, unbroadcast
+from . import adjoint, d, nondifferentiable
+
+
+@adjoint(operator.add)
+def add(z, x, y):
+    d[x] = unbroadcast(d[z], x)
+    d[y] = unbroadcast(d[z], y)
+
+
+@adjoint(operator.sub)
+def sub(z, x, y):
+    d[x] = unbroadcast(d[z], x)
+    d[y] = -unbroadcast(d[z], y)
+
+
+@adjoint(operator.mul)
+def mul(z, x, y):
+    d[x] = unbroadcast(d[z] * y, x)
+    d[y] = unbroadcast(d[z] * x, y)
+
+
+@adjoint(operator.truediv)
+def truediv(z, x, y):
+    d[x] = unbroadcast(d[z] / y, x)
+    d[y] = -unbroadcast(d[z] * z / y, y)
+
+
+@adjoint(operator.pow)
+def pow(z, x, y):
+    d[x] = unbroadcast(d[z] * y * x ** (y - 1), x)
+    d[y] = unbroadcast(d[z] * z * np.log(x), y)
+
+
+@adjoint(operator.mod)
+def mod(z, x, y):
+    d[x] = unbroadcast(d[z], x)
+    d[y] = -unbroadcast(d[z] * ((x - z) / y), y)
+
+
+@adjoint(operator.matmul)
+def matmul(z, x, y):
+    d[x] = matmul_adjoint_left(d[z], x, y)
+    d[y] = matmul_adjoint_right(d[z], x, y)
+
+
+@adjoint(operator.neg)
+def neg(z, x):
+    d[x] = -d[z]
+
+
+@adjoint(operator.pos)
+def pos(z, x):
+    d[x] = d[z]
+
+
+nondifferentiable(operator.floordiv, operator.not_)

@@ -1,0 +1,154 @@
+"""Small builders and queries for gast nodes, shared by the compiler stages.
+
+Example:
+    >>> assign("y", call(name("sin"), [name("x")]))   # the statement `y = sin(x)`
+"""
+
+import copy
+import re
+
+import gast
+
+
+def name(ident, store=False):
+    return gast.Name(id=ident, ctx=gast.Store() if store else gast.Load(), annotation=None, type_comment=None)
+
+
+def const(value):
+    return gast.Constant(value=value, kind=None)
+
+
+def assign(target, value, like=None):
+    """`target = value`; `target` is a name (str) or a node. Copies the position of `like`."""
+    if isinstance(target, str):
+        target = name(target, store=True)
+    node = gast.Assign(targets=[target], value=value, type_comment=None)
+    return located(node, like)
+
+
+def call(func, args=(), keywords=()):
+    if isinstance(func, str):
+        func = parse_expr(func)
+    kws = [gast.keyword(arg=k, value=v) for k, v in keywords]
+    return gast.Call(func=func, args=list(args), keywords=kws)
+
+
+def expr_stmt(value, like=None):
+    return located(gast.Expr(value=value), like)
+
+
+def not_any(flags):
+    """The condition `not (f1 or f2 ...)` over flag names."""
+    names = [name(f) for f in sorted(flags)]
+    inner = names[0] if len(names) == 1 else gast.BoolOp(op=gast.Or(), values=names)
+    return gast.UnaryOp(op=gast.Not(), operand=inner)
+
+
+def any_of(flags):
+    names = [name(f) for f in sorted(flags)]
+    return names[0] if len(names) == 1 else gast.BoolOp(op=gast.Or(), values=names)
+
+
+def parse_expr(text):
+    return gast.parse(text).body[0].value
+
+
+def parse_stmt(text):
+    return gast.parse(text).body[0]
+
+
+def located(node, like):
+    if like is not None:
+        for attr in ("lineno", "col_offset", "end_lineno", "end_col_offset"):
+            if hasattr(like, attr):
+                setattr(node, attr, getattr(like, attr))
+        if hasattr(like, "s2s_line"):
+            node.s2s_line = like.s2s_line
+    return node
+
+
+def names_read(node):
+    """Names loaded anywhere inside `node`, in first-seen order."""
+    seen = {}
+    for sub in gast.walk(node):
+        if isinstance(sub, gast.Name) and isinstance(sub.ctx, gast.Load):
+            seen.setdefault(sub.id, None)
+    return list(seen)
+
+
+def is_atom(node):
+    return isinstance(node, (gast.Name, gast.Constant))
+
+
+def assigned_names(stmts):
+    """Names stored anywhere in a list of statements (loop targets included)."""
+    out = set()
+    for stmt in stmts:
+        for sub in gast.walk(stmt):
+            if isinstance(sub, gast.Name) and isinstance(sub.ctx, gast.Store):
+                out.add(sub.id)
+    return out
+
+
+def clone(node):
+    return copy.deepcopy(node)
+
+
+def identifier(text, fallback="t"):
+    """A valid Python identifier made from `text` (used to name temporaries)."""
+    text = re.sub(r"\W+", "_", str(text)).strip("_")
+    if not text or text[0].isdigit():
+        text = f"{fallback}_{text}" if text else fallback
+    return text
+
+
+class Namer:
+    """Hands out unique, deterministic names: `base`, then `base_1`, `base_2`, ..."""
+
+    def __init__(self, taken=()):
+        self.taken = set(taken)
+
+    def fresh(self, base):
+        base = identifier(base)
+        if base not in self.taken:
+            self.taken.add(base)
+            return base
+        i = 1
+        while f"{base}_{i}" in self.taken:
+            i += 1
+        self.taken.add(f"{base}_{i}")
+        return f"{base}_{i}"
+
+    def reserve(self, ident):
+        self.taken.add(ident)
+        return ident
+
+
+class Namespace:
+    """The globals of generated code: a name for every object it refers to.
+
+    `bind` returns a name that means `obj` in the generated code, reusing the user's own
+    spelling when it already means that object and never shadowing a local name.
+
+    Example:
+        >>> ns.bind("math", math)   # 'math' (or 'math_1' if 'math' means something else)
+    """
+
+    def __init__(self, values, namer):
+        self.values = dict(values)
+        self.namer = namer
+
+    def bind(self, preferred, obj):
+        candidate, i = preferred, 0
+        while True:
+            if self.values.get(candidate, _UNSET) is obj:
+                return candidate
+            if candidate not in self.values and candidate not in self.namer.taken:
+                self.values[candidate] = obj
+                self.namer.reserve(candidate)
+                return candidate
+            i += 1
+            candidate = f"{preferred}_{i}"
+
+
+_UNSET = object()
