@@ -15,6 +15,7 @@ Example:
 """
 
 import builtins
+import copy
 import inspect
 from dataclasses import dataclass, field
 
@@ -23,6 +24,7 @@ import gast
 from . import rules
 from .frontend import LOCAL, NOT_FOUND, unwrap
 from .lower import BINOPS, UNARYOPS
+from .runtime import unbroadcast
 
 SCALAR, UNKNOWN = "scalar", "unknown"
 SCALAR_BUILTINS = {builtins.float, builtins.int, builtins.len, builtins.round, builtins.abs,
@@ -136,8 +138,12 @@ def loops(stmts):
             yield from loops(getattr(s, field_name, []) or [])
 
 
-def analyze(core, wrt):
-    """Run every analysis the reverse transform needs."""
+def analyze(core, wrt, param_kinds=None):
+    """Run every analysis the reverse transform needs.
+
+    `param_kinds` maps parameters to SCALAR or UNKNOWN (arrays); parameters it does not
+    name are SCALAR when annotated `float` or `int`, else UNKNOWN.
+    """
     assigns = list(assignments(core.body))
     ops = {id(s): operation(core, s.value) for s in assigns}
     edges = []     # (target, input names)
@@ -151,12 +157,12 @@ def analyze(core, wrt):
     _fixpoint(useful, edges, forward=False)
     active = varied & useful
 
-    kinds = _kinds(core, assigns, ops)
-    recorded = set()
+    kinds = _kinds(core, assigns, param_kinds or {})
+    info = Analysis(ops, varied, useful, active, kinds, set())
     for s in assigns:
         if s.targets[0].id in active:
-            recorded |= _reads(ops[id(s)], s.targets[0].id)
-    return Analysis(ops, varied, useful, active, kinds, recorded)
+            info.recorded |= _reads(ops[id(s)], s.targets[0].id, info.is_scalar)
+    return info
 
 
 def _fixpoint(marked, edges, forward):
@@ -174,13 +180,41 @@ def _fixpoint(marked, edges, forward):
                     changed = True
 
 
-def _reads(op, target):
+def template(op, is_scalar):
+    """The rule body of `op` as (adjoint parameter or None, statement) pairs, with
+    `unbroadcast(g, x)` dropped where every other input is a scalar (so g has x's shape)."""
+    out = []
+    for stmt in op.rule.body:
+        param = rules.adjoint_of(stmt.targets[0])
+        others = [a for p, a in op.inputs.items() if p != param]
+        if all(is_scalar(a) for a in others):
+            stmt = _DropUnbroadcast(op.rule.globals).visit(copy.deepcopy(stmt))
+        out.append((param, stmt))
+    return out
+
+
+class _DropUnbroadcast(gast.NodeTransformer):
+    def __init__(self, globals_):
+        self.globals = globals_
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        func = node.func
+        if isinstance(func, gast.Name) and self.globals.get(func.id) is unbroadcast and len(node.args) == 2:
+            return node.args[0]
+        return node
+
+
+def _reads(op, target, is_scalar):
     """Primal names the adjoint of this operation reads."""
     if op.kind == "rule":
         names = set()
         params = set(op.rule.inputs)
-        for stmt in op.rule.body:
+        for _, stmt in template(op, is_scalar):
+            adjoints = {id(n.slice) for n in gast.walk(stmt.value) if rules.adjoint_of(n) is not None}
             for node in gast.walk(stmt.value):
+                if id(node) in adjoints:
+                    continue
                 if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
                     if node.id == op.rule.output:
                         names.add(target)
@@ -192,13 +226,13 @@ def _reads(op, target):
     return set()
 
 
-def _kinds(core, assigns, ops):
-    """Names that only ever hold Python scalars (params count as unknown unless annotated float/int)."""
+def _kinds(core, assigns, param_kinds):
+    """Names that only ever hold scalars (0-d values), given what the parameters hold."""
     kinds = {}
-    for arg in core.source.node.args.args:
+    for arg in core.source.node.args.args + core.source.node.args.kwonlyargs:
         ann = arg.annotation
-        known = isinstance(ann, gast.Name) and ann.id in ("float", "int")
-        kinds[arg.id] = SCALAR if known else UNKNOWN
+        annotated = isinstance(ann, gast.Name) and ann.id in ("float", "int")
+        kinds[arg.id] = param_kinds.get(arg.id, SCALAR if annotated else UNKNOWN)
     for loop in loops(core.body):
         kinds.setdefault(loop.target.id, SCALAR)
     targets = {s.targets[0].id for s in assigns}

@@ -48,13 +48,24 @@ class _Gradient:
         self.fn = unwrap(fn)
         self.names, self.single = _wrt_names(self.fn, wrt)
         self.signature = inspect.signature(self.fn)
-        self._derived = None
+        self._generic = None
+        self._variants = {}
 
     @property
     def derived(self):
-        if self._derived is None:
-            self._derived = derive(self.fn, self.names)
-        return self._derived
+        """The generic generated code (what `source` and `s2sgrad show` print)."""
+        if self._generic is None:
+            self._generic = derive(self.fn, self.names)
+        return self._generic
+
+    def specialised(self, arguments):
+        """The generated code for arguments of these kinds: scalars need no unbroadcasting (like JAX
+        specialising on shapes, but only on scalar-or-array)."""
+        kinds = tuple((n, "scalar" if _is_scalar(v) else "unknown") for n, v in arguments.items())
+        derived = self._variants.get(kinds)
+        if derived is None:
+            derived = self._variants[kinds] = derive(self.fn, self.names, kinds)
+        return derived
 
     def __call__(self, *args, **kwargs):
         bound = self.signature.bind(*args, **kwargs)
@@ -62,7 +73,7 @@ class _Gradient:
         inputs = [bound.arguments[n] for n in self.names]
         for n, x in zip(self.names, inputs):
             _check_differentiable(self.fn, n, x)
-        value, grads = self.derived.function(*args, **kwargs)
+        value, grads = self.specialised(bound.arguments).function(*args, **kwargs)
         if np.ndim(value) != 0:
             raise ValueError(
                 f"grad needs a scalar output, but {self.fn.__qualname__} returned a value of shape "
@@ -72,6 +83,10 @@ class _Gradient:
             grads = (grads,)
         grads = tuple(_like(g, x) for g, x in zip(grads, inputs))
         return value, (grads[0] if self.single else grads)
+
+
+def _is_scalar(x):
+    return isinstance(x, (int, float, np.generic)) or (isinstance(x, np.ndarray) and x.ndim == 0)
 
 
 def _check_differentiable(fn, name, x):

@@ -197,7 +197,9 @@ class Jumps:
                     tail, more = self.block(rest)
                     self.used_flags |= flags
                     if tail:
-                        out.append(located(gast.If(test=not_any(flags), body=tail, orelse=[]), rest[0]))
+                        guard = located(gast.If(test=not_any(flags), body=tail, orelse=[]), rest[0])
+                        guard.s2s_line = None       # not a line of the user's: no comment of its own
+                        out.append(guard)
                     flags = flags | more
                 return out, flags
             stmts = stmts[: i + 1] + rest
@@ -375,8 +377,12 @@ class ANF:
             return [], value
         if isinstance(value, gast.Attribute) and self.constant_attribute(value):
             return [], value
-        temp = self.namer.fresh(base or _describe(value, self.source) or "t")
-        return self.assign(temp, value, value), name(temp)
+        if isinstance(value, gast.IfExp) or self.opaque(value):
+            temp = self.namer.fresh(base or _describe(value, self.source) or "t")
+            return self.assign(temp, value, value), name(temp)
+        pre, op = self.operation(value)
+        temp = self.namer.fresh(base or _describe(op, self.source) or "t")
+        return pre + [located(assign(temp, op, like=value), value)], name(temp)
 
     def operation(self, value):
         """(statements, expression with atom operands) for a differentiable expression."""

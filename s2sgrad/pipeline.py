@@ -53,9 +53,14 @@ class Derived:
 _CACHE = {}
 
 
-def derive(fn, wrt, name=None):
-    """The reverse-mode derivative of `fn` with respect to the parameter names `wrt` (cached)."""
-    key = (fn, tuple(wrt), name)
+def derive(fn, wrt, kinds=None, name=None):
+    """The reverse-mode derivative of `fn` with respect to the parameter names `wrt` (cached).
+
+    `kinds` is a tuple of (parameter, "scalar" | "unknown") pairs the code may be specialised
+    on (scalars need no unbroadcasting); None gives the generic code, which trusts only
+    `float`/`int` annotations.
+    """
+    key = (fn, tuple(wrt), kinds, name)
     if key in _CACHE:
         return _CACHE[key]
     source = check(parse(fn))                                   # frontend, then the fence
@@ -64,11 +69,11 @@ def derive(fn, wrt, name=None):
     _CACHE[key] = derived                                       # recursion finds it in progress
     try:
         core = lower(source)                                    # surface language -> core
-        info = analyze(core, wrt)                               # activity, kinds, to-be-recorded
+        info = analyze(core, wrt, dict(kinds or ()))                               # activity, kinds, to-be-recorded
         ns = Namespace(source.namespace, core.namer)
 
-        def derive_helper(helper, helper_wrt):
-            d = derive(helper, helper_wrt, helper_name(helper, helper_wrt))
+        def derive_helper(helper, helper_wrt, helper_kinds):
+            d = derive(helper, helper_wrt, helper_kinds, helper_name(helper, helper_wrt))
             derived.helpers.append(d)
             return d
 

@@ -21,7 +21,7 @@ import inspect
 import gast
 
 from .errors import NoGradientRuleError
-from .runtime import unbroadcast
+from .analysis import template
 from .rules import adjoint_of
 from .syntax import assign, assigned_names, call, clone, const, expr_stmt, located, name
 
@@ -48,6 +48,7 @@ class ReverseTransform:
         self.init_none = []
         self.pushed = set()
         self.stack = None
+        self.uses_stack = False
 
     # -- names ---------------------------------------------------------------
     def d(self, var):
@@ -56,6 +57,7 @@ class ReverseTransform:
         return self.adj[var]
 
     def push(self, value):
+        self.uses_stack = True
         return expr_stmt(call(gast.Attribute(value=name(self.stack), attr="append", ctx=gast.Load()), [value]))
 
     def pop(self):
@@ -77,7 +79,7 @@ class ReverseTransform:
 
         value = clone(result)
         body = []
-        if self.pushed or self.init_none:
+        if self.uses_stack:
             body.append(assign(self.stack, gast.List(elts=[], ctx=gast.Load())))
         body += [assign(v, const(None)) for v in self.init_none]
         body += forward
@@ -134,7 +136,7 @@ class ReverseTransform:
                 orelse.append(self.push(const(False)))
             may |= may_b | may_o
             must.intersection_update(must_b & must_o)
-            return [located(gast.If(test=clone(s.test), body=body or [gast.Pass()], orelse=orelse), s)]
+            return [located(gast.If(test=clone(s.test), body=_no_pass(body), orelse=_no_pass(orelse, [])), s)]
         if isinstance(s, gast.While):
             changed = assigned_names(s.body)
             body = self.fwd_block(s.body, may | changed, set(must))
@@ -240,12 +242,16 @@ class ReverseTransform:
                                     type_comment=None))
             else:
                 trips = call(self.ns.bind("range", range), [self.pop()])
-                out.append(gast.For(target=name(self.namer.fresh("_"), store=True), iter=trips, body=body,
+                out.append(gast.For(target=name(self.throwaway(), store=True), iter=trips, body=body,
                                     orelse=[], type_comment=None))
         state |= head
         if isinstance(s, gast.For) and s.s2s_push:
             out.append(assign(s.target.id, self.pop()))
         return out
+
+    def throwaway(self):
+        """`_` for values nobody reads, unless the user's function reads a variable of that name."""
+        return "_" if "_" not in self.core.source.locals else self.namer.fresh("unused")
 
     def zeros(self, names):
         return [assign(self.d(v), const(0.0)) for v in sorted(names)]
@@ -280,12 +286,11 @@ class ReverseTransform:
         mapping = dict(op.inputs)
         mapping[rule.output] = name(v)
         local_names, out = {}, []
-        for stmt in rule.body:
+        for param, stmt in template(op, self.info.is_scalar):
             target = stmt.targets[0]
-            param = adjoint_of(target)
             if param is not None and not self.active_name(op.inputs[param]):
                 continue
-            value = _Substitute(self, rule, op, v, mapping, local_names, param).visit(clone(stmt.value))
+            value = _Substitute(self, rule, v, mapping, local_names).visit(clone(stmt.value))
             if param is None:
                 local_names[target.id] = self.namer.fresh(target.id)
                 out.append(assign(local_names[target.id], value))
@@ -298,7 +303,7 @@ class ReverseTransform:
         params = [p for p in inspect.signature(fn).parameters if self.active_name(op.inputs.get(p))]
         if not params:
             return []
-        helper = self.derive_helper(fn, tuple(params))
+        helper = self.derive_helper(fn, tuple(params), self.helper_kinds(fn, op))
         fname = self.ns.bind(helper.name, helper)
         node = op.node
         keywords = [(k.arg, clone(k.value)) for k in node.keywords] + [(helper.seed, name(self.d(v)))]
@@ -314,12 +319,23 @@ class ReverseTransform:
                 targets.append(name(temp, store=True))
                 after.append((var, temp))
         grads = targets[0] if len(targets) == 1 else gast.Tuple(elts=targets, ctx=gast.Store())
-        throwaway = name(self.namer.fresh("_"), store=True)
+        throwaway = name(self.throwaway(), store=True)
         out = [assign(gast.Tuple(elts=[throwaway, grads], ctx=gast.Store()), value)]
         state |= seen
         for var, temp in after:
             out += self.accumulate(var, name(temp), state)
         return out
+
+    def helper_kinds(self, fn, op):
+        """What each parameter of a helper holds at this call site: the helper is specialised on it."""
+        kinds = []
+        for p, param in inspect.signature(fn).parameters.items():
+            if p in op.inputs:
+                scalar = self.info.is_scalar(op.inputs[p])
+            else:
+                scalar = isinstance(param.default, (int, float))
+            kinds.append((p, "scalar" if scalar else "unknown"))
+        return tuple(kinds)
 
     def no_rule(self, op):
         node = op.node
@@ -363,18 +379,15 @@ class _Substitute(gast.NodeTransformer):
     """Instantiates one template expression: parameters become atoms, `d[y]` the output adjoint,
     the template's globals names bound in the generated namespace."""
 
-    def __init__(self, transform, rule, op, v, mapping, local_names, param):
+    def __init__(self, transform, rule, v, mapping, local_names):
         self.t = transform
         self.rule = rule
-        self.op = op
         self.v = v
         self.mapping = mapping
         self.local_names = local_names
-        self.param = param
 
     def visit_Subscript(self, node):
-        wrt = adjoint_of(node)
-        if wrt is not None:
+        if adjoint_of(node) is not None:
             return name(self.t.d(self.v))
         return self.generic_visit(node)
 
@@ -387,17 +400,14 @@ class _Substitute(gast.NodeTransformer):
             return name(self.t.ns.bind(node.id, self.rule.globals[node.id]))
         return node
 
-    def visit_Call(self, node):
-        func = node.func
-        if (isinstance(func, gast.Name) and self.rule.globals.get(func.id) is unbroadcast
-                and len(node.args) == 2 and self.others_scalar()):
-            return self.visit(node.args[0])
-        return self.generic_visit(node)
 
-    def others_scalar(self):
-        """unbroadcast(g, x) is the identity when every other input of the operation is a scalar."""
-        others = [a for p, a in self.op.inputs.items() if p != self.param]
-        return all(self.t.info.is_scalar(a) for a in others)
+
+def _no_pass(stmts, empty=None):
+    """A block without `pass` statements, or `[pass]` (or `empty`) if nothing is left."""
+    kept = [s for s in stmts if not isinstance(s, gast.Pass)]
+    if kept:
+        return kept
+    return [gast.Pass()] if empty is None else empty
 
 
 def _any_rev(stmts):
