@@ -60,16 +60,25 @@ def lower(source):
     namer = Namer(taken)
     body = [_tag(stmt, source) for stmt in source.node.body if not _is_docstring(stmt)]
     body = Desugar(source).block(body)
+    last = body[-1] if body else None
     body, result = Jumps(source, namer).function(body)
     anf = ANF(source, namer)
     body = anf.block(body)
     pre, result = anf.atom(result, base="out")
+    for stmt in pre:
+        _tag_like(stmt, last)
     body += pre
     return Core(source, body, result, namer)
 
 
 def _is_docstring(stmt):
     return isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Constant) and isinstance(stmt.value.value, str)
+
+
+def _tag_like(stmt, like):
+    for node in gast.walk(stmt):
+        if isinstance(node, gast.stmt):
+            node.s2s_line = getattr(like, "s2s_line", None)
 
 
 def _tag(stmt, source):

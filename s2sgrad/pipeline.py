@@ -16,7 +16,7 @@ from .emit import emit
 from .frontend import parse
 from .load import load
 from .lower import lower
-from .optimize import simplify
+from .optimize import drop_dead_stores, simplify
 from .reverse import ReverseTransform
 from .syntax import Namespace
 
@@ -77,8 +77,10 @@ def derive(fn, wrt, kinds=None, name=None):
             derived.helpers.append(d)
             return d
 
-        fn_def, derived.seed = ReverseTransform(core, info, wrt, ns, derive_helper, name).transform()
-        derived.text = emit(simplify(fn_def))                   # optimize, then print
+        transform = ReverseTransform(core, info, wrt, ns, derive_helper, name)
+        fn_def, derived.seed = transform.transform()
+        fn_def = drop_dead_stores(simplify(fn_def), transform.adjoint_names())   # optimize
+        derived.text = emit(fn_def)                                              # print
         values = {k: (v.function if isinstance(v, Derived) else v) for k, v in ns.values.items()}
         values = {k: v for k, v in values.items() if v is not None}
         derived.function = load(derived.text, name, values, pseudo_filename(fn, name, derived.text))

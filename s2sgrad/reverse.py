@@ -56,6 +56,10 @@ class ReverseTransform:
             self.adj[var] = self.namer.fresh(f"d{var}")
         return self.adj[var]
 
+    def adjoint_names(self):
+        """Names of adjoint variables (the only ones later passes may remove stores to)."""
+        return set(self.adj.values())
+
     def push(self, value):
         self.uses_stack = True
         return expr_stmt(call(gast.Attribute(value=name(self.stack), attr="append", ctx=gast.Load()), [value]))
@@ -187,7 +191,11 @@ class ReverseTransform:
             if code:
                 line = getattr(s, "s2s_line", None)
                 if line and line != last_line:
-                    out.append(comment(line))
+                    # After the zero-initialisations a loop or branch needs, right before its code.
+                    k = 0
+                    while k < len(code) and getattr(code[k], "s2s_zero", False):
+                        k += 1
+                    code.insert(k, comment(line))
                     last_line = line
                 out += code
         return out
@@ -254,7 +262,10 @@ class ReverseTransform:
         return "_" if "_" not in self.core.source.locals else self.namer.fresh("unused")
 
     def zeros(self, names):
-        return [assign(self.d(v), const(0.0)) for v in sorted(names)]
+        out = [assign(self.d(v), const(0.0)) for v in sorted(names)]
+        for stmt in out:
+            stmt.s2s_zero = True
+        return out
 
     # -- one operation -------------------------------------------------------
     def accumulate(self, var, value, state):

@@ -1,0 +1,115 @@
+"""Representative functions whose generated code is pinned in tests/snapshots/.
+
+Each entry of CASES is (snapshot name, function, wrt). Parameters annotated `float`
+get the scalar code a user sees when calling with Python floats.
+"""
+
+import math
+
+import numpy as np
+
+
+def straight_line(x: float, y: float):
+    z = x * y + math.sin(x) / y
+    return z * z
+
+
+def if_else(x: float):
+    if x > 0.0:
+        y = x * x
+    else:
+        y = -3.0 * x
+    return y * x
+
+
+def for_loop(x: float, a: float, n: int = 1000):
+    for i in range(n):
+        x = math.sin(x) * a + 0.1 * x
+    return x
+
+
+def while_computed(x: float):
+    while x > 0.1:
+        x = x * 0.5 + 0.01 * x * x
+    return x
+
+
+def break_loop(x: float, n: int):
+    s = 0.0
+    for i in range(n):
+        s = s + x * i
+        if s > 5.0:
+            break
+        s = s * 1.1
+    return s
+
+
+def continue_loop(x: float, n: int):
+    s = 0.0
+    for i in range(n):
+        if i % 2 == 0:
+            continue
+        s = s + math.sin(x * i)
+    return s
+
+
+def early_return(x: float):
+    if x > 1.0:
+        return x * x
+    y = math.exp(x)
+    for i in range(3):
+        y = y * x
+        if y > 100.0:
+            return y
+    return y + 1.0
+
+
+def nested_loops(x: float, n: int, m: int):
+    s = x
+    for i in range(n):
+        for j in range(m):
+            s = s * 0.9 + math.cos(s) * x
+    return s
+
+
+def poly(u: float, k: float = 2.0):
+    return u ** k + u
+
+
+def helper_call(x: float, y: float):
+    a = poly(x)
+    b = poly(y, k=3.0)
+    return a * b + poly(x * y)
+
+
+def math_functions(x: float, y: float):
+    t = math.tan(x) + math.atan2(x, y) + math.log(y, 3.0) + math.sqrt(y)
+    return t * math.exp(-x) + math.hypot(x, y)
+
+
+def array_function(x, w):
+    h = np.tanh(x * w)
+    return np.sum(h * h + np.sin(x))
+
+
+def tuple_unpacking(x: float, y: float):
+    a, b = x, y
+    for i in range(3):
+        a, b = b, a * b
+    return a + b
+
+
+CASES = [
+    ("straight_line", straight_line, (0, 1)),
+    ("if_else", if_else, 0),
+    ("for_loop", for_loop, ("x", "a")),
+    ("while_computed", while_computed, 0),
+    ("break_loop", break_loop, 0),
+    ("continue_loop", continue_loop, 0),
+    ("early_return", early_return, 0),
+    ("nested_loops", nested_loops, 0),
+    ("helper_call", helper_call, (0, 1)),
+    ("math_functions", math_functions, (0, 1)),
+    ("array_function", array_function, (0, 1)),
+    ("tuple_unpacking", tuple_unpacking, (0, 1)),
+]

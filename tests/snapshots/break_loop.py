@@ -1,0 +1,40 @@
+def grad_break_loop(x, n, *, ds=1.0):
+    stack = []
+    s = 0.0
+    exit_loop = False
+    n_iter = 0
+    for i in range(n):
+        n_iter += 1
+        x_times_i = x * i
+        s_plus_x_times_i = s + x_times_i
+        stack.append(s)
+        s = s_plus_x_times_i
+        if s > 5.0:
+            exit_loop = True
+            stack.append(True)
+        else:
+            s_times = s * 1.1
+            stack.append(s)
+            s = s_times
+            stack.append(False)
+        if exit_loop:
+            break
+    stack.append(range(n)[:n_iter])
+    s_value = s
+    # reverse sweep
+    dx = 0.0
+    # for i in range(n):
+    for i in reversed(stack.pop()):
+        # if s > 5.0:
+        if not stack.pop():
+            # s = s * 1.1
+            ds_times = ds
+            s = stack.pop()
+            ds = ds_times * 1.1
+        # s = s + x * i
+        ds_plus_x_times_i = ds
+        s = stack.pop()
+        ds = ds_plus_x_times_i
+        dx_times_i = ds_plus_x_times_i
+        dx = dx + dx_times_i * i
+    return (s_value, dx)

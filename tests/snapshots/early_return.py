@@ -1,0 +1,60 @@
+def grad_early_return(x, *, dout=1.0):
+    stack = []
+    returned = False
+    if x > 1.0:
+        out = x * x
+        returned = True
+        stack.append(True)
+    else:
+        y = math.exp(x)
+        n_iter = 0
+        for i in range(3):
+            n_iter += 1
+            y_times_x = y * x
+            stack.append(y)
+            y = y_times_x
+            if y > 100.0:
+                out = y
+                returned = True
+                stack.append(True)
+            else:
+                stack.append(False)
+            if returned:
+                break
+        stack.append(range(3)[:n_iter])
+        if not returned:
+            out = y + 1.0
+            returned = True
+            stack.append(True)
+        else:
+            stack.append(False)
+        stack.append(False)
+    # reverse sweep
+    # if x > 1.0:
+    if stack.pop():
+        # return x * x
+        dx = dout * x
+        dx = dx + dout * x
+    else:
+        if stack.pop():
+            # return y + 1.0
+            dy = dout
+            dout = 0.0
+        else:
+            dy = 0.0
+        dx = 0.0
+        # for i in range(3):
+        for i in reversed(stack.pop()):
+            # if y > 100.0:
+            if stack.pop():
+                # return y
+                dy = dy + dout
+                dout = 0.0
+            # y = y * x
+            dy_times_x = dy
+            y = stack.pop()
+            dy = dy_times_x * x
+            dx = dx + dy_times_x * y
+        # y = math.exp(x)
+        dx = dx + dy * y
+    return (out, dx)

@@ -1,0 +1,26 @@
+def grad_for_loop(x, a, n=1000, *, dx=1.0):
+    stack = []
+    sin_x = None
+    for i in range(n):
+        stack.append(sin_x)
+        sin_x = math.sin(x)
+        sin_x_times_a = sin_x * a
+        times_x = 0.1 * x
+        stack.append(x)
+        x = sin_x_times_a + times_x
+    stack.append(range(n))
+    x_value = x
+    # reverse sweep
+    da = 0.0
+    # for i in range(n):
+    for i in reversed(stack.pop()):
+        # x = math.sin(x) * a + 0.1 * x
+        dsin_x_times_a = dx
+        dtimes_x = dx
+        x = stack.pop()
+        dx = dtimes_x * 0.1
+        dsin_x = dsin_x_times_a * a
+        da = da + dsin_x_times_a * sin_x
+        dx = dx + dsin_x * math.cos(x)
+        sin_x = stack.pop()
+    return (x_value, (dx, da))

@@ -1,0 +1,23 @@
+def grad_if_else(x, *, dout=1.0):
+    stack = []
+    if x > 0.0:
+        y = x * x
+        stack.append(True)
+    else:
+        neg = -3.0
+        y = neg * x
+        stack.append(False)
+    out = y * x
+    # reverse sweep
+    # return y * x
+    dy = dout * x
+    dx = dout * y
+    # if x > 0.0:
+    if stack.pop():
+        # y = x * x
+        dx = dx + dy * x
+        dx = dx + dy * x
+    else:
+        # y = -3.0 * x
+        dx = dx + dy * neg
+    return (out, dx)

@@ -1,0 +1,33 @@
+def grad_nested_loops(x, n, m, *, ds=1.0):
+    stack = []
+    cos_s = None
+    s = x
+    for i in range(n):
+        for j in range(m):
+            s_times = s * 0.9
+            stack.append(cos_s)
+            cos_s = math.cos(s)
+            cos_s_times_x = cos_s * x
+            stack.append(s)
+            s = s_times + cos_s_times_x
+        stack.append(range(m))
+    stack.append(range(n))
+    s_value = s
+    # reverse sweep
+    dx = 0.0
+    # for i in range(n):
+    for i in reversed(stack.pop()):
+        # for j in range(m):
+        for j in reversed(stack.pop()):
+            # s = s * 0.9 + math.cos(s) * x
+            ds_times = ds
+            dcos_s_times_x = ds
+            s = stack.pop()
+            dcos_s = dcos_s_times_x * x
+            dx = dx + dcos_s_times_x * cos_s
+            ds = -dcos_s * math.sin(s)
+            cos_s = stack.pop()
+            ds = ds + ds_times * 0.9
+    # s = x
+    dx = dx + ds
+    return (s_value, dx)

@@ -1,0 +1,19 @@
+def grad_straight_line(x, y, *, dout=1.0):
+    x_times_y = x * y
+    sin_x = math.sin(x)
+    sin_x_over_y = sin_x / y
+    z = x_times_y + sin_x_over_y
+    out = z * z
+    # reverse sweep
+    # return z * z
+    dz = dout * z
+    dz = dz + dout * z
+    # z = x * y + math.sin(x) / y
+    dx_times_y = dz
+    dsin_x_over_y = dz
+    dsin_x = dsin_x_over_y / y
+    dy = -(dsin_x_over_y * sin_x_over_y / y)
+    dx = dsin_x * math.cos(x)
+    dx = dx + dx_times_y * y
+    dy = dy + dx_times_y * x
+    return (out, (dx, dy))

@@ -1,0 +1,32 @@
+def grad_tuple_unpacking(x, y, *, dout=1.0):
+    stack = []
+    a_old = None
+    a = x
+    b = y
+    for i in range(3):
+        stack.append(a_old)
+        a_old = a
+        a = b
+        a_old_times_b = a_old * b
+        stack.append(b)
+        b = a_old_times_b
+    stack.append(range(3))
+    out = a + b
+    # reverse sweep
+    # return a + b
+    da = dout
+    db = dout
+    # for i in range(3):
+    for i in reversed(stack.pop()):
+        # a, b = b, a * b
+        da_old_times_b = db
+        b = stack.pop()
+        da_old = da_old_times_b * b
+        db = da_old_times_b * a_old
+        db = db + da
+        da = da_old
+        a_old = stack.pop()
+    # a, b = x, y
+    dy = db
+    dx = da
+    return (out, (dx, dy))

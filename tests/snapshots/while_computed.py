@@ -1,0 +1,27 @@
+def grad_while_computed(x, *, dx=1.0):
+    stack = []
+    times_x = None
+    n_iter = 0
+    while x > 0.1:
+        n_iter += 1
+        x_times = x * 0.5
+        stack.append(times_x)
+        times_x = 0.01 * x
+        times_x_times_x = times_x * x
+        stack.append(x)
+        x = x_times + times_x_times_x
+    stack.append(n_iter)
+    x_value = x
+    # reverse sweep
+    # while x > 0.1:
+    for _ in range(stack.pop()):
+        # x = x * 0.5 + 0.01 * x * x
+        dx_times = dx
+        dtimes_x_times_x = dx
+        x = stack.pop()
+        dtimes_x = dtimes_x_times_x * x
+        dx = dtimes_x_times_x * times_x
+        dx = dx + dtimes_x * 0.01
+        times_x = stack.pop()
+        dx = dx + dx_times * 0.5
+    return (x_value, dx)
