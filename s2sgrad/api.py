@@ -48,6 +48,8 @@ class _Gradient:
         self.fn = unwrap(fn)
         self.names, self.single = _wrt_names(self.fn, wrt)
         self.signature = inspect.signature(self.fn)
+        self.positional = [p.name for p in self.signature.parameters.values()
+                           if p.kind is p.POSITIONAL_OR_KEYWORD]
         self._generic = None
         self._variants = {}
 
@@ -61,19 +63,26 @@ class _Gradient:
     def specialised(self, arguments):
         """The generated code for arguments of these kinds: scalars need no unbroadcasting (like JAX
         specialising on shapes, but only on scalar-or-array)."""
-        kinds = tuple((n, "scalar" if _is_scalar(v) else "unknown") for n, v in arguments.items())
+        kinds = tuple([(n, "scalar" if _is_scalar(v) else "unknown") for n, v in arguments.items()])
         derived = self._variants.get(kinds)
         if derived is None:
             derived = self._variants[kinds] = derive(self.fn, self.names, kinds)
         return derived
 
-    def __call__(self, *args, **kwargs):
+    def arguments(self, args, kwargs):
+        """Parameter name -> argument value, defaults included (a fast path for positional calls)."""
+        if not kwargs and len(args) == len(self.positional):
+            return dict(zip(self.positional, args))
         bound = self.signature.bind(*args, **kwargs)
         bound.apply_defaults()
-        inputs = [bound.arguments[n] for n in self.names]
+        return bound.arguments
+
+    def __call__(self, *args, **kwargs):
+        arguments = self.arguments(args, kwargs)
+        inputs = [arguments[n] for n in self.names]
         for n, x in zip(self.names, inputs):
             _check_differentiable(self.fn, n, x)
-        value, grads = self.specialised(bound.arguments).function(*args, **kwargs)
+        value, grads = self.specialised(arguments).function(*args, **kwargs)
         if np.ndim(value) != 0:
             raise ValueError(
                 f"grad needs a scalar output, but {self.fn.__qualname__} returned a value of shape "
@@ -90,6 +99,8 @@ def _is_scalar(x):
 
 
 def _check_differentiable(fn, name, x):
+    if type(x) is float:
+        return
     if isinstance(x, bool) or isinstance(x, np.bool_):
         raise TypeError(f"cannot differentiate {fn.__qualname__} with respect to {name!r}: it is a bool")
     if isinstance(x, (complex, np.complexfloating)) or (isinstance(x, np.ndarray) and np.iscomplexobj(x)):
@@ -101,6 +112,8 @@ def _check_differentiable(fn, name, x):
 
 def _like(g, x):
     """The gradient `g` given the type, shape and dtype of its argument `x`."""
+    if type(x) is float:
+        return float(g)
     if isinstance(x, np.ndarray):
         g = np.asarray(g)
         if g.shape != x.shape:

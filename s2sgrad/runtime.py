@@ -10,9 +10,13 @@ import numpy as np
 
 def unbroadcast(g, x):
     """Sum the adjoint `g` over the axes along which `x` was broadcast, so it takes x's shape."""
-    if type(g) is float or np.ndim(g) == np.ndim(x) and np.shape(g) == np.shape(x):
+    if type(g) is float:
         return g
-    shape = np.shape(x)
+    shape = getattr(x, "shape", None)
+    if shape is None:
+        shape = np.shape(x)
+    if getattr(g, "shape", None) == shape:
+        return g
     g = np.asarray(g)
     extra = g.ndim - len(shape)
     if extra > 0:
