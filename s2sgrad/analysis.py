@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import gast
 
 from . import rules
+from .errors import UnsupportedSyntaxError
 from .frontend import LOCAL, NOT_FOUND, unwrap
 from .lower import BINOPS, UNARYOPS
 from .runtime import unbroadcast
@@ -157,12 +158,33 @@ def analyze(core, wrt, param_kinds=None):
     _fixpoint(useful, edges, forward=False)
     active = varied & useful
 
+    _check_discarded_calls(core, core.body, varied)
     kinds = _kinds(core, assigns, param_kinds or {})
     info = Analysis(ops, varied, useful, active, kinds, set())
     for s in assigns:
         if s.targets[0].id in active:
             info.recorded |= _reads(ops[id(s)], s.targets[0].id, info.is_scalar)
     return info
+
+
+def _check_discarded_calls(core, stmts, varied):
+    """A call whose result is thrown away is there for its effect, which may change an argument in
+    place where no analysis can see it: refuse it when it is given a value that carries a derivative."""
+    for s in stmts:
+        for field_name in ("body", "orelse"):
+            _check_discarded_calls(core, getattr(s, field_name, []) or [], varied)
+        if not (isinstance(s, gast.Expr) and isinstance(s.value, gast.Call)):
+            continue
+        obj = core.source.resolve(s.value.func)
+        if obj is builtins.print or rules.is_nondifferentiable(obj) or rules.lookup(obj) \
+                or inspect.isfunction(unwrap(obj)):
+            continue
+        args = list(s.value.args) + [k.value for k in s.value.keywords]
+        if any(isinstance(n, gast.Name) and n.id in varied for a in args for n in gast.walk(a)):
+            raise UnsupportedSyntaxError(
+                "a call whose result is not used, given a value that carries a derivative, may change its "
+                "arguments in place, which s2sgrad cannot follow; assign the result to a variable "
+                "(y = f(x)) instead", core.source.location(s))
 
 
 def _fixpoint(marked, edges, forward):

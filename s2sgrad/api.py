@@ -56,7 +56,7 @@ class _Gradient:
     @property
     def derived(self):
         """The generic generated code (what `source` and `s2sgrad show` print)."""
-        if self._generic is None:
+        if self._generic is None or not self._generic.is_current():
             self._generic = derive(self.fn, self.names)
         return self._generic
 
@@ -65,7 +65,7 @@ class _Gradient:
         specialising on shapes, but only on scalar-or-array)."""
         kinds = tuple([(n, "scalar" if _is_scalar(v) else "unknown") for n, v in arguments.items()])
         derived = self._variants.get(kinds)
-        if derived is None:
+        if derived is None or not derived.is_current():
             derived = self._variants[kinds] = derive(self.fn, self.names, kinds)
         return derived
 

@@ -115,6 +115,12 @@ class Fence(gast.NodeVisitor):
         elif not isinstance(target, (gast.Name, gast.Subscript)):
             self.fail(target, f"assignments to '{type(target).__name__}'", "assign to a plain name")
 
+    def visit_keyword(self, node):
+        if node.arg == "out":
+            self.fail(node.value, "'out=' arguments (they write into an existing array in place)",
+                      "assign the result instead: 'y = np.add(a, b)'")
+        self.generic_visit(node)
+
     def visit_Return(self, node):
         if isinstance(node.value, gast.Tuple):
             self.fail(node, "functions returning a tuple", "return a single value (a scalar or an array)")

@@ -33,6 +33,18 @@ class Source:
     col_offset: int
     locals: frozenset
     namespace: dict = field(default_factory=dict)
+    watched: list = field(default_factory=list)    # (globals dict or cell, name, object) read at parse time
+
+    def is_current(self):
+        """Whether every global and closure value the function reads is still the object compiled in."""
+        for where, key, obj in self.watched:
+            try:
+                now = where[key] if key is not None else where.cell_contents
+            except (KeyError, ValueError):
+                return False
+            if now is not obj:
+                return False
+        return True
 
     @property
     def name(self):
@@ -115,7 +127,7 @@ def parse(fn):
     filename = fn.__code__.co_filename
     # gast line numbers count from the first line of the extracted source.
     src = Source(fn, node, filename, first - 1, indent, frozenset(_local_names(node)))
-    src.namespace = _namespace(fn, node, src.locals)
+    src.namespace, src.watched = _namespace(fn, node, src.locals)
     return src
 
 
@@ -129,21 +141,22 @@ def _local_names(node):
 
 def _namespace(fn, node, local_names):
     """Every free name the function reads, bound to its current object."""
-    closure = {}
-    if fn.__closure__:
-        for name, cell in zip(fn.__code__.co_freevars, fn.__closure__):
-            try:
-                closure[name] = cell.cell_contents
-            except ValueError:
-                pass
-    namespace = {}
+    cells = dict(zip(fn.__code__.co_freevars, fn.__closure__ or ()))
+    namespace, watched = {}, []
     for sub in gast.walk(node):
         if isinstance(sub, gast.Name) and isinstance(sub.ctx, gast.Load) and sub.id not in local_names:
             name = sub.id
-            if name in closure:
-                namespace[name] = closure[name]
+            if name in namespace:
+                continue
+            if name in cells:
+                try:
+                    namespace[name] = cells[name].cell_contents
+                    watched.append((cells[name], None, namespace[name]))
+                except ValueError:
+                    pass
             elif name in fn.__globals__:
                 namespace[name] = fn.__globals__[name]
+                watched.append((fn.__globals__, name, namespace[name]))
             elif hasattr(builtins, name):
                 namespace[name] = getattr(builtins, name)
-    return namespace
+    return namespace, watched

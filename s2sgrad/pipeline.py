@@ -32,6 +32,15 @@ class Derived:
     text: str = ""             # its source (without helpers)
     function: object = None    # the compiled generated function
     helpers: list = field(default_factory=list)
+    source: object = None      # the parsed user function (frontend.Source)
+
+    def is_current(self, _seen=None):
+        """False once a global or closure value this code (or a helper's) was built with has changed."""
+        seen = _seen if _seen is not None else set()
+        if id(self) in seen:
+            return True
+        seen.add(id(self))
+        return self.source.is_current() and all(h.is_current(seen) for h in self.helpers)
 
     @property
     def full_text(self):
@@ -61,11 +70,12 @@ def derive(fn, wrt, kinds=None, name=None):
     `float`/`int` annotations.
     """
     key = (fn, tuple(wrt), kinds, name)
-    if key in _CACHE:
-        return _CACHE[key]
+    cached = _CACHE.get(key)
+    if cached is not None and (cached.function is None or cached.is_current()):
+        return cached
     source = check(parse(fn))                                   # frontend, then the fence
     name = name or f"grad_{source.name}"
-    derived = Derived(fn, tuple(wrt), name)
+    derived = Derived(fn, tuple(wrt), name, source=source)
     _CACHE[key] = derived                                       # recursion finds it in progress
     try:
         core = lower(source)                                    # surface language -> core
@@ -78,7 +88,8 @@ def derive(fn, wrt, kinds=None, name=None):
             return d
 
         transform = ReverseTransform(core, info, wrt, ns, derive_helper, name)
-        fn_def, derived.seed = transform.transform()
+        derived.seed = transform.seed
+        fn_def, _ = transform.transform()
         fn_def = drop_dead_stores(simplify(fn_def), transform.adjoint_names())   # optimize
         derived.text = emit(fn_def)                                              # print
         values = {k: (v.function if isinstance(v, Derived) else v) for k, v in ns.values.items()}

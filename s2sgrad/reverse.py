@@ -49,6 +49,10 @@ class ReverseTransform:
         self.pushed = set()
         self.stack = None
         self.uses_stack = False
+        result = core.result
+        self.seed_var = result.id if isinstance(result, gast.Name) else None
+        # Named first, so a recursive call site can pass it before this function is finished.
+        self.seed = self.d(self.seed_var) if self.seed_var else self.namer.fresh("dout")
 
     # -- names ---------------------------------------------------------------
     def d(self, var):
@@ -70,9 +74,7 @@ class ReverseTransform:
     # -- the whole function --------------------------------------------------
     def transform(self):
         core = self.core
-        result = core.result
-        seed_var = result.id if isinstance(result, gast.Name) else None
-        seed = self.d(seed_var) if seed_var else self.namer.fresh("dout")
+        result, seed_var, seed = core.result, self.seed_var, self.seed
         for p in self.wrt:
             self.d(p)
         self.stack = self.namer.fresh("stack")
