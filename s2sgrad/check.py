@@ -93,7 +93,7 @@ class Fence(gast.NodeVisitor):
             if len(node.targets) > 1:
                 self.fail(node, "chained tuple assignments", "assign each tuple in its own statement")
             if not isinstance(node.value, gast.Tuple) or len(node.value.elts) != len(node.targets[0].elts):
-                self.fail(node.value, "unpacking a value that is not a tuple of the same length",
+                self.fail(node.value, "unpackings of values other than a tuple display of the same length",
                           "write the tuple out on the right-hand side: 'a, b = x, y'")
         self.generic_visit(node)
 
@@ -125,7 +125,7 @@ class Fence(gast.NodeVisitor):
         if isinstance(node.value, gast.Tuple):
             self.fail(node, "functions returning a tuple", "return a single value (a scalar or an array)")
         if node.value is None:
-            self.fail(node, "'return' without a value", "return the value to differentiate")
+            self.fail(node, "'return' statements without a value", "return the value to differentiate")
         self.generic_visit(node)
 
 

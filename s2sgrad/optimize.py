@@ -4,6 +4,8 @@
   no `-(-e)`, `a + -b * c` is `a - b * c`; the meaning of every expression is unchanged.
 - `drop_dead_stores`: an assignment to an adjoint that nothing reads afterwards is removed
   (primal statements are never touched: they may call user code).
+- `propagate_copies`: `da = db` followed by reads of `da` becomes those reads of `db`, when
+  neither changes in between and `da` is not read later.
 
 Example:
     >>> simplify(parse_expr("dz * 2 * x ** (2 - 1)"))   # dz * 2 * x
@@ -78,6 +80,7 @@ class _Liveness:
     def block(self, stmts, live, remove):
         out = []
         for s in reversed(stmts):
+            s.s2s_live_after = set(live)
             kept, live = self.stmt(s, live, remove)
             out = kept + out
         return out, live
@@ -119,3 +122,66 @@ def _reads(node):
 
 def _stores(node):
     return {n.id for n in gast.walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+
+
+def propagate_copies(fn_def, removable):
+    """Forward-substitute copies between adjoints, `da = db`, where that is exact (see module doc)."""
+    removable = set(removable)
+    changed = True
+    while changed:
+        _Liveness(removable).block(fn_def.body, set(), remove=False)
+        changed = _propagate_in(fn_def, removable)
+    return fn_def
+
+
+def _propagate_in(node, removable):
+    for field in ("body", "orelse"):
+        stmts = getattr(node, field, None)
+        if not stmts:
+            continue
+        for s in stmts:
+            if _propagate_in(s, removable):
+                return True
+        for i, s in enumerate(stmts):
+            if _copy_between(s, removable) and _substitute_copy(stmts, i):
+                return True
+    return False
+
+
+def _copy_between(s, removable):
+    return (isinstance(s, gast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], gast.Name)
+            and isinstance(s.value, gast.Name) and s.targets[0].id in removable and s.value.id in removable
+            and s.targets[0].id != s.value.id)
+
+
+def _substitute_copy(stmts, i):
+    target, source = stmts[i].targets[0].id, stmts[i].value.id
+    readers = [k for k in range(i + 1, len(stmts)) if target in _reads(stmts[k])]
+    if not readers or any(isinstance(stmts[k], gast.Return) for k in readers):
+        return False     # the returned gradients keep the parameters' names
+    last = readers[-1]
+    if target in stmts[last].s2s_live_after:
+        return False
+    for k in range(i + 1, last + 1):
+        stored = _stored_anywhere(stmts[k])
+        simple = isinstance(stmts[k], gast.Assign)
+        if (target in stored or source in stored) and not (k == last and simple):
+            return False
+    for k in range(i + 1, last + 1):
+        _Rename(target, source).visit(stmts[k].value if isinstance(stmts[k], gast.Assign) else stmts[k])
+    del stmts[i]
+    return True
+
+
+def _stored_anywhere(node):
+    return {n.id for n in gast.walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+
+
+class _Rename(gast.NodeTransformer):
+    def __init__(self, old, new):
+        self.old, self.new = old, new
+
+    def visit_Name(self, node):
+        if node.id == self.old and isinstance(node.ctx, gast.Load):
+            node.id = self.new
+        return node

@@ -16,7 +16,7 @@ from .emit import emit
 from .frontend import parse
 from .load import load
 from .lower import lower
-from .optimize import drop_dead_stores, simplify
+from .optimize import drop_dead_stores, propagate_copies, simplify
 from .reverse import ReverseTransform
 from .syntax import Namespace
 
@@ -90,7 +90,8 @@ def derive(fn, wrt, kinds=None, name=None):
         transform = ReverseTransform(core, info, wrt, ns, derive_helper, name)
         derived.seed = transform.seed
         fn_def, _ = transform.transform()
-        fn_def = drop_dead_stores(simplify(fn_def), transform.adjoint_names())   # optimize
+        adjoints = transform.adjoint_names()
+        fn_def = propagate_copies(drop_dead_stores(simplify(fn_def), adjoints), adjoints)   # optimize
         derived.text = emit(fn_def)                                              # print
         values = {k: (v.function if isinstance(v, Derived) else v) for k, v in ns.values.items()}
         values = {k: v for k, v in values.items() if v is not None}

@@ -28,13 +28,11 @@ def grad_break_loop(x, n, *, ds=1.0):
         # if s > 5.0:
         if not stack.pop():
             # s = s * 1.1
-            ds_times = ds
             s = stack.pop()
-            ds = ds_times * 1.1
+            ds = ds * 1.1
         # s = s + x * i
         ds_plus_x_times_i = ds
         s = stack.pop()
         ds = ds_plus_x_times_i
-        dx_times_i = ds_plus_x_times_i
-        dx = dx + dx_times_i * i
+        dx = dx + ds_plus_x_times_i * i
     return (s_value, dx)

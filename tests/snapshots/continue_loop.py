@@ -22,8 +22,7 @@ def grad_continue_loop(x, n, *, ds=1.0):
             # s = s + math.sin(x * i)
             ds_plus_sin_x_times_i = ds
             ds = ds_plus_sin_x_times_i
-            dsin_x_times_i = ds_plus_sin_x_times_i
-            dx_times_i = dsin_x_times_i * math.cos(x_times_i)
+            dx_times_i = ds_plus_sin_x_times_i * math.cos(x_times_i)
             dx = dx + dx_times_i * i
             x_times_i = stack.pop()
     return (s, dx)

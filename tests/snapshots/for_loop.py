@@ -16,9 +16,8 @@ def grad_for_loop(x, a, n=1000, *, dx=1.0):
     for i in reversed(stack.pop()):
         # x = math.sin(x) * a + 0.1 * x
         dsin_x_times_a = dx
-        dtimes_x = dx
         x = stack.pop()
-        dx = dtimes_x * 0.1
+        dx = dx * 0.1
         dsin_x = dsin_x_times_a * a
         da = da + dsin_x_times_a * sin_x
         dx = dx + dsin_x * math.cos(x)

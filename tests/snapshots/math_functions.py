@@ -13,24 +13,16 @@ def grad_math_functions(x, y, *, dout=1.0):
     out = t_times_exp_neg_x + hypot_x
     # reverse sweep
     # return t * math.exp(-x) + math.hypot(x, y)
-    dt_times_exp_neg_x = dout
-    dhypot_x = dout
-    dx = dhypot_x * x / hypot_x
-    dy = dhypot_x * y / hypot_x
-    dt = dt_times_exp_neg_x * exp_neg_x
-    dexp_neg_x = dt_times_exp_neg_x * t
+    dx = dout * x / hypot_x
+    dy = dout * y / hypot_x
+    dt = dout * exp_neg_x
+    dexp_neg_x = dout * t
     dneg_x = dexp_neg_x * exp_neg_x
     dx = dx - dneg_x
     # t = math.tan(x) + math.atan2(x, y) + math.log(y, 3.0) + math.sqrt(y)
-    dplus = dt
-    dsqrt_y = dt
-    dy = dy + dsqrt_y / (2.0 * sqrt_y)
-    dtan_x_plus_atan2_x = dplus
-    dlog_y = dplus
-    dy = dy + dlog_y / (y * math.log(3.0))
-    dtan_x = dtan_x_plus_atan2_x
-    datan2_x = dtan_x_plus_atan2_x
-    dx = dx + datan2_x * y / (y * y + x * x)
-    dy = dy - datan2_x * x / (y * y + x * x)
-    dx = dx + dtan_x * (1.0 + tan_x * tan_x)
+    dy = dy + dt / (2.0 * sqrt_y)
+    dy = dy + dt / (y * math.log(3.0))
+    dx = dx + dt * y / (y * y + x * x)
+    dy = dy - dt * x / (y * y + x * x)
+    dx = dx + dt * (1.0 + tan_x * tan_x)
     return (out, (dx, dy))

@@ -21,10 +21,9 @@ def grad_nested_loops(x, n, m, *, ds=1.0):
         for j in reversed(stack.pop()):
             # s = s * 0.9 + math.cos(s) * x
             ds_times = ds
-            dcos_s_times_x = ds
             s = stack.pop()
-            dcos_s = dcos_s_times_x * x
-            dx = dx + dcos_s_times_x * cos_s
+            dcos_s = ds * x
+            dx = dx + ds * cos_s
             ds = -dcos_s * math.sin(s)
             cos_s = stack.pop()
             ds = ds + ds_times * 0.9

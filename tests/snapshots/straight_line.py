@@ -9,11 +9,9 @@ def grad_straight_line(x, y, *, dout=1.0):
     dz = dout * z
     dz = dz + dout * z
     # z = x * y + math.sin(x) / y
-    dx_times_y = dz
-    dsin_x_over_y = dz
-    dsin_x = dsin_x_over_y / y
-    dy = -(dsin_x_over_y * sin_x_over_y / y)
+    dsin_x = dz / y
+    dy = -(dz * sin_x_over_y / y)
     dx = dsin_x * math.cos(x)
-    dx = dx + dx_times_y * y
-    dy = dy + dx_times_y * x
+    dx = dx + dz * y
+    dy = dy + dz * x
     return (out, (dx, dy))

@@ -19,10 +19,9 @@ def grad_tuple_unpacking(x, y, *, dout=1.0):
     # for i in range(3):
     for i in reversed(stack.pop()):
         # a, b = b, a * b
-        da_old_times_b = db
         b = stack.pop()
-        da_old = da_old_times_b * b
-        db = da_old_times_b * a_old
+        da_old = db * b
+        db = db * a_old
         db = db + da
         da = da_old
         a_old = stack.pop()

@@ -17,10 +17,9 @@ def grad_while_computed(x, *, dx=1.0):
     for _ in range(stack.pop()):
         # x = x * 0.5 + 0.01 * x * x
         dx_times = dx
-        dtimes_x_times_x = dx
         x = stack.pop()
-        dtimes_x = dtimes_x_times_x * x
-        dx = dtimes_x_times_x * times_x
+        dtimes_x = dx * x
+        dx = dx * times_x
         dx = dx + dtimes_x * 0.01
         times_x = stack.pop()
         dx = dx + dx_times * 0.5
