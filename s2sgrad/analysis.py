@@ -23,7 +23,7 @@ import gast
 
 from . import rules
 from .errors import UnsupportedSyntaxError
-from .frontend import LOCAL, NOT_FOUND, unwrap
+from .frontend import LOCAL, NOT_FOUND, is_library, unwrap
 from .lower import BINOPS, UNARYOPS
 from .runtime import unbroadcast
 
@@ -73,7 +73,7 @@ def operation(core, value):
         if rules.lookup(obj):
             return _primitive(obj, value, value.args, keywords)
         helper = unwrap(obj)
-        if inspect.isfunction(helper):
+        if inspect.isfunction(helper) and not is_library(helper):
             try:
                 bound = inspect.signature(helper).bind(*value.args, **dict(keywords))
             except TypeError:
@@ -160,11 +160,38 @@ def analyze(core, wrt, param_kinds=None):
 
     _check_discarded_calls(core, core.body, varied)
     kinds = _kinds(core, assigns, param_kinds or {})
+    _check_in_place_updates(core, assigns, ops, kinds)
     info = Analysis(ops, varied, useful, active, kinds, set())
     for s in assigns:
         if s.targets[0].id in active:
             info.recorded |= _reads(ops[id(s)], s.targets[0].id, info.is_scalar)
     return info
+
+
+def _check_in_place_updates(core, assigns, ops, kinds):
+    """`y += w` changes an array in place, `y = y + w` rebinds: the same only when nothing else
+    refers to y's array. Accept it for scalars and for arrays y itself created (never a parameter,
+    never copied to another name); refuse the rest rather than compute another function."""
+    copied = {ops[id(s)].node.id for s in assigns if ops[id(s)].kind == "copy"}
+    params = set(core.params)
+    for s in assigns:
+        target = s.targets[0].id
+        if not getattr(s, "s2s_augmented", False) or kinds.get(target) == SCALAR:
+            continue
+        def made_here(d):
+            op = ops[id(d)]
+            if op.kind == "copy":          # from a temporary of the lowering, which holds a new value
+                return op.node.id not in core.source.locals
+            return op.kind in ("rule", "const", "opaque")
+
+        fresh = target not in params and target not in copied and all(
+            made_here(d) for d in assigns
+            if d.targets[0].id == target and not getattr(d, "s2s_augmented", False))
+        if not fresh:
+            raise UnsupportedSyntaxError(
+                f"an augmented assignment to '{target}', which may share its array with another name or "
+                "the caller: on arrays it would change that array in place; write "
+                f"'{target} = {target} + ...' to make a new array instead", core.source.location(s))
 
 
 def _check_discarded_calls(core, stmts, varied):
@@ -177,7 +204,7 @@ def _check_discarded_calls(core, stmts, varied):
             continue
         obj = core.source.resolve(s.value.func)
         if obj is builtins.print or rules.is_nondifferentiable(obj) or rules.lookup(obj) \
-                or inspect.isfunction(unwrap(obj)):
+                or (inspect.isfunction(unwrap(obj)) and not is_library(unwrap(obj))):
             continue
         args = list(s.value.args) + [k.value for k in s.value.keywords]
         if any(isinstance(n, gast.Name) and n.id in varied for a in args for n in gast.walk(a)):

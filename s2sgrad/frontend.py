@@ -9,7 +9,10 @@ Example:
 """
 
 import builtins
+import functools
 import inspect
+import os
+import sysconfig
 import linecache
 import textwrap
 from dataclasses import dataclass, field
@@ -81,6 +84,26 @@ class Source:
                 return getattr(base, node.attr, NOT_FOUND)
             return NOT_FOUND
         return NOT_FOUND
+
+
+LIBRARIES = {"numpy", "scipy", "jax", "torch", "pandas", "sklearn"}
+
+
+def is_library(fn):
+    """Whether `fn` belongs to an installed library or the standard library, whose internals
+    s2sgrad never differentiates (they get rules, or the call is refused at the user's line)."""
+    module = (getattr(fn, "__module__", None) or "").partition(".")[0]
+    if module in LIBRARIES:
+        return True
+    filename = os.path.realpath(getattr(getattr(fn, "__code__", None), "co_filename", "") or "")
+    return any(filename.startswith(root + os.sep) for root in _library_roots())
+
+
+@functools.lru_cache(maxsize=1)
+def _library_roots():
+    paths = sysconfig.get_paths()
+    roots = {os.path.realpath(paths[k]) for k in ("stdlib", "platstdlib", "purelib", "platlib") if k in paths}
+    return tuple(sorted(roots))
 
 
 def unwrap(fn):

@@ -104,7 +104,9 @@ class Desugar:
     def stmt(self, s):
         if isinstance(s, gast.AugAssign):
             value = located(gast.BinOp(left=name(s.target.id), op=s.op, right=s.value), s.value)
-            return [assign(s.target.id, value, like=s)]
+            stmt = assign(s.target.id, value, like=s)
+            stmt.s2s_augmented = True      # in place on arrays: analysis checks that rebinding is exact
+            return [stmt]
         if isinstance(s, gast.AnnAssign):
             return [assign(s.target.id, s.value, like=s)] if s.value is not None else []
         if isinstance(s, gast.Assign):
@@ -336,7 +338,9 @@ class ANF:
     def stmt(self, s):
         if isinstance(s, gast.Assign):
             target = s.targets[0].id
-            return [located(n, s) for n in self.assign(target, s.value, s)]
+            out = [located(n, s) for n in self.assign(target, s.value, s)]
+            out[-1].s2s_augmented = getattr(s, "s2s_augmented", False)
+            return out
         if isinstance(s, gast.If):
             s.body = self.block(s.body)
             s.orelse = self.block(s.orelse)
@@ -346,6 +350,11 @@ class ANF:
             return [s]
         if isinstance(s, gast.For):
             s.body = self.block(s.body)
+            if s.target.id in assigned_names(s.body):
+                # The reverse sweep restores the loop variable from the range: keep that one unchanged.
+                inner = s.target.id
+                s.target = name(self.namer.fresh(f"{inner}_next"), store=True)
+                s.body.insert(0, assign(inner, name(s.target.id), like=s))
             return self.for_range(s)
         if isinstance(s, gast.Expr):
             s.value.s2s_opaque = True

@@ -33,6 +33,7 @@ class Derived:
     function: object = None    # the compiled generated function
     helpers: list = field(default_factory=list)
     source: object = None      # the parsed user function (frontend.Source)
+    waiters: list = field(default_factory=list)   # (globals, name) to bind once compiled (recursion)
 
     def is_current(self, _seen=None):
         """False once a global or closure value this code (or a helper's) was built with has changed."""
@@ -94,8 +95,13 @@ def derive(fn, wrt, kinds=None, name=None):
         fn_def = propagate_copies(drop_dead_stores(simplify(fn_def), adjoints), adjoints)   # optimize
         derived.text = emit(fn_def)                                              # print
         values = {k: (v.function if isinstance(v, Derived) else v) for k, v in ns.values.items()}
-        values = {k: v for k, v in values.items() if v is not None}
-        derived.function = load(derived.text, name, values, pseudo_filename(fn, name, derived.text))
+        derived.function = load(derived.text, name, {k: v for k, v in values.items() if v is not None},
+                                pseudo_filename(fn, name, derived.text))
+        for k, v in ns.values.items():       # helpers still being built (mutual recursion): bind later
+            if isinstance(v, Derived) and v.function is None and v is not derived:
+                v.waiters.append((derived.function.__globals__, k))
+        for env, k in derived.waiters:
+            env[k] = derived.function
     except BaseException:
         _CACHE.pop(key, None)
         raise

@@ -1,0 +1,119 @@
+"""Never a silent wrong gradient: constructs whose meaning s2sgrad cannot follow are refused,
+and gradients follow the function's current globals."""
+
+import math
+
+import numpy as np
+import pytest
+
+import s2sgrad
+from gradcheck import assert_grad_matches
+
+SCALE = 2.0
+
+
+def scaled(x):
+    return math.sin(x) * SCALE + times_scale(x)
+
+
+def times_scale(u):
+    return u * SCALE
+
+
+def test_gradient_follows_a_global_changed_after_the_first_call():
+    global SCALE
+    g = s2sgrad.grad(scaled)
+    assert g(0.0) == pytest.approx(2.0 * SCALE)
+    old = SCALE
+    try:
+        SCALE = 3.0
+        assert g(0.0) == pytest.approx(6.0)        # main function and helper both rebuilt
+        assert_grad_matches(scaled, 0.3)
+    finally:
+        SCALE = old
+
+
+def aliased_update(x, w):
+    y = x
+    y += w
+    return np.sum(y * y)
+
+
+def fresh_update(x, w):
+    y = x * 1.0
+    y += w
+    y *= 2.0
+    return np.sum(y * y)
+
+
+def test_augmented_assignment_on_a_possibly_shared_array_is_refused_at_its_line():
+    with pytest.raises(s2sgrad.UnsupportedSyntaxError) as info:
+        s2sgrad.grad(aliased_update)(np.ones(3), np.ones(3))
+    assert "may share its array" in str(info.value)
+    assert info.value.lineno == aliased_update.__code__.co_firstlineno + 2
+
+
+def test_augmented_assignment_on_a_scalar_alias_is_exact():
+    assert_grad_matches(aliased_update, 0.5, 0.25, wrt=(0, 1))
+
+
+def test_augmented_assignment_on_a_new_array_is_exact_and_leaves_inputs_alone():
+    x, w = np.array([0.5, -1.0, 2.0]), np.array([0.1, 0.2, 0.3])
+    x0, w0 = x.copy(), w.copy()
+    assert_grad_matches(fresh_update, x, w, wrt=(0, 1))
+    np.testing.assert_array_equal(x, x0)
+    np.testing.assert_array_equal(w, w0)
+
+
+def writes_through_out(x):
+    y = np.add(x, x, out=x)
+    return np.sum(y)
+
+
+def discards_a_mutating_call(x):
+    y = np.zeros(3)
+    np.copyto(y, x)
+    return np.sum(y)
+
+
+def prints_and_returns(x):
+    print("x is", x)
+    return x * x
+
+
+def test_out_argument_is_refused():
+    with pytest.raises(s2sgrad.UnsupportedSyntaxError, match="'out=' arguments"):
+        s2sgrad.grad(writes_through_out)(np.ones(3))
+
+
+def test_discarded_call_on_an_active_value_is_refused():
+    with pytest.raises(s2sgrad.UnsupportedSyntaxError, match="may change its arguments in place"):
+        s2sgrad.grad(discards_a_mutating_call)(np.ones(3))
+
+
+def test_print_of_an_active_value_is_allowed(capsys):
+    assert s2sgrad.grad(prints_and_returns)(3.0) == 6.0
+    assert "x is 3.0" in capsys.readouterr().out
+
+
+def uses_library_function(a):
+    return np.linalg.det(a * 2.0)
+
+
+def test_library_functions_are_never_differentiated_through_their_source():
+    with pytest.raises(s2sgrad.NoGradientRuleError) as info:
+        s2sgrad.grad(uses_library_function)(np.eye(2))
+    message = str(info.value)
+    assert "np.linalg.det" in message and "test_safety.py" in message
+
+
+def loop_variable_reassigned(x, n):
+    for i in range(n):
+        i = i * 2
+        x = x + i * x * 0.01
+    return x
+
+
+@pytest.mark.parametrize("n", [0, 1, 3, 6])
+def test_loop_variable_reassigned_in_the_body_is_restored_in_reverse(n):
+    assert_grad_matches(loop_variable_reassigned, 0.5, n)
