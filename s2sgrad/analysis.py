@@ -22,9 +22,10 @@ from dataclasses import dataclass, field
 import gast
 
 from . import rules
+from .check import check
 from .errors import UnsupportedSyntaxError
-from .frontend import LOCAL, NOT_FOUND, is_library, unwrap
-from .lower import BINOPS, UNARYOPS
+from .frontend import LOCAL, NOT_FOUND, is_library, parse, unwrap
+from .lower import BINOPS, UNARYOPS, lower
 from .runtime import unbroadcast
 
 SCALAR, UNKNOWN = "scalar", "unknown"
@@ -278,10 +279,14 @@ def _reads(op, target, is_scalar):
 def _kinds(core, assigns, param_kinds):
     """Names that only ever hold scalars (0-d values), given what the parameters hold."""
     kinds = {}
-    for arg in core.source.node.args.args + core.source.node.args.kwonlyargs:
-        ann = arg.annotation
-        annotated = isinstance(ann, gast.Name) and ann.id in ("float", "int")
-        kinds[arg.id] = param_kinds.get(arg.id, SCALAR if annotated else UNKNOWN)
+    args = core.source.node.args
+    defaults = dict(zip([a.id for a in args.args][len(args.args) - len(args.defaults):], args.defaults))
+    defaults.update({a.id: d for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None})
+    for arg in args.args + args.kwonlyargs:
+        ann, default = arg.annotation, defaults.get(arg.id)
+        scalar = (isinstance(ann, gast.Name) and ann.id in ("float", "int")) or (
+            isinstance(default, gast.Constant) and isinstance(default.value, (int, float)))
+        kinds[arg.id] = param_kinds.get(arg.id, SCALAR if scalar else UNKNOWN)
     for loop in loops(core.body):
         kinds.setdefault(loop.target.id, SCALAR)
     targets = {s.targets[0].id for s in assigns}
@@ -328,5 +333,32 @@ def _kind(core, value, kinds):
         if any(obj is b for b in SCALAR_BUILTINS):
             args = list(value.args) + [k.value for k in value.keywords]
             return SCALAR if all(atom_kind(a) == SCALAR for a in args) else UNKNOWN
+        helper = unwrap(obj)
+        if inspect.isfunction(helper) and not is_library(helper):
+            return _helper_result_kind(helper, value, atom_kind)
     return UNKNOWN
+
+
+_RESULT_KINDS = {}
+
+
+def _helper_result_kind(helper, call, atom_kind):
+    """What a user helper returns, given what this call passes it (UNKNOWN while being worked out)."""
+    try:
+        bound = inspect.signature(helper).bind(*call.args, **{k.arg: k.value for k in call.keywords})
+    except TypeError:
+        return UNKNOWN
+    params = tuple(sorted((p, atom_kind(a)) for p, a in bound.arguments.items()))
+    key = (helper, params)
+    if key not in _RESULT_KINDS:
+        _RESULT_KINDS[key] = UNKNOWN                     # recursion: assume the worst until known
+        try:
+            core = lower(check(parse(helper)))
+        except Exception:                                # its own errors surface when it is derived
+            return UNKNOWN
+        kinds = _kinds(core, list(assignments(core.body)), dict(params))
+        result = core.result
+        _RESULT_KINDS[key] = _kind(core, result, kinds) if not isinstance(result, gast.Name) \
+            else kinds.get(result.id, UNKNOWN)
+    return _RESULT_KINDS[key]
 
