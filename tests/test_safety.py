@@ -105,15 +105,3 @@ def test_library_functions_are_never_differentiated_through_their_source():
         s2sgrad.grad(uses_library_function)(np.eye(2))
     message = str(info.value)
     assert "np.linalg.det" in message and "test_safety.py" in message
-
-
-def loop_variable_reassigned(x, n):
-    for i in range(n):
-        i = i * 2
-        x = x + i * x * 0.01
-    return x
-
-
-@pytest.mark.parametrize("n", [0, 1, 3, 6])
-def test_loop_variable_reassigned_in_the_body_is_restored_in_reverse(n):
-    assert_grad_matches(loop_variable_reassigned, 0.5, n)
