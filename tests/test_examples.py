@@ -28,3 +28,13 @@ def test_loop_example_gradient_matches_finite_differences():
     dx, da = f.grad(0.5, 0.9)
     assert abs(dx - (f(0.5 + eps, 0.9) - f(0.5 - eps, 0.9)) / (2 * eps)) < 1e-6
     assert abs(da - (f(0.5, 0.9 + eps) - f(0.5, 0.9 - eps)) / (2 * eps)) < 1e-5
+
+
+def test_readme_shows_what_s2sgrad_show_prints_for_the_example():
+    import s2sgrad
+    readme = (ROOT / "README.md").read_text()
+    marker = "What `s2sgrad show examples/loop.py:f` prints:\n\n```python\n"
+    start = readme.index(marker) + len(marker)
+    shown = readme[start:readme.index("```", start)]
+    module = runpy.run_path(str(ROOT / "examples" / "loop.py"))
+    assert shown == s2sgrad.source(module["f"], wrt=("x", "a"))
