@@ -232,15 +232,20 @@ def _fixpoint(marked, edges, forward):
 
 def template(op, is_scalar):
     """The rule body of `op` as (adjoint parameter or None, statement) pairs, with
-    `unbroadcast(g, x)` dropped where every other input is a scalar (so g has x's shape)."""
+    `unbroadcast(g, x)` dropped where every other input is a scalar or x itself (so g has x's shape)."""
     out = []
     for stmt in op.rule.body:
         param = rules.adjoint_of(stmt.targets[0])
+        mine = op.inputs.get(param)
         others = [a for p, a in op.inputs.items() if p != param]
-        if all(is_scalar(a) for a in others):
+        if all(is_scalar(a) or _same_name(a, mine) for a in others):
             stmt = _DropUnbroadcast(op.rule.globals).visit(copy.deepcopy(stmt))
         out.append((param, stmt))
     return out
+
+
+def _same_name(a, b):
+    return isinstance(a, gast.Name) and isinstance(b, gast.Name) and a.id == b.id
 
 
 class _DropUnbroadcast(gast.NodeTransformer):
