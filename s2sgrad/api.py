@@ -105,7 +105,7 @@ def _check_differentiable(fn, name, x):
         raise TypeError(f"cannot differentiate {fn.__qualname__} with respect to {name!r}: it is a bool")
     if isinstance(x, (complex, np.complexfloating)) or (isinstance(x, np.ndarray) and np.iscomplexobj(x)):
         raise TypeError(f"cannot differentiate with respect to {name!r}: complex inputs are not supported yet")
-    if isinstance(x, np.ndarray) and not np.issubdtype(x.dtype, np.floating):
+    if isinstance(x, (np.ndarray, np.generic)) and not np.issubdtype(x.dtype, np.floating):
         raise TypeError(f"cannot differentiate with respect to {name!r}: an array of dtype {x.dtype} is not "
                         "differentiable; pass a floating-point array (x.astype(float))")
 
@@ -140,7 +140,6 @@ def value_and_grad(fn, wrt=0):
     def value_and_grad_fn(*args, **kwargs):
         return gradient(*args, **kwargs)
 
-    value_and_grad_fn.derived = lambda: gradient.derived
     return value_and_grad_fn
 
 

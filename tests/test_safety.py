@@ -105,3 +105,13 @@ def test_library_functions_are_never_differentiated_through_their_source():
         s2sgrad.grad(uses_library_function)(np.eye(2))
     message = str(info.value)
     assert "np.linalg.det" in message and "test_safety.py" in message
+
+
+def square(x):
+    return x * x
+
+
+@pytest.mark.parametrize("value", [np.int64(3), np.int32(2), np.array(3)])
+def test_numpy_integer_scalars_in_wrt_raise_type_error_instead_of_truncating(value):
+    with pytest.raises(TypeError, match="not differentiable"):
+        s2sgrad.grad(square)(value)
