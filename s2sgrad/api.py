@@ -83,7 +83,7 @@ class _Gradient:
         for n, x in zip(self.names, inputs):
             _check_differentiable(self.fn, n, x)
         value, grads = self.specialised(arguments).function(*args, **kwargs)
-        if np.ndim(value) != 0:
+        if (value.ndim if isinstance(value, np.ndarray) else np.ndim(value)) != 0:
             raise ValueError(
                 f"grad needs a scalar output, but {self.fn.__qualname__} returned a value of shape "
                 f"{np.shape(value)}; for a non-scalar output use a vector-Jacobian product (vjp) with a "
@@ -105,7 +105,7 @@ def _check_differentiable(fn, name, x):
         raise TypeError(f"cannot differentiate {fn.__qualname__} with respect to {name!r}: it is a bool")
     if isinstance(x, (complex, np.complexfloating)) or (isinstance(x, np.ndarray) and np.iscomplexobj(x)):
         raise TypeError(f"cannot differentiate with respect to {name!r}: complex inputs are not supported yet")
-    if isinstance(x, (np.ndarray, np.generic)) and not np.issubdtype(x.dtype, np.floating):
+    if isinstance(x, (np.ndarray, np.generic)) and x.dtype.kind != "f":
         raise TypeError(f"cannot differentiate with respect to {name!r}: an array of dtype {x.dtype} is not "
                         "differentiable; pass a floating-point array (x.astype(float))")
 
@@ -115,6 +115,8 @@ def _like(g, x):
     if type(x) is float:
         return float(g)
     if isinstance(x, np.ndarray):
+        if type(g) is np.ndarray and g.shape == x.shape and g.dtype == x.dtype and g.flags.writeable:
+            return g
         g = np.asarray(g)
         if g.shape != x.shape:
             g = np.broadcast_to(g, x.shape)
