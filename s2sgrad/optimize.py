@@ -6,6 +6,8 @@
   (primal statements are never touched: they may call user code).
 - `propagate_copies`: `da = db` followed by reads of `da` becomes those reads of `db`, when
   neither changes in between and `da` is not read later.
+- `tidy`: blocks left with nothing but comments get `pass`; a branch or loop left with no code
+  keeps only its pop (`stack.pop()`), so the stack stays balanced.
 
 Example:
     >>> simplify(parse_expr("dz * 2 * x ** (2 - 1)"))   # dz * 2 * x
@@ -130,22 +132,29 @@ def propagate_copies(fn_def, removable):
     changed = True
     while changed:
         _Liveness(removable).block(fn_def.body, set(), remove=False)
-        changed = _propagate_in(fn_def, removable)
+        # Copies over names no substitution of this round touched still have exact liveness.
+        changed = _propagate_in(fn_def, removable, touched=set())
     return fn_def
 
 
-def _propagate_in(node, removable):
+def _propagate_in(node, removable, touched):
+    changed = False
     for field in ("body", "orelse"):
         stmts = getattr(node, field, None)
         if not stmts:
             continue
         for s in stmts:
-            if _propagate_in(s, removable):
-                return True
-        for i, s in enumerate(stmts):
-            if _copy_between(s, removable) and _substitute_copy(stmts, i):
-                return True
-    return False
+            changed |= _propagate_in(s, removable, touched)
+        i = 0
+        while i < len(stmts):
+            s = stmts[i]
+            names = {s.targets[0].id, s.value.id} if _copy_between(s, removable) else set()
+            if names and not names & touched and _substitute_copy(stmts, i):
+                touched |= names
+                changed = True
+                continue
+            i += 1
+    return changed
 
 
 def _copy_between(s, removable):
@@ -185,3 +194,43 @@ class _Rename(gast.NodeTransformer):
         if node.id == self.old and isinstance(node.ctx, gast.Load):
             node.id = self.new
         return node
+
+
+def tidy(fn_def, is_comment):
+    """Repair blocks the other passes emptied (see module doc); returns the function."""
+    fn_def.body = _tidy_block(fn_def.body, is_comment) or [gast.Pass()]
+    return fn_def
+
+
+def _tidy_block(stmts, is_comment):
+    out = []
+    for s in stmts:
+        out.extend(_tidy_stmt(s, is_comment))
+    out = [s for s in out if not isinstance(s, gast.Pass)]
+    if all(is_comment(s) for s in out):
+        return []
+    return out
+
+
+def _tidy_stmt(s, is_comment):
+    if isinstance(s, gast.If):
+        body, orelse = _tidy_block(s.body, is_comment), _tidy_block(s.orelse, is_comment)
+        if not body and not orelse:
+            return [gast.Expr(value=s.test)] if _calls(s.test) else []
+        if not body:
+            return [gast.If(test=gast.UnaryOp(op=gast.Not(), operand=s.test), body=orelse, orelse=[])]
+        s.body, s.orelse = body, orelse
+        return [s]
+    if isinstance(s, gast.For):
+        body = _tidy_block(s.body, is_comment)
+        if not body:
+            return [gast.Expr(value=s.iter)] if _calls(s.iter) else []
+        s.body = body
+        return [s]
+    if isinstance(s, gast.While):
+        s.body = _tidy_block(s.body, is_comment) or [gast.Pass()]
+    return [s]
+
+
+def _calls(node):
+    return any(isinstance(n, gast.Call) for n in gast.walk(node))

@@ -16,8 +16,8 @@ from .emit import emit
 from .frontend import parse
 from .load import load
 from .lower import lower
-from .optimize import drop_dead_stores, propagate_copies, simplify
-from .reverse import ReverseTransform
+from .optimize import drop_dead_stores, propagate_copies, simplify, tidy
+from .reverse import ReverseTransform, is_comment
 from .syntax import Namespace
 
 
@@ -93,6 +93,7 @@ def derive(fn, wrt, kinds=None, name=None):
         fn_def, _ = transform.transform()
         adjoints = transform.adjoint_names()
         fn_def = propagate_copies(drop_dead_stores(simplify(fn_def), adjoints), adjoints)   # optimize
+        fn_def = tidy(fn_def, is_comment)
         derived.text = emit(fn_def)                                              # print
         values = {k: (v.function if isinstance(v, Derived) else v) for k, v in ns.values.items()}
         derived.function = load(derived.text, name, {k: v for k, v in values.items() if v is not None},

@@ -427,9 +427,14 @@ def _any_rev(stmts):
     return any(getattr(s, "s2s_rev", False) for s in stmts)
 
 
+def is_comment(stmt):
+    """Whether `stmt` is a comment marker (see `comment`)."""
+    return (isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Call)
+            and isinstance(stmt.value.func, gast.Name) and stmt.value.func.id == COMMENT)
+
+
 def _has_code(stmts):
-    return any(not (isinstance(s, gast.Expr) and isinstance(s.value, gast.Call)
-                    and isinstance(s.value.func, gast.Name) and s.value.func.id == COMMENT) for s in stmts)
+    return any(not is_comment(s) for s in stmts)
 
 
 def _ends_with_break(stmts):
