@@ -289,8 +289,7 @@ def _kinds(core, assigns, param_kinds):
     defaults.update({a.id: d for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None})
     for arg in args.args + args.kwonlyargs:
         ann, default = arg.annotation, defaults.get(arg.id)
-        scalar = (isinstance(ann, gast.Name) and ann.id in ("float", "int")) or (
-            isinstance(default, gast.Constant) and isinstance(default.value, (int, float)))
+        scalar = (isinstance(ann, gast.Name) and ann.id in ("float", "int")) or _is_number(default)
         kinds[arg.id] = param_kinds.get(arg.id, SCALAR if scalar else UNKNOWN)
     for loop in loops(core.body):
         kinds.setdefault(loop.target.id, SCALAR)
@@ -306,6 +305,14 @@ def _kinds(core, assigns, param_kinds):
                 kinds[t] = UNKNOWN
                 changed = True
     return kinds
+
+
+def _is_number(node):
+    """Whether `node` is a numeric literal such as `2`, `0.5` or `-0.5`."""
+    if isinstance(node, gast.UnaryOp) and isinstance(node.op, (gast.USub, gast.UAdd)):
+        node = node.operand
+    return isinstance(node, gast.Constant) and isinstance(node.value, (int, float)) \
+        and not isinstance(node.value, bool)
 
 
 def _kind(core, value, kinds):

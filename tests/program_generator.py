@@ -1,10 +1,17 @@
 """A random generator of small differentiable Python programs, for tests/test_random_programs.py.
 
-`generate(chooser)` returns a `Program`: the text of a module defining `f(x, y, n)` (x, y floats, n a small
-int) and zero to two helpers it calls. Every choice goes through `chooser`, which is either
-`DrawChooser` (hypothesis draws, so failures shrink towards the first alternative of every
-choice: fewer statements, plain variables, no nesting) or `RandomChooser` (a seeded
-`random.Random`, for tests that need a fixed list of programs).
+`generate(chooser)` returns a `Program`: the text of a module defining `f(x, y, n)` (x, y floats,
+n a small int) and up to two helpers it calls. Every choice goes through `chooser`: a
+`RandomChooser` (a seeded `random.Random`; `seeded_programs()` draws the seed from hypothesis) or
+a `DrawChooser` (hypothesis draws each choice; `programs()`, which shrinks a failure towards the
+first alternative of every choice: fewer statements, plain variables, no nesting).
+
+f uses x, y and one or two locals, plus `t1, t2, ...` bound mid-block (in a loop, afresh in each
+iteration), with 4-12 statements nested at most two deep: assignments of many shapes (augmented,
+tuple swaps and rotations, copies, resets to constants, helper calls with keyword arguments),
+if/elif/else, `for` over `range(n)` or `range(K)`, `while` loops, break, continue, and returns
+anywhere. Helpers `h0(u, k=...)`, `h1(u, v, k=...)` have short bodies of their own and may call
+the helpers before them.
 
 The programs stay inside the language s2sgrad differentiates and are built to stay well
 conditioned for central differences:
@@ -14,10 +21,11 @@ conditioned for central differences:
   `**` only small integer exponents or a positive base;
 - every loop terminates: `for` loops run over `range(n)` or `range(K)` with K <= 3, and a
   `while` loop also tests a counter incremented as the first statement of its body;
-- every path ends in a `return`, and no statement follows a return, break or continue in its block.
+- every path ends in a `return`; nothing follows a return, break or continue in the same block
+  (code after an if whose branches all return is unreachable, but valid).
 
 Example:
-    >>> print(generate(RandomChooser(7)))
+    >>> print(generate(RandomChooser(7)).text)
 """
 
 import random
@@ -52,6 +60,7 @@ class RandomChooser:
     """Choices from a seeded `random.Random`."""
 
     def __init__(self, seed):
+        self.seed = seed
         self.rng = random.Random(seed)
 
     def randint(self, lo, hi):
@@ -62,6 +71,28 @@ class RandomChooser:
 
     def chance(self, p):
         return self.rng.random() < p
+
+
+class Signature:
+    """A `def` line, with and without parameter annotations."""
+
+    def __init__(self, plain, annotated):
+        self.plain, self.annotated = plain, annotated
+
+
+@dataclass(frozen=True)
+class Program:
+    """A generated module. `text` is what the tests differentiate; `annotated` is the same module
+    with `float`/`int` annotations on every parameter, for `s2sgrad.source`, whose generic code
+    trusts annotations (unannotated parameters may be arrays, and augmented assignments to them
+    are refused there by design). `seed` rebuilds it: `generate(RandomChooser(seed))`."""
+
+    text: str
+    annotated: str
+    seed: object = None
+
+    def __repr__(self):
+        return f"Program(seed={self.seed!r}, text=<<<\n{self.text}>>>)"
 
 
 class Scope:
@@ -402,28 +433,7 @@ class Generator:
         lines += ["    " + line for line in init + body]
         text = "\n".join(getattr(line, "plain", line) for line in lines) + "\n"
         annotated = "\n".join(getattr(line, "annotated", line) for line in lines) + "\n"
-        return Program(text, annotated)
-
-
-class Signature:
-    """A `def` line, with and without parameter annotations."""
-
-    def __init__(self, plain, annotated):
-        self.plain, self.annotated = plain, annotated
-
-
-@dataclass(frozen=True)
-class Program:
-    """A generated module. `text` is what the tests differentiate; `annotated` is the same module
-    with `float`/`int` annotations on every parameter, for `s2sgrad.source`, whose generic code
-    trusts annotations (unannotated parameters may be arrays, and augmented assignments to them
-    are refused there by design)."""
-
-    text: str
-    annotated: str
-
-    def __repr__(self):
-        return f"Program(text=<<<\n{self.text}>>>)"
+        return Program(text, annotated, getattr(self.ch, "seed", None))
 
 
 def generate(chooser, weights=None):
@@ -431,7 +441,14 @@ def generate(chooser, weights=None):
     return Generator(chooser, weights).module()
 
 
+def seeded_programs():
+    """Programs from seeded `random.Random` choices: every example a fresh, independent program
+    (hypothesis's own draws repeat and favour small choices: fewer distinct programs per run)."""
+    return st.integers(0, 2**32 - 1).map(lambda seed: generate(RandomChooser(seed)))
+
+
 @st.composite
-def programs(draw):
-    """A hypothesis strategy of `Program`s (see `generate`)."""
-    return generate(DrawChooser(draw))
+def programs(draw, weights=None):
+    """Programs from hypothesis draws: slower to explore, but a failure shrinks (every choice
+    towards its first alternative)."""
+    return generate(DrawChooser(draw), weights)

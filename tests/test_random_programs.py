@@ -1,13 +1,14 @@
 """Randomly generated programs: s2sgrad's value and gradient against the program itself.
 
-`program_generator.programs()` writes small functions `f(x, y, n)` from the supported language
-(assignments, augmented and tuple assignment, arithmetic, math calls, abs/min/max, conditional
-expressions, if/elif/else, for and while loops with break/continue, returns anywhere, helpers
-called with keyword arguments). Each is written to its own file (s2sgrad reads source) and
-imported as a fresh module. For each program and point:
+`program_generator` writes small functions `f(x, y, n)` in the supported language (assignments,
+augmented and tuple assignment, arithmetic, math calls, abs/min/max, conditional expressions,
+if/elif/else, for and while loops with break/continue, returns anywhere, helpers called with
+keyword arguments). Each is written to its own file (s2sgrad reads source) and imported as a
+fresh module. For each program and point:
 
 - the value from `value_and_grad` is exactly the value of `f` (same operations, same order);
-- the gradient matches central finite differences (eps 1e-6, float64) with rtol 1e-5, atol 1e-6.
+- the gradient matches central finite differences (eps 1e-6, float64) with rtol 1e-5, atol 1e-6;
+- the generated code is the same text each time it is generated, whatever the hash seed.
 
 Programs compare computed values, so a point may sit on (or within 1e-5 of) a kink or a jump,
 where a finite difference does not measure the derivative. Such points are skipped, detected
@@ -15,6 +16,13 @@ from the function itself (never by loosening the gradient tolerance): the centra
 at eps 1e-6 must agree with the one at eps 1e-5, and the second difference must scale with
 eps as a smooth function's does (a kink exactly at the point leaves both central differences
 equal but makes the second difference independent of eps).
+
+Generated programs that failed, reduced by hand to a few lines, are kept below as plain
+regression tests (`REDUCED`).
+
+A failure names the program's seed: `generate(RandomChooser(seed)).text` rebuilds it.
+Failures are not shrunk (shrinking a seed only tries other programs, for minutes); to shrink,
+use `program_generator.programs()`, whose every choice is a hypothesis draw.
 """
 
 import importlib.util
@@ -26,18 +34,21 @@ import sys
 import textwrap
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis import strategies as st
 
 import s2sgrad
-from program_generator import RandomChooser, generate, programs
+from program_generator import Program, RandomChooser, generate, seeded_programs
 
-EPS = 1e-6
+EPS = 1e-6                 # central differences, float64
 RTOL, ATOL = 1e-5, 1e-6
 
+random_programs = settings(
+    max_examples=150, deadline=None, derandomize=True,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],     # no shrinking: see the module docstring
+    suppress_health_check=[HealthCheck.too_slow])
+
 _counter = itertools.count()
-
-
 _directory = None
 
 
@@ -79,13 +90,15 @@ def second(fn, args, index, eps, f0):
 def smooth_partial(fn, args, index, f0):
     """The central difference at EPS, or None when the function is not smooth enough around the
     point along this argument for a finite difference to measure its derivative."""
-    d6, d5 = central(fn, args, index, 1e-6), central(fn, args, index, 1e-5)
+    d6, d5 = central(fn, args, index, EPS), central(fn, args, index, 10 * EPS)
     if not (math.isfinite(d6) and math.isfinite(d5)):
         return None
     if abs(d6 - d5) > 1e-4 * max(abs(d6), abs(d5)) + 1e-7:          # a kink or jump within 1e-5
         return None
-    s6, s5 = second(fn, args, index, 1e-6, f0), second(fn, args, index, 1e-5, f0)
-    if abs(s6 - s5 / 10) > ATOL + RTOL * abs(d6):                     # a kink at the point itself
+    # A kink on the point, its slope jumping by J: both central differences give the mean slope,
+    # reverse mode one side's (off by J / 2), and s6 - s5 / 10 = 0.9 J where smooth f gives ~0.
+    s6, s5 = second(fn, args, index, EPS, f0), second(fn, args, index, 10 * EPS, f0)
+    if abs(s6 - s5 / 10) > ATOL + RTOL * abs(d6):
         return None
     return d6
 
@@ -103,7 +116,8 @@ def describe(program, fn, x, y, n):
             generated += s2sgrad.source(load(_directory, program.annotated).f, wrt=(0, 1))
         except Exception as err2:  # noqa: BLE001
             generated += f"<raised {type(err2).__name__}: {err2}>"
-    return (f"\nat x={x!r}, y={y!r}, n={n!r}\n--- program ---\n{program.text}\n"
+    seed = "" if program.seed is None else f" (seed {program.seed})"
+    return (f"\nat x={x!r}, y={y!r}, n={n!r}\n--- program{seed} ---\n{program.text}\n"
             f"--- generated code ---\n{generated}\n")
 
 
@@ -116,21 +130,21 @@ X_SHIFT, Y_SHIFT = 0.0123456789, -0.0234567891
 points = st.floats(min_value=-1.9, max_value=1.9, allow_nan=False, allow_infinity=False)
 
 
-@settings(max_examples=150, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(program=programs(), x=points, y=points, n=st.integers(0, 4))
-def test_random_program_value_and_gradient_match_the_program(program_dir, program, x, y, n):
-    x, y = x + X_SHIFT, y + Y_SHIFT
-    f = load(program_dir, program.text).f
-    value = f(x, y, n)
+def check_program(program, x, y, n, smooth_here=assume):
+    """value_and_grad of the program's f at (x, y, n) against f itself. `smooth_here(False)` is
+    called (hypothesis: assume, which drops the example) when f is not smooth enough there for
+    finite differences."""
+    f = load(_directory, program.text).f
+    args = (x, y, n)
+    try:
+        value = f(*args)
+        expected = [smooth_partial(f, args, index, value) for index in (0, 1)]
+    except Exception as err:
+        raise AssertionError(f"generator mistake: the program raised {type(err).__name__}: {err}"
+                             + describe(program, f, x, y, n)) from err
     assert isinstance(value, float) and math.isfinite(value), \
         f"generator mistake: f returned {value!r}" + describe(program, f, x, y, n)
-    args = (x, y, n)
-    expected = []
-    for index in (0, 1):
-        d = smooth_partial(f, args, index, value)
-        assume(d is not None)
-        expected.append(d)
+    smooth_here(None not in expected)
 
     try:
         got_value, grads = s2sgrad.value_and_grad(f, wrt=(0, 1))(x, y, n)
@@ -143,9 +157,73 @@ def test_random_program_value_and_gradient_match_the_program(program_dir, progra
             f"df/d{'xy'[index]}: s2sgrad {g!r}, finite differences {e!r}" + describe(program, f, x, y, n)
 
 
-@settings(max_examples=150, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(program=programs())
+@random_programs
+@given(program=seeded_programs(), x=points, y=points, n=st.integers(0, 4))
+def test_random_program_value_and_gradient_match_the_program(program_dir, program, x, y, n):
+    check_program(program, x + X_SHIFT, y + Y_SHIFT, n)
+
+
+def _reduced(text):
+    annotated = (text.replace("def f(x, y, n):", "def f(x: float, y: float, n: int):")
+                 .replace("def h(u, k=-0.5):", "def h(u: float, k: float = -0.5):"))
+    return Program(textwrap.dedent(text), textwrap.dedent(annotated))
+
+
+# Generated programs that failed, reduced by hand to a few lines (kept as regression tests).
+REDUCED = {
+    # A parameter overwritten by a constant leaves a reverse-sweep branch (or loop) with nothing
+    # but a comment: the generated code did not compile (IndentationError).
+    "dead_adjoint_in_branch": (_reduced("""
+        def f(x, y, n):
+            x = 0.5
+            if y > 0.0:
+                return x
+            return 1.0
+        """), (0.5, 0.3, 2)),
+    "dead_adjoint_in_loop": (_reduced("""
+        def f(x, y, n):
+            x = 0.5
+            for i in range(n):
+                return x
+            return y
+        """), (0.5, 0.3, 2)),
+    # A helper with a negative default (`-0.5` is a unary minus, not a constant, in the AST)
+    # gives a result of unknown kind, so an augmented assignment to it is refused as if it could
+    # be an array shared with the caller, although everything is a float (k=0.5 is accepted).
+    "negative_default_result_updated_in_place": (_reduced("""
+        def h(u, k=-0.5):
+            return u * k
+
+
+        def f(x, y, n):
+            a = h(x)
+            a += 1.0
+            return a
+        """), (0.5, 0.3, 2)),
+    "negative_default_result_passed_to_a_parameter_updated_in_place": (_reduced("""
+        def h(u, k=-0.5):
+            u += 1.0
+            return u * k
+
+
+        def f(x, y, n):
+            return h(h(x))
+        """), (0.5, 0.3, 2)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(REDUCED))
+def test_reduced_failing_program(program_dir, name):
+    program, (x, y, n) = REDUCED[name]
+
+    def smooth_here(smooth):
+        assert smooth, "the reduced program is not smooth at its point"
+
+    check_program(program, x, y, n, smooth_here)
+
+
+@random_programs
+@given(program=seeded_programs())
 def test_random_program_generated_code_is_deterministic(program_dir, program):
     # The annotated copy, because source() prints the generic code, which refuses augmented
     # assignments to parameters that may be arrays. Two imports give two distinct function
@@ -157,9 +235,9 @@ def test_random_program_generated_code_is_deterministic(program_dir, program):
         c = s2sgrad.source(again, wrt=(0, 1))
     except Exception as err:
         raise AssertionError(f"s2sgrad.source raised {type(err).__name__}: {err}\n"
-                             f"--- program ---\n{program.annotated}") from err
-    assert a == b == c, \
-        f"\n--- program ---\n{program.annotated}\n--- first ---\n{a}\n--- second compilation ---\n{c}\n"
+                             f"--- program (seed {program.seed}) ---\n{program.annotated}") from err
+    assert a == b == c, (f"\n--- program (seed {program.seed}) ---\n{program.annotated}\n"
+                         f"--- first ---\n{a}\n--- second compilation ---\n{c}\n")
 
 
 _HASH_SEED_SCRIPT = textwrap.dedent("""
