@@ -39,12 +39,3 @@ class NoGradientRuleError(S2SGradError):
 class SourceUnavailableError(S2SGradError):
     """The source of a function to differentiate cannot be found or parsed."""
 
-
-class GradientCheckError(S2SGradError, AssertionError):
-    """`check_grad` found a gradient that disagrees with finite differences."""
-
-
-def where(location):
-    """Format a (filename, lineno, offset, text) location as 'file:line:col'."""
-    filename, lineno, offset, _ = location
-    return f"{filename}:{lineno}:{offset}"

@@ -53,10 +53,6 @@ def parse_expr(text):
     return gast.parse(text).body[0].value
 
 
-def parse_stmt(text):
-    return gast.parse(text).body[0]
-
-
 def located(node, like):
     if like is not None:
         for attr in ("lineno", "col_offset", "end_lineno", "end_col_offset"):
@@ -65,15 +61,6 @@ def located(node, like):
         if hasattr(like, "s2s_line"):
             node.s2s_line = like.s2s_line
     return node
-
-
-def names_read(node):
-    """Names loaded anywhere inside `node`, in first-seen order."""
-    seen = {}
-    for sub in gast.walk(node):
-        if isinstance(sub, gast.Name) and isinstance(sub.ctx, gast.Load):
-            seen.setdefault(sub.id, None)
-    return list(seen)
 
 
 def is_atom(node):
