@@ -58,15 +58,17 @@ def lower(source):
     """Lower a checked `frontend.Source` into a `Core`."""
     taken = set(source.locals) | set(source.namespace)
     namer = Namer(taken)
-    body = [_tag(stmt, source) for stmt in source.node.body if not _is_docstring(stmt)]
-    body = Desugar(source).block(body)
+    for stmt in source.node.body:
+        _tag(stmt, lambda node: source.line_text(node))
+    body = [stmt for stmt in source.node.body if not _is_docstring(stmt)]
+    body = Desugar(source, namer).block(body)
     last = body[-1] if body else None
     body, result = Jumps(source, namer).function(body)
     anf = ANF(source, namer)
     body = anf.block(body)
     pre, result = anf.atom(result, base="out")
     for stmt in pre:
-        _tag_like(stmt, last)
+        _tag(stmt, lambda node: getattr(last, "s2s_line", None))
     body += pre
     return Core(source, body, result, namer)
 
@@ -75,25 +77,19 @@ def _is_docstring(stmt):
     return isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Constant) and isinstance(stmt.value.value, str)
 
 
-def _tag_like(stmt, like):
-    for node in gast.walk(stmt):
-        if isinstance(node, gast.stmt):
-            node.s2s_line = getattr(like, "s2s_line", None)
-
-
-def _tag(stmt, source):
+def _tag(stmt, line_of):
     """Record the user's source line on every statement, for comments and error messages."""
     for node in gast.walk(stmt):
         if isinstance(node, gast.stmt):
-            node.s2s_line = source.line_text(node)
-    return stmt
+            node.s2s_line = line_of(node)
 
 
 class Desugar:
     """After this pass: no AugAssign, AnnAssign, chained or tuple assignment; every Assign is `name = expr`."""
 
-    def __init__(self, source):
+    def __init__(self, source, namer):
         self.source = source
+        self.namer = namer
 
     def block(self, stmts):
         out = []
@@ -130,7 +126,7 @@ class Desugar:
             clobbered = [n for n in _names(value) if n in targets[:i]]
             for n in clobbered:
                 if n not in renamed:
-                    renamed[n] = f"{n}_old"
+                    renamed[n] = self.namer.fresh(f"{n}_old")
         for n, old in renamed.items():
             out.append(assign(old, name(n), like=s))
         for target, value in zip(targets, values):
@@ -452,8 +448,6 @@ class ANF:
             return True
         if isinstance(value, gast.Call):
             return rules.is_nondifferentiable(self.source.resolve(value.func))
-        if isinstance(value, gast.Constant):
-            return False
         return False
 
     def constant_attribute(self, node):

@@ -115,3 +115,14 @@ def square(x):
 def test_numpy_integer_scalars_in_wrt_raise_type_error_instead_of_truncating(value):
     with pytest.raises(TypeError, match="not differentiable"):
         s2sgrad.grad(square)(value)
+
+
+def swap_next_to_a_user_old_name(x, y):
+    a_old = 10.0
+    a, b = x, y
+    a, b = b, a * b
+    return a + b + a_old * x
+
+
+def test_tuple_swap_temporaries_never_clobber_a_user_variable():
+    assert_grad_matches(swap_next_to_a_user_old_name, 0.7, 1.3, wrt=(0, 1))
