@@ -37,7 +37,7 @@ SCALAR_BUILTINS = {builtins.float, builtins.int, builtins.len, builtins.round, b
 class Op:
     """What one right-hand side computes."""
 
-    kind: str                       # copy | const | opaque | rule | helper | norule
+    kind: str                       # copy | const | opaque | rule | helper | norule | getitem | setitem
     node: gast.expr
     inputs: dict = field(default_factory=dict)   # parameter name -> atom (rule or helper)
     rule: object = None
@@ -45,13 +45,33 @@ class Op:
 
     def differentiable_inputs(self):
         """Atoms through which a derivative flows."""
-        if self.kind == "copy":
-            return [self.node]
+        if self.kind in ("copy", "getitem"):
+            return [self.node if self.kind == "copy" else self.node.value]
         if self.kind == "rule":
-            return [self.inputs[p] for p in self.rule.differentiable()]
-        if self.kind in ("helper", "norule"):
-            return list(self.inputs.values())
+            return [a for p in self.rule.differentiable() for a in elements(self.inputs[p])]
+        if self.kind in ("helper", "norule", "setitem"):
+            return [a for v in self.inputs.values() for a in elements(v)]
         return []
+
+
+def elements(atom):
+    """The atoms of an argument: itself, or the elements of a list or tuple display (`np.stack([a, b])`)."""
+    return list(atom.elts) if isinstance(atom, (gast.List, gast.Tuple)) else [atom]
+
+
+def target_of(stmt):
+    """The variable a core assignment changes: `y` for `y = ...` and for `y[i] = ...`."""
+    target = stmt.targets[0]
+    return target.value.id if isinstance(target, gast.Subscript) else target.id
+
+
+def is_setitem(stmt):
+    return isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Subscript)
+
+
+def index_names(index):
+    """Names an index reads (`i` and `n` in `x[i, :n]`)."""
+    return {n.id for n in gast.walk(index) if isinstance(n, gast.Name)}
 
 
 def operation(core, value):
@@ -62,6 +82,8 @@ def operation(core, value):
         return Op("copy", value)
     if isinstance(value, (gast.Constant, gast.Attribute)):
         return Op("const", value)
+    if isinstance(value, gast.Subscript):
+        return Op("getitem", value, {"x": value.value})
     if isinstance(value, gast.BinOp):
         return _primitive(BINOPS[type(value.op)], value, [value.left, value.right], [])
     if isinstance(value, gast.UnaryOp):
@@ -75,6 +97,8 @@ def operation(core, value):
             return _primitive(obj, value, value.args, keywords)
         helper = unwrap(obj)
         if inspect.isfunction(helper) and not is_library(helper):
+            if any(isinstance(a, (gast.List, gast.Tuple)) for a in list(value.args) + [k for _, k in keywords]):
+                return Op("norule", value, _positional(value), fn=obj)
             try:
                 bound = inspect.signature(helper).bind(*value.args, **dict(keywords))
             except TypeError:
@@ -109,6 +133,7 @@ class Analysis:
     active: set
     kinds: dict
     recorded: set        # names the reverse sweep reads
+    mutated: set = field(default_factory=set)   # arrays written by index, and names that may share their memory
 
     def op(self, stmt):
         return self.ops[id(stmt)]
@@ -147,11 +172,12 @@ def analyze(core, wrt, param_kinds=None):
     name are SCALAR when annotated `float` or `int`, else UNKNOWN.
     """
     assigns = list(assignments(core.body))
-    ops = {id(s): operation(core, s.value) for s in assigns}
+    ops = {id(s): (Op("setitem", s.targets[0], {"value": s.value}) if is_setitem(s) else operation(core, s.value))
+           for s in assigns}
     edges = []     # (target, input names)
     for s in assigns:
         inputs = [a.id for a in ops[id(s)].differentiable_inputs() if isinstance(a, gast.Name)]
-        edges.append((s.targets[0].id, inputs))
+        edges.append((target_of(s), inputs))
 
     varied = set(wrt)
     _fixpoint(varied, [(t, ins) for t, ins in edges], forward=True)
@@ -162,10 +188,11 @@ def analyze(core, wrt, param_kinds=None):
     _check_discarded_calls(core, core.body, varied)
     kinds = _kinds(core, assigns, param_kinds or {})
     _check_in_place_updates(core, assigns, ops, kinds)
-    info = Analysis(ops, varied, useful, active, kinds, set())
+    mutated = _check_writes_into_arrays(core, assigns, ops)
+    info = Analysis(ops, varied, useful, active, kinds, set(), mutated)
     for s in assigns:
-        if s.targets[0].id in active:
-            info.recorded |= _reads(ops[id(s)], s.targets[0].id, info.is_scalar)
+        if target_of(s) in active:
+            info.recorded |= _reads(ops[id(s)], target_of(s), info.is_scalar)
     return info
 
 
@@ -173,26 +200,139 @@ def _check_in_place_updates(core, assigns, ops, kinds):
     """`y += w` changes an array in place, `y = y + w` rebinds: the same only when nothing else
     refers to y's array. Accept it for scalars and for arrays y itself created (never a parameter,
     never copied to another name); refuse the rest rather than compute another function."""
-    copied = {ops[id(s)].node.id for s in assigns if ops[id(s)].kind == "copy"}
-    params = set(core.params)
     for s in assigns:
-        target = s.targets[0].id
+        target = target_of(s)
         if not getattr(s, "s2s_augmented", False) or kinds.get(target) == SCALAR:
             continue
-        def made_here(d):
-            op = ops[id(d)]
-            if op.kind == "copy":          # from a temporary of the lowering, which holds a new value
-                return op.node.id not in core.source.locals
-            return op.kind in ("rule", "const", "opaque")
-
-        fresh = target not in params and target not in copied and all(
-            made_here(d) for d in assigns
-            if d.targets[0].id == target and not getattr(d, "s2s_augmented", False))
-        if not fresh:
+        if not _made_here(core, assigns, ops, target):
             raise UnsupportedSyntaxError(
                 f"an augmented assignment to '{target}', which may share its array with another name or "
                 "the caller: on arrays it would change that array in place; write "
                 f"'{target} = {target} + ...' to make a new array instead", core.source.location(s))
+
+
+def _made_here(core, assigns, ops, target):
+    """Whether every array `target` holds was made by this function and is referred to by no other name:
+    not a parameter, never copied to another name, never a view of another array."""
+    copied = {ops[id(s)].node.id for s in assigns if ops[id(s)].kind == "copy"}
+    if target in core.params or target in copied:
+        return False
+
+    def made(d):
+        op = ops[id(d)]
+        if op.kind == "copy":          # from a temporary of the lowering, which holds a new value
+            return op.node.id not in core.source.locals and _made_here(core, assigns, ops, op.node.id)
+        if op.kind == "rule":
+            return not rules.returns_view(op.fn)
+        return op.kind in ("const", "opaque")
+
+    return all(made(d) for d in assigns
+               if not is_setitem(d) and target_of(d) == target and not getattr(d, "s2s_augmented", False))
+
+
+def _check_writes_into_arrays(core, assigns, ops):
+    """`y[i] = v` changes y's array in place. Exact only when that array is y's alone (made here, see
+    `_made_here`) and no other name that may see the same memory (a slice `r = y[0]`, a view `y.T`, a
+    helper's result) is read after the write; refuse everything else at the user's line."""
+    for s in assigns:
+        if not is_setitem(s):
+            continue
+        target = target_of(s)
+        if not _made_here(core, assigns, ops, target):
+            raise UnsupportedSyntaxError(
+                f"assigning into '{target}', which may share its array with the caller or another name, is "
+                f"not supported: the change would be seen through that name too; make a new array first "
+                f"('{target} = {target}.copy()' or 'np.zeros(...)') and assign into that",
+                core.source.location(s))
+    aliases = _aliases(assigns, ops)
+    written = {target_of(s) for s in assigns if is_setitem(s)}
+    for block in _blocks(core.body):
+        for k, s in enumerate(block):
+            if not is_setitem(s):
+                continue
+            for alias in aliases.get(target_of(s), ()):
+                if not _dead_after(block, k, alias, core.body):
+                    raise UnsupportedSyntaxError(
+                        f"'{alias}' may share memory with '{target_of(s)}' (a slice, view or result of a "
+                        f"helper), and reading it after this assignment into '{target_of(s)}' changed it is "
+                        f"not supported; "
+                        f"copy it first ('{alias} = ... .copy()') or read it before the assignment",
+                        core.source.location(s))
+    return written | {a for w in written for a in aliases.get(w, ())}
+
+
+def _aliases(assigns, ops):
+    """array name -> names that may refer to (part of) the same memory."""
+    direct = {}
+    for s in assigns:
+        if is_setitem(s):
+            continue
+        op = ops[id(s)]
+        sources = []
+        if op.kind == "getitem":
+            sources = [op.node.value]
+        elif op.kind == "copy":
+            sources = [op.node]
+        elif op.kind == "rule" and rules.returns_view(op.fn):
+            sources = [a for v in op.inputs.values() for a in elements(v)]
+        elif op.kind in ("helper", "norule"):
+            sources = [a for v in op.inputs.values() for a in elements(v)]
+        for a in sources:
+            if isinstance(a, gast.Name):
+                direct.setdefault(a.id, set()).add(target_of(s))
+    closed = {}
+    for root in direct:
+        seen, todo = set(), [root]
+        while todo:
+            for n in direct.get(todo.pop(), ()):
+                if n not in seen and n != root:
+                    seen.add(n)
+                    todo.append(n)
+        closed[root] = seen
+    return closed
+
+
+def _blocks(stmts):
+    yield stmts
+    for s in stmts:
+        for field_name in ("body", "orelse"):
+            inner = getattr(s, field_name, None)
+            if inner:
+                yield from _blocks(inner)
+
+
+def _dead_after(block, k, alias, body):
+    """Whether `alias` is only read before the write block[k] changed its memory: every read of it is a
+    statement of the same block at or before k, after a definition of it in that block (so a loop's next
+    iteration reads a new value, never the changed one)."""
+    everywhere = sum(1 for s in _walk_stmts(body) if _leaf_reads(s, alias))
+    in_block = [i for i, s in enumerate(block) if any(_leaf_reads(t, alias) for t in _walk_stmts([s]))]
+    within = sum(1 for s in _walk_stmts(block) if _leaf_reads(s, alias))
+    if not in_block:
+        return everywhere == 0
+    defs = [i for i, s in enumerate(block) if isinstance(s, gast.Assign) and not is_setitem(s)
+            and target_of(s) == alias]
+    return (within == everywhere and max(in_block) <= k and bool(defs) and min(defs) < min(in_block))
+
+
+def _leaf_reads(stmt, alias):
+    """Whether `stmt` itself (not statements nested in it) reads `alias`."""
+    if isinstance(stmt, (gast.If, gast.While)):
+        return alias in {n.id for n in gast.walk(stmt.test) if isinstance(n, gast.Name)}
+    if isinstance(stmt, gast.For):
+        return alias in {n.id for n in gast.walk(stmt.iter) if isinstance(n, gast.Name)}
+    return alias in _names_read(stmt)
+
+
+def _walk_stmts(stmts):
+    for s in stmts:
+        yield s
+        for field_name in ("body", "orelse"):
+            yield from _walk_stmts(getattr(s, field_name, []) or [])
+
+
+def _names_read(stmt):
+    return {n.id for n in gast.walk(stmt) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
 
 
 def _check_discarded_calls(core, stmts, varied):
@@ -273,11 +413,17 @@ def _reads(op, target, is_scalar):
                 if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
                     if node.id == op.rule.output:
                         names.add(target)
-                    elif node.id in params and isinstance(op.inputs[node.id], gast.Name):
-                        names.add(op.inputs[node.id].id)
+                    elif node.id in params:
+                        names |= {a.id for a in elements(op.inputs[node.id]) if isinstance(a, gast.Name)}
         return names
     if op.kind == "helper":
         return {a.id for a in op.inputs.values() if isinstance(a, gast.Name)}
+    if op.kind == "getitem":            # the adjoint scatters into zeros shaped like x, at the same index
+        return {op.node.value.id} | index_names(op.node.slice)
+    if op.kind == "setitem":            # the adjoint gathers at the same index, shaped like the value
+        value = op.inputs["value"]
+        own = {value.id} if isinstance(value, gast.Name) and not is_scalar(value) else set()
+        return own | index_names(op.node.slice)
     return set()
 
 
@@ -293,6 +439,7 @@ def _kinds(core, assigns, param_kinds):
         kinds[arg.id] = param_kinds.get(arg.id, SCALAR if scalar else UNKNOWN)
     for loop in loops(core.body):
         kinds.setdefault(loop.target.id, SCALAR)
+    assigns = [s for s in assigns if not is_setitem(s)]     # writing into an array keeps it an array
     targets = {s.targets[0].id for s in assigns}
     for t in targets:
         kinds.setdefault(t, SCALAR)

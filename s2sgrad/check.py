@@ -36,8 +36,6 @@ ADVICE = {
     gast.NamedExpr: ("assignment expressions (':=')", "assign in a statement of its own"),
     gast.Dict: ("dict displays", "pass numbers or arrays, not dicts"),
     gast.Set: ("set displays", "pass numbers or arrays, not sets"),
-    gast.List: ("list displays", "build arrays with numpy outside the function, or use scalars"),
-    gast.Subscript: ("indexing and slicing", "indexing is not supported in this version; use whole-array operations"),
     gast.Match: ("'match' statements", "use if/elif/else"),
     gast.AsyncFor: ("'async for'", "use a plain 'for' loop"),
     gast.AsyncWith: ("'async with'", "move it outside the function"),
@@ -47,7 +45,8 @@ ALLOWED = (
     gast.Assign, gast.AugAssign, gast.AnnAssign, gast.Expr, gast.Return, gast.If, gast.For,
     gast.While, gast.Break, gast.Continue, gast.Pass, gast.Assert,
     gast.BinOp, gast.UnaryOp, gast.BoolOp, gast.Compare, gast.Call, gast.IfExp, gast.Name,
-    gast.Constant, gast.Attribute, gast.Tuple, gast.keyword, gast.JoinedStr, gast.FormattedValue,
+    gast.Constant, gast.Attribute, gast.Tuple, gast.List, gast.Subscript, gast.Slice, gast.keyword,
+    gast.JoinedStr, gast.FormattedValue,
     gast.Load, gast.Store, gast.operator, gast.unaryop, gast.boolop, gast.cmpop, gast.expr_context,
 )
 
@@ -74,9 +73,11 @@ class Fence(gast.NodeVisitor):
         if not isinstance(node.target, gast.Name):
             self.fail(node.target, "loop targets other than a single name", "write 'for i in range(n):' and unpack inside")
         it = node.iter
-        if not (isinstance(it, gast.Call) and isinstance(it.func, gast.Name) and it.func.id == "range"
-                and 1 <= len(it.args) <= 3 and not it.keywords):
-            self.fail(it, "'for' loops over anything but range(...)", "loop over indices: 'for i in range(len(xs)):'")
+        if isinstance(it, gast.Call) and isinstance(it.func, gast.Name) and it.func.id in ("enumerate", "zip"):
+            self.fail(it, f"'for' loops over {it.func.id}(...)", "loop over indices: 'for i in range(len(xs)):'")
+        if isinstance(it, gast.Call) and isinstance(it.func, gast.Name) and it.func.id == "range" \
+                and not (1 <= len(it.args) <= 3 and not it.keywords):
+            self.fail(it, "range(...) with keyword arguments", "write range(start, stop, step)")
         if node.orelse:
             self.fail(node, "'for ... else' clauses", "use a flag variable set before 'break'")
         self.generic_visit(node)

@@ -21,11 +21,14 @@ import operator
 from dataclasses import dataclass
 
 import gast
+import numpy
+
+from . import runtime
 
 from . import rules
 from .errors import UnsupportedSyntaxError
 from .frontend import LOCAL, NOT_FOUND
-from .syntax import (Namer, any_of, assign, assigned_names, const, is_atom, located, name,
+from .syntax import (Namer, any_of, assign, assigned_names, clone, const, is_atom, located, name,
                      not_any)
 
 BINOPS = {
@@ -38,6 +41,20 @@ OP_WORDS = {
     gast.Add: "plus", gast.Sub: "minus", gast.Mult: "times", gast.Div: "over", gast.Pow: "pow",
     gast.MatMult: "matmul", gast.Mod: "mod", gast.FloorDiv: "floordiv",
 }
+
+# Methods and attributes of arrays, and the function each means (`x.sum(axis=1)` is `np.sum(x, axis=1)`).
+METHODS = {
+    "sum": numpy.sum, "mean": numpy.mean, "prod": numpy.prod, "max": numpy.max, "min": numpy.min,
+    "var": numpy.var, "std": numpy.std, "cumsum": numpy.cumsum, "dot": numpy.dot, "clip": numpy.clip,
+    "reshape": numpy.reshape, "ravel": numpy.ravel, "flatten": runtime.flatten, "transpose": numpy.transpose,
+    "swapaxes": numpy.swapaxes, "squeeze": numpy.squeeze, "repeat": numpy.repeat, "trace": numpy.trace,
+    "diagonal": numpy.diagonal, "copy": numpy.copy, "astype": runtime.astype, "round": numpy.round,
+    "argmax": numpy.argmax, "argmin": numpy.argmin, "argsort": numpy.argsort, "any": numpy.any,
+    "all": numpy.all, "nonzero": numpy.nonzero,
+}
+SHAPE_VARARGS = {"reshape", "transpose"}        # x.reshape(2, 3) is np.reshape(x, (2, 3))
+ATTRIBUTES = {"T": numpy.transpose, "shape": numpy.shape, "ndim": numpy.ndim, "size": numpy.size,
+              "dtype": numpy.result_type}
 
 
 @dataclass
@@ -98,6 +115,10 @@ class Desugar:
         return out
 
     def stmt(self, s):
+        if isinstance(s, gast.AugAssign) and isinstance(s.target, gast.Subscript):
+            read = gast.Subscript(value=clone(s.target.value), slice=clone(s.target.slice), ctx=gast.Load())
+            value = located(gast.BinOp(left=located(read, s.target), op=s.op, right=s.value), s.value)
+            return [assign(s.target, value, like=s)]
         if isinstance(s, gast.AugAssign):
             value = located(gast.BinOp(left=name(s.target.id), op=s.op, right=s.value), s.value)
             stmt = assign(s.target.id, value, like=s)
@@ -109,13 +130,38 @@ class Desugar:
             if isinstance(s.targets[0], gast.Tuple):
                 return self.unpack(s)
             first, *others = s.targets
+            if isinstance(first, gast.Subscript) or any(isinstance(t, gast.Subscript) for t in others):
+                if others:
+                    raise UnsupportedSyntaxError(
+                        "chained assignments to an indexed array are not supported; assign each "
+                        "target in its own statement", self.source.location(s))
+                return [s]
             out = [assign(first.id, s.value, like=s)]
             out += [assign(t.id, name(first.id), like=s) for t in others]
             return out
         if isinstance(s, (gast.If, gast.While, gast.For)):
             s.body = self.block(s.body)
             s.orelse = self.block(s.orelse)
+        if isinstance(s, gast.For) and not _is_range(s.iter):
+            return self.index_loop(s)
         return [s]
+
+    def index_loop(self, s):
+        """`for row in X:` iterates the first axis: `for i in range(len(X)): row = X[i]` (over a copy of
+        the name when the body rebinds it, as Python iterates the original object)."""
+        row = s.target.id
+        pre, seq = [], s.iter
+        if not isinstance(seq, gast.Name) or seq.id in assigned_names(s.body) or seq.id == row:
+            seq_name = self.namer.fresh(f"{row}_source")
+            pre.append(assign(seq_name, seq, like=s))
+            seq = name(seq_name)
+        index = self.namer.fresh(f"{row}_index")
+        length = gast.Call(func=name("len"), args=[name(seq.id)], keywords=[])
+        s.iter = located(gast.Call(func=name("range"), args=[length], keywords=[]), s.iter)
+        s.target = name(index, store=True)
+        item = gast.Subscript(value=name(seq.id), slice=name(index), ctx=gast.Load())
+        s.body.insert(0, assign(row, item, like=s))
+        return pre + [s]
 
     def unpack(self, s):
         """`a, b = x, y` assigns left to right after evaluating the right side: copy what a target clobbers."""
@@ -132,6 +178,10 @@ class Desugar:
         for target, value in zip(targets, values):
             out.append(assign(target, _rename(value, renamed), like=s))
         return out
+
+
+def _is_range(node):
+    return isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and node.func.id == "range"
 
 
 def _names(node):
@@ -332,6 +382,8 @@ class ANF:
         return out
 
     def stmt(self, s):
+        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Subscript):
+            return self.setitem(s)
         if isinstance(s, gast.Assign):
             target = s.targets[0].id
             out = [located(n, s) for n in self.assign(target, s.value, s)]
@@ -356,6 +408,18 @@ class ANF:
             s.value.s2s_opaque = True
             return [s]
         return [s]
+
+    def setitem(self, s):
+        """`y[i, 1:n] = v` with atoms for the index parts and the value; marked `s2s_setitem`."""
+        target = s.targets[0]
+        if not isinstance(target.value, gast.Name) or self.source.resolve(target.value) is not LOCAL:
+            self.unsupported(target, "assignments into an element of anything but a local array",
+                             "make a local array first (y = np.zeros(n)) and assign into it")
+        pre_v, value = self.atom(s.value)
+        pre_i, index = self.index(target.slice)
+        node = assign(gast.Subscript(value=name(target.value.id), slice=index, ctx=gast.Store()), value, like=s)
+        node.s2s_setitem = True
+        return [located(n, s) for n in pre_v + pre_i] + [node]
 
     def for_range(self, s):
         """Hoist `range(...)` arguments the body reassigns, so the trip range can be recomputed after the loop."""
@@ -389,8 +453,8 @@ class ANF:
         """(statements, atom) computing `value` into a Name or Constant."""
         if is_atom(value):
             return [], value
-        if isinstance(value, gast.Attribute) and self.constant_attribute(value):
-            return [], value
+        if self.constant(value):
+            return [], _fold_negative(value)
         if isinstance(value, gast.IfExp) or self.opaque(value):
             temp = self.namer.fresh(base or _describe(value, self.source) or "t")
             return self.assign(temp, value, value), name(temp)
@@ -405,8 +469,14 @@ class ANF:
         if isinstance(value, gast.Attribute):
             if self.constant_attribute(value):
                 return [], value
-            self.unsupported(value, "attributes of values (like 'x.T' or 'x.shape')",
-                             "call the numpy function instead (np.transpose(x)); array attributes come in a later version")
+            if self.is_value(value.value):
+                return self.operation(self.attribute_call(value))
+            self.unsupported(value, f"attributes such as '{gast.unparse(value).strip()}'",
+                             "compute it outside the differentiated function and pass it in")
+        if isinstance(value, gast.Subscript):
+            pre, base = self.atom(value.value)
+            pre_i, index = self.index(value.slice)
+            return pre + pre_i, located(gast.Subscript(value=base, slice=index, ctx=gast.Load()), value)
         if isinstance(value, gast.BinOp):
             pre_l, left = self.atom(value.left)
             pre_r, right = self.atom(value.right)
@@ -415,25 +485,123 @@ class ANF:
             pre, operand = self.atom(value.operand)
             return pre, located(gast.UnaryOp(op=value.op, operand=operand), value)
         if isinstance(value, gast.Call):
+            if isinstance(value.func, gast.Attribute) and self.is_value(value.func.value):
+                value = self.method_call(value)
             pre, args = [], []
             for a in value.args:
-                p, at = self.atom(a)
+                p, at = self.argument(a)
                 pre += p
                 args.append(at)
             keywords = []
             for kw in value.keywords:
                 if kw.arg is None:
                     self.unsupported(kw.value, "'**' in calls", "pass keyword arguments by name")
-                p, at = self.atom(kw.value)
+                p, at = self.argument(kw.value)
                 pre += p
                 keywords.append(gast.keyword(arg=kw.arg, value=at))
             return pre, located(gast.Call(func=value.func, args=args, keywords=keywords), value)
         if isinstance(value, gast.BoolOp):
             self.unsupported(value, "'and'/'or' on numeric values",
                              "write 'a if condition else b' to choose between values")
-        if isinstance(value, gast.Tuple):
-            self.unsupported(value, "tuple values", "use one variable per value")
+        if isinstance(value, (gast.Tuple, gast.List)):
+            self.unsupported(value, "tuple and list values", "use one variable per value, or build an array "
+                             "with np.array([...]) or np.stack([...])")
         self.unsupported(value, f"'{type(value).__name__}' expressions", "rewrite with arithmetic and calls")
+
+    def argument(self, value):
+        """(statements, atom) for a call argument: a list or tuple display of values stays a display of atoms
+        (`np.stack([a, b])`), and constants (`axis=(0, 1)`, `-1`) stay as written."""
+        if isinstance(value, (gast.List, gast.Tuple)) and not self.constant(value):
+            pre, elts = [], []
+            for e in value.elts:
+                if isinstance(e, gast.Starred):
+                    self.unsupported(e, "starred expressions ('*xs')", "pass the values one by one")
+                p, at = self.atom(e)
+                pre += p
+                elts.append(at)
+            return pre, located(type(value)(elts=elts, ctx=gast.Load()), value)
+        return self.atom(value)
+
+    def index(self, node):
+        """(statements, index) with every part of an index an atom: `x[i + 1, 2:n, None, ...]`."""
+        if isinstance(node, gast.Slice):
+            pre, parts = [], {}
+            for field in ("lower", "upper", "step"):
+                part = getattr(node, field)
+                if part is None:
+                    parts[field] = None
+                else:
+                    p, parts[field] = self.atom(part)
+                    pre += p
+            return pre, gast.Slice(**parts)
+        if isinstance(node, gast.Tuple):
+            pre, elts = [], []
+            for e in node.elts:
+                p, at = self.index(e)
+                pre += p
+                elts.append(at)
+            return pre, gast.Tuple(elts=elts, ctx=gast.Load())
+        return self.argument(node)
+
+    def constant(self, node):
+        """Whether `node` is a literal (numbers, None, `...`, strings, `-1`, tuples and lists of them) or a
+        global constant such as `math.pi`."""
+        if isinstance(node, gast.Constant):
+            return True
+        if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub):
+            return isinstance(node.operand, gast.Constant) and _number(node.operand.value)
+        if isinstance(node, (gast.Tuple, gast.List)):
+            return all(self.constant(e) for e in node.elts)
+        if isinstance(node, gast.Attribute):      # math.pi, np.float32: global objects, no derivative
+            return self.source.resolve(node) not in (LOCAL, NOT_FOUND)
+        return False
+
+    def is_value(self, node):
+        """Whether `node` (the `x` of `x.attr`) is a value (a local, an expression, a global array) rather
+        than a module or class whose attribute is a function or constant."""
+        if not isinstance(node, (gast.Name, gast.Attribute)):
+            return True
+        obj = self.source.resolve(node)
+        return obj is LOCAL or isinstance(obj, (numpy.ndarray, numpy.generic))
+
+    def attribute_call(self, node):
+        """`x.T` -> `np.transpose(x)`, `x.shape` -> `np.shape(x)`."""
+        fn = ATTRIBUTES.get(node.attr)
+        if fn is None:
+            self.unsupported(node, f"attributes such as '.{node.attr}' on values",
+                             f"use one of {', '.join('.' + a for a in ATTRIBUTES)}, or compute it outside "
+                             "the differentiated function")
+        return located(gast.Call(func=self.reference(fn), args=[node.value], keywords=[]), node)
+
+    def method_call(self, node):
+        """`x.sum(axis=1)` -> `np.sum(x, axis=1)`; `x.reshape(2, 3)` -> `np.reshape(x, (2, 3))`."""
+        method = node.func.attr
+        fn = METHODS.get(method)
+        if fn is None:
+            self.unsupported(node.func, f"methods such as '.{method}()' on values",
+                             "call the numpy function instead (np.<function>(x, ...)); supported methods: "
+                             + ", ".join(sorted(METHODS)))
+        args = list(node.args)
+        if method in SHAPE_VARARGS and len(args) > 1:
+            args = [gast.Tuple(elts=args, ctx=gast.Load())]
+        call = gast.Call(func=self.reference(fn), args=[node.func.value] + args, keywords=list(node.keywords))
+        return located(call, node)
+
+    def reference(self, obj):
+        """An expression meaning `obj` in the generated code (`np.sum` with the user's own alias for numpy,
+        or a name bound to a helper of s2sgrad's runtime)."""
+        module = numpy if getattr(numpy, obj.__name__, None) is obj else None
+        if module is None:
+            return name(self.bind(obj.__name__, obj))
+        return gast.Attribute(value=name(self.bind("np", numpy)), attr=obj.__name__, ctx=gast.Load())
+
+    def bind(self, preferred, obj):
+        for key, value in self.source.namespace.items():
+            if value is obj and key not in self.source.locals:
+                return key
+        key = self.namer.fresh(preferred)
+        self.source.namespace[key] = obj
+        return key
 
     def opaque(self, value):
         """Whether an expression's value carries no derivative (so it is kept whole)."""
@@ -456,6 +624,17 @@ class ANF:
 
     def unsupported(self, node, what, instead):
         raise UnsupportedSyntaxError(f"{what} are not supported; {instead}", self.source.location(node))
+
+
+def _number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _fold_negative(node):
+    """`-1` written as a unary minus becomes the constant -1 (so `axis=-1` stays as written)."""
+    if isinstance(node, gast.UnaryOp) and isinstance(node.operand, gast.Constant):
+        return located(gast.Constant(value=-node.operand.value, kind=None), node)
+    return node
 
 
 def _describe(node, source):
@@ -482,6 +661,9 @@ def _describe(node, source):
         operand = part(node.operand)
         word = {gast.USub: "neg", gast.UAdd: "pos", gast.Not: "not"}.get(type(node.op), "op")
         return f"{word}_{operand}" if operand else word
+    if isinstance(node, gast.Subscript):
+        base, index = part(node.value), part(node.slice)
+        return f"{base}_{index}" if base and index else (f"{base}_part" if base else None)
     if isinstance(node, gast.Compare):
         return "cond"
     if isinstance(node, gast.IfExp):

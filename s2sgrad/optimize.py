@@ -183,7 +183,15 @@ def _substitute_copy(stmts, i):
 
 
 def _stored_anywhere(node):
-    return {n.id for n in gast.walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+    """Names rebound or changed in place (`dx[i] += g`, `np.add.at(dx, ...)` count as changing dx)."""
+    out = {n.id for n in gast.walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+    for n in gast.walk(node):
+        if isinstance(n, gast.Subscript) and isinstance(n.ctx, gast.Store) and isinstance(n.value, gast.Name):
+            out.add(n.value.id)
+        if isinstance(n, gast.Call) and isinstance(n.func, gast.Attribute) and n.func.attr == "at" \
+                and n.args and isinstance(n.args[0], gast.Name):
+            out.add(n.args[0].id)
+    return out
 
 
 class _Rename(gast.NodeTransformer):

@@ -19,9 +19,12 @@ Example:
 import inspect
 
 import gast
+import numpy
+
+from .runtime import unbroadcast, written
 
 from .errors import NoGradientRuleError
-from .analysis import template
+from .analysis import elements, is_setitem, target_of, template
 from .rules import adjoint_of
 from .syntax import assign, assigned_names, call, clone, const, expr_stmt, located, name
 
@@ -49,6 +52,12 @@ class ReverseTransform:
         self.pushed = set()
         self.stack = None
         self.uses_stack = False
+        # Arrays read or written by index: their adjoints are updated in place (`dx[i] += dy`), so each is
+        # always an array of its own (first writes copy, zeros are arrays).
+        self.indexed = {target_of(s) for s in _all_assigns(core.body) if is_setitem(s)} | {
+            op.node.value.id for op in info.ops.values()
+            if op.kind == "getitem" and isinstance(op.node.value, gast.Name)}
+        self.indexed = {v for v in self.indexed if v in info.active}
         result = core.result
         self.seed_var = result.id if isinstance(result, gast.Name) else None
         # Named first, so a recursive call site can pass it before this function is finished.
@@ -89,10 +98,15 @@ class ReverseTransform:
             body.append(assign(self.stack, gast.List(elts=[], ctx=gast.Load())))
         body += [assign(v, const(None)) for v in self.init_none]
         body += forward
-        if seed_var is not None and seed_var in self.pushed:
+        if seed_var is not None and seed_var in self.pushed | self.info.mutated:
             keep = self.namer.fresh(f"{seed_var}_value")
-            body.append(assign(keep, name(seed_var)))
+            kept = name(seed_var)
+            if seed_var in self.info.mutated:       # the reverse sweep restores it in place
+                kept = call(self.np_attr("copy"), [kept])
+            body.append(assign(keep, kept))
             value = name(keep)
+        if seed_var in self.indexed:            # updated in place: never the caller's cotangent
+            backward.insert(0, assign(seed, call(self.np_attr("copy"), [name(seed)])))
         if backward:
             body.append(comment("reverse sweep"))
             body += backward
@@ -122,6 +136,15 @@ class ReverseTransform:
 
     def fwd_stmt(self, s, may, must):
         info = self.info
+        if is_setitem(s):
+            # Save only the part about to be overwritten; the reverse sweep puts it back.
+            s.s2s_rev = bool(info.active)
+            out = []
+            if s.s2s_rev:
+                old = gast.Subscript(value=name(target_of(s)), slice=clone(s.targets[0].slice), ctx=gast.Load())
+                old_copy = call(gast.Attribute(value=old, attr="copy", ctx=gast.Load()))
+                out.append(self.push(old_copy))
+            return out + [clone(s)]
         if isinstance(s, gast.Assign):
             v = s.targets[0].id
             s.s2s_push = v in info.recorded and v in may
@@ -205,6 +228,8 @@ class ReverseTransform:
     def rev_stmt(self, s, state):
         if not getattr(s, "s2s_rev", False):
             return []
+        if is_setitem(s):
+            return self.reverse_setitem(s, state)
         if isinstance(s, gast.Assign):
             v = s.targets[0].id
             out = []
@@ -264,16 +289,79 @@ class ReverseTransform:
         return "_" if "_" not in self.core.source.locals else self.namer.fresh("unused")
 
     def zeros(self, names):
-        out = [assign(self.d(v), const(0.0)) for v in sorted(names)]
+        out = [assign(self.d(v), self.zero(v)) for v in sorted(names)]
         for stmt in out:
             stmt.s2s_zero = True
         return out
+
+    def zero(self, var):
+        """The zero adjoint of `var`: 0.0, or an array of zeros for arrays updated in place."""
+        return call(self.np_attr("zeros_like"), [name(var)]) if var in self.indexed else const(0.0)
+
+    def np_attr(self, path):
+        """`np.zeros_like`, `np.add.at`, ... with the name numpy has in the generated code."""
+        node = name(self.ns.bind("np", numpy))
+        for attr in path.split("."):
+            node = gast.Attribute(value=node, attr=attr, ctx=gast.Load())
+        return node
+
+    # -- indexing ------------------------------------------------------------
+    def reverse_setitem(self, s, state):
+        """`x[idx] = v`: v's adjoint is what x's adjoint holds at idx; the old part of x had no effect
+        on the result, so its adjoint there is zero; then the old part is put back."""
+        x, target = target_of(s), s.targets[0]
+        value, out = s.value, []
+        if x in state and self.active_name(value):
+            part = gast.Subscript(value=name(self.d(x)), slice=clone(target.slice), ctx=gast.Load())
+            part = call(gast.Attribute(value=part, attr="copy", ctx=gast.Load()))   # zeroed just below
+            if not self.basic(target.slice):     # repeated indices: only the last write counts
+                part = call(name(self.ns.bind("written", written)), [name(self.d(x)), index_expr(target.slice)])
+            gathered = call(name(self.ns.bind("unbroadcast", unbroadcast)), [part, name(value.id)])
+            out += self.accumulate(value.id, gathered, state)
+        if x in state:
+            zeroed = gast.Subscript(value=name(self.d(x)), slice=clone(target.slice), ctx=gast.Store())
+            out.append(assign(zeroed, const(0.0)))
+        restore = gast.Subscript(value=name(x), slice=clone(target.slice), ctx=gast.Store())
+        out.append(assign(restore, self.pop()))
+        return out
+
+    def reverse_getitem(self, op, v, state):
+        """`v = x[idx]`: add v's adjoint into x's adjoint at idx, in place."""
+        x = op.node.value
+        if not self.active_name(x):
+            return []
+        dx, out = self.d(x.id), []
+        if x.id not in state:
+            state.add(x.id)
+            out.append(assign(dx, self.zero(x.id)))
+        index = op.node.slice
+        if self.basic(index):
+            target = gast.Subscript(value=name(dx), slice=clone(index), ctx=gast.Store())
+            out.append(gast.AugAssign(target=target, op=gast.Add(), value=name(self.d(v))))
+        else:       # integer arrays may repeat an index: every occurrence adds
+            out.append(expr_stmt(call(self.np_attr("add.at"), [name(dx), index_expr(index), name(self.d(v))])))
+        return out
+
+    def basic(self, index):
+        """Whether an index is basic (integers, slices, None, ...): no position is selected twice."""
+        parts = index.elts if isinstance(index, gast.Tuple) else [index]
+        for part in parts:
+            if isinstance(part, gast.Slice):
+                continue
+            if isinstance(part, gast.Constant) and not isinstance(part.value, (list, tuple)):
+                continue
+            if isinstance(part, gast.Name) and self.info.is_scalar(part):
+                continue
+            return False
+        return True
 
     # -- one operation -------------------------------------------------------
     def accumulate(self, var, value, state):
         dv = self.d(var)
         if var not in state:
             state.add(var)
+            if var in self.indexed and not isinstance(value, (gast.BinOp, gast.UnaryOp)):
+                value = call(self.np_attr("copy"), [value])    # updated in place later: never shared
             return [assign(dv, value)]
         if isinstance(value, gast.UnaryOp) and isinstance(value.op, gast.USub):
             return [assign(dv, gast.BinOp(left=name(dv), op=gast.Sub(), right=value.operand))]
@@ -290,6 +378,8 @@ class ReverseTransform:
             return self.inline_rule(op, v, state)
         if op.kind == "helper":
             return self.call_helper(op, v, state)
+        if op.kind == "getitem":
+            return self.reverse_getitem(op, v, state)
         if op.kind == "norule":
             self.no_rule(op)
         return []
@@ -301,14 +391,22 @@ class ReverseTransform:
         local_names, out = {}, []
         for param, stmt in template(op, self.info.is_scalar):
             target = stmt.targets[0]
-            if param is not None and not self.active_name(op.inputs[param]):
+            bound = op.inputs.get(param)
+            if param is not None and not any(self.active_name(a) for a in elements(bound)):
                 continue
             value = _Substitute(self, rule, v, mapping, local_names).visit(clone(stmt.value))
             if param is None:
                 local_names[target.id] = self.namer.fresh(target.id)
                 out.append(assign(local_names[target.id], value))
+            elif isinstance(bound, (gast.List, gast.Tuple)):     # one adjoint per element of a sequence
+                pieces = self.namer.fresh(f"d{param}")
+                out.append(assign(pieces, value))
+                for k, a in enumerate(bound.elts):
+                    if self.active_name(a):
+                        piece = gast.Subscript(value=name(pieces), slice=const(k), ctx=gast.Load())
+                        out += self.accumulate(a.id, piece, state)
             else:
-                out += self.accumulate(op.inputs[param].id, value, state)
+                out += self.accumulate(bound.id, value, state)
         return out
 
     def call_helper(self, op, v, state):
@@ -334,6 +432,8 @@ class ReverseTransform:
         grads = targets[0] if len(targets) == 1 else gast.Tuple(elts=targets, ctx=gast.Store())
         throwaway = name(self.throwaway(), store=True)
         out = [assign(gast.Tuple(elts=[throwaway, grads], ctx=gast.Store()), value)]
+        for var in sorted(seen & self.indexed):      # updated in place later: never the helper's array
+            out.append(assign(self.d(var), call(self.np_attr("copy"), [name(self.d(var))])))
         state |= seen
         for var, temp in after:
             out += self.accumulate(var, name(temp), state)
@@ -413,6 +513,24 @@ class _Substitute(gast.NodeTransformer):
             return name(self.t.ns.bind(node.id, self.rule.globals[node.id]))
         return node
 
+
+
+def index_expr(index):
+    """An index as an ordinary expression (`1:n` becomes `slice(1, n, None)`), for np.add.at and helpers."""
+    if isinstance(index, gast.Slice):
+        parts = [clone(p) if p is not None else const(None) for p in (index.lower, index.upper, index.step)]
+        return call(name("slice"), parts)
+    if isinstance(index, gast.Tuple):
+        return gast.Tuple(elts=[index_expr(e) for e in index.elts], ctx=gast.Load())
+    return clone(index)
+
+
+def _all_assigns(stmts):
+    for s in stmts:
+        if isinstance(s, gast.Assign):
+            yield s
+        for field_name in ("body", "orelse"):
+            yield from _all_assigns(getattr(s, field_name, []) or [])
 
 
 def _no_pass(stmts, empty=None):

@@ -49,3 +49,54 @@ def matmul_adjoint_right(g, x, y):
     if np.ndim(y) == 1:
         return unbroadcast(np.squeeze(np.swapaxes(x, -1, -2) @ np.expand_dims(g, -1), -1), y)
     return unbroadcast(np.swapaxes(x, -1, -2) @ g, y)
+
+
+def astype(x, dtype):
+    """`x.astype(dtype)`: always a new array (a Python number becomes a 0-d array)."""
+    return np.asarray(x).astype(dtype)
+
+
+def flatten(x):
+    """`x.flatten()`: a new 1-d array (never a view, unlike ravel)."""
+    return np.ravel(x).copy()
+
+
+def broadcast_like(t, y):
+    """The tangent `t` of a broadcasting operation spread to the shape of its output `y`
+    (a contribution from a smaller operand, like a scalar added to an array, is smaller)."""
+    shape = np.shape(y)
+    if np.shape(t) == shape:
+        return t
+    return np.broadcast_to(t, shape)
+
+
+def zero_tangent(y):
+    """The tangent of a value that does not depend on the inputs: zeros of its shape."""
+    if isinstance(y, np.ndarray):
+        return np.zeros(y.shape, y.dtype if y.dtype.kind == "f" else float)
+    if isinstance(y, np.floating):
+        return y.dtype.type(0.0)
+    return 0.0
+
+
+def written(g, index):
+    """`g[index]` for the adjoint of `x[index] = v`, where only the last write to a repeated position
+    counts (NumPy assigns repeated integer indices in order): earlier duplicates get zero."""
+    part = np.array(g[index], copy=True)
+    positions = np.arange(np.size(g)).reshape(np.shape(g))[index]
+    flat = np.ravel(positions)
+    if flat.size == np.unique(flat).size:
+        return part
+    last = {p: k for k, p in enumerate(flat)}
+    keep = np.zeros(flat.size, dtype=bool)
+    keep[list(last.values())] = True
+    np.ravel(part)[~keep] = 0      # part is contiguous, so ravel is a view
+    return part
+
+
+def cast_back(g, x, y):
+    """The adjoint of `y = x.astype(...)`: g in x's dtype (float16 stays float16), and zero when the
+    cast made integers or booleans, which carry no derivative."""
+    if np.result_type(y).kind != "f":
+        return np.zeros_like(x)
+    return np.asarray(g).astype(np.result_type(x))

@@ -109,12 +109,20 @@ def uses_dict_comprehension(x):
     return x
 
 
-def uses_indexing(x):
-    return x[0] * 2.0  # MARK:indexing
+def uses_write_into_parameter(x):
+    x[0] = 2.0  # MARK:write into parameter
+    return np.sum(x * x)
 
 
-def uses_slicing(x):
-    return np.sum(x[1:] * 2.0)  # MARK:slicing
+def uses_view_after_write(x):
+    y = x * 2.0
+    r = y[0:1]
+    y[0] = 5.0  # MARK:view read after write
+    return np.sum(r * x)
+
+
+def uses_unknown_method(x):
+    return x.conjugate()  # MARK:unknown method
 
 
 def uses_tuple_return(x):
@@ -159,8 +167,9 @@ UNSUPPORTED = [
     (uses_generator_expression, "generator expression", "(x * i for", ["generator expression"]),
     (uses_set_comprehension, "set comprehension", "{x * i", ["comprehension"]),
     (uses_dict_comprehension, "dict comprehension", "{i:", ["comprehension"]),
-    (uses_indexing, "indexing", "x[0]", ["indexing"]),
-    (uses_slicing, "slicing", "x[1:]", ["slicing"]),
+    (uses_write_into_parameter, "write into parameter", "x[0]", ["assigning into 'x'", "copy()"]),
+    (uses_view_after_write, "view read after write", "y[0]", ["'r' may share memory with 'y'"]),
+    (uses_unknown_method, "unknown method", "x.conjugate", ["'.conjugate()'", "np."]),
     (uses_tuple_return, "tuple return", "return", ["tuple"]),
     (uses_list_display, "list display", "[x, 2.0]", ["list"]),
     (uses_raise, "raise", "raise", ["'raise'"]),
@@ -172,7 +181,7 @@ _IDS = [case[1].replace(" ", "_") for case in UNSUPPORTED]
 
 
 def _arg_for(fn):
-    return np.array([1.0, 2.0]) if fn in (uses_indexing, uses_slicing) else 0.5
+    return np.array([1.0, 2.0]) if fn in (uses_write_into_parameter, uses_view_after_write) else 0.5
 
 
 @pytest.mark.parametrize("fn, mark, token, words", UNSUPPORTED, ids=_IDS)

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from gradcheck import assert_grad_matches
+from s2sgrad import runtime
 from s2sgrad.rules import RULES
 
 
@@ -275,7 +276,10 @@ def test_scalar_rule_matches_finite_differences_inside_its_domain(fn, args, wrt)
 
 
 def _is_numpy(prim):
+    """NumPy functions, and s2sgrad's own array helpers that stand for array methods (x.astype)."""
     module = getattr(prim, "__module__", None) or type(prim).__module__
+    if module == "s2sgrad.runtime":
+        return True
     return (module or "").split(".")[0] == "numpy" or type(prim).__module__.split(".")[0] == "numpy"
 
 
@@ -353,6 +357,20 @@ def np_sum_weighted(x):
     return np.sum(x * x * 0.5 + x)
 
 
+def np_copy_method(x):
+    y = x.copy()
+    y[0] = 2.0
+    return np.sum(y * x)
+
+
+def np_astype_method(x):
+    return np.sum(np.sin(x.astype(np.float64)).astype(float) * x)
+
+
+def np_flatten_method(x):
+    return np.sum(x.flatten() * np.arange(np.size(x)))
+
+
 POS3 = np.array([0.3, 1.2, 0.7])
 POS23 = np.array([[0.3, 1.2, 0.7], [0.5, 0.9, 1.4]])
 MIX3 = np.array([-0.8, 0.4, 1.1])
@@ -368,6 +386,9 @@ NUMPY_RULES = [
     (np.sqrt, 1, np_sqrt, [(POS3,), (POS23,)], 0),
     (np.sum, 1, np_sum, [(MIX3,), (MIX23,)], 0),
     (np.sum, 1, np_sum_weighted, [(MIX3,), (MIX23,)], 0),
+    (np.copy, 1, np_copy_method, [(MIX3,), (MIX23,)], 0),
+    (runtime.astype, 2, np_astype_method, [(MIX3,), (MIX23,)], 0),
+    (runtime.flatten, 1, np_flatten_method, [(MIX3,), (MIX23,)], 0),
 ]
 
 _NUMPY_CASES, _NUMPY_IDS = _cases(NUMPY_RULES)

@@ -20,6 +20,7 @@ import gast
 
 RULES = {}          # primitive object -> list of Rule (tried in order: first whose signature binds)
 NONDIFF = set()     # primitives whose result carries no derivative (comparisons, counts, rounding)
+VIEWS = set()       # primitives whose result may share memory with an argument (writing into it is refused)
 
 
 class _AdjointMarker:
@@ -104,6 +105,18 @@ def nondifferentiable(*primitives):
     NONDIFF.update(primitives)
 
 
+def views(*primitives):
+    """Declare primitives whose result may be a view of an argument (np.reshape, np.transpose, ...)."""
+    VIEWS.update(primitives)
+
+
+def returns_view(obj):
+    try:
+        return obj in VIEWS
+    except TypeError:
+        return False
+
+
 def lookup(obj):
     """The rules of a primitive (empty list if none)."""
     try:
@@ -119,4 +132,10 @@ def is_nondifferentiable(obj):
         return False
 
 
-from . import operators, math, numpy  # noqa: E402,F401  (registers the tables)
+from . import operators, math, numpy, casts  # noqa: E402,F401  (registers the tables)
+
+import numpy as _np  # noqa: E402
+
+views(_np.reshape, _np.ravel, _np.transpose, _np.swapaxes, _np.moveaxis, _np.expand_dims, _np.squeeze,
+      _np.broadcast_to, _np.diagonal, _np.diag, _np.asarray, _np.atleast_1d, _np.atleast_2d, _np.real,
+      _np.flip, _np.matrix_transpose if hasattr(_np, "matrix_transpose") else _np.transpose)

@@ -4,8 +4,7 @@ def grad_if_else(x, *, dout=1.0):
         y = x * x
         stack.append(True)
     else:
-        neg = -3.0
-        y = neg * x
+        y = -3.0 * x
         stack.append(False)
     out = y * x
     # reverse sweep
@@ -19,5 +18,5 @@ def grad_if_else(x, *, dout=1.0):
         dx = dx + dy * x
     else:
         # y = -3.0 * x
-        dx = dx + dy * neg
+        dx = dx + dy * -3.0
     return (out, dx)

@@ -1,0 +1,22 @@
+"""Adjoints of copies and casts: `np.copy` (`x.copy()`), and the array helpers lowering calls for
+methods with no NumPy function of their own, `x.astype(dtype)` and `x.flatten()` (s2sgrad/runtime.py)."""
+
+from ..runtime import astype as astype_, cast_back, flatten as flatten_
+from . import adjoint, d
+
+import numpy as np
+
+
+@adjoint(astype_)
+def astype(y, x, dtype):
+    d[x] = cast_back(d[y], x, y)
+
+
+@adjoint(flatten_)
+def flatten(y, x):
+    d[x] = np.reshape(d[y], np.shape(x))
+
+
+@adjoint(np.copy)
+def copy(y, x):
+    d[x] = d[y]
