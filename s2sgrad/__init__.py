@@ -11,10 +11,12 @@ Example:
 """
 
 from .api import Differentiable, differentiate, grad, source, value_and_grad
-from .errors import (NoGradientRuleError, S2SGradError, SourceUnavailableError,
+from .checking import check_grad
+from .errors import (GradientCheckError, NoGradientRuleError, S2SGradError, SourceUnavailableError,
                      UnsupportedSyntaxError)
 
 __all__ = [
-    "differentiate", "grad", "value_and_grad", "source", "Differentiable",
+    "differentiate", "grad", "value_and_grad", "source", "Differentiable", "check_grad",
     "S2SGradError", "UnsupportedSyntaxError", "NoGradientRuleError", "SourceUnavailableError",
+    "GradientCheckError",
 ]

@@ -39,3 +39,10 @@ class NoGradientRuleError(S2SGradError):
 class SourceUnavailableError(S2SGradError):
     """The source of a function to differentiate cannot be found or parsed."""
 
+
+class GradientCheckError(S2SGradError, AssertionError):
+    """`check_grad` found s2sgrad's gradient and finite differences disagreeing.
+
+    An AssertionError too, so pytest reports it as a failed check. The message lists, per
+    differentiated argument, the worst element and the worst random direction.
+    """

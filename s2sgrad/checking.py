@@ -1,0 +1,129 @@
+"""check_grad: s2sgrad's gradient against central finite differences, in float64.
+
+Each differentiated argument is checked element by element, and an array argument also along a
+few random unit directions u (the directional derivative by central differences against
+<grad, u>). The directions come from a generator with a fixed seed, so a check is deterministic.
+
+Example:
+    >>> def loss(W, x):
+    ...     return np.sum(np.tanh(W @ x))
+    >>> W, x = np.ones((2, 3)) * 0.1, np.array([1.0, 2.0, 3.0])
+    >>> s2sgrad.check_grad(loss, W, x, wrt=(0, 1))
+    True
+"""
+
+import functools
+import inspect
+
+import numpy as np
+
+from .api import _wrt_names, grad
+from .errors import GradientCheckError
+from .frontend import unwrap
+
+DIRECTIONS = 3          # random directions checked per array argument
+SEED = 0                # of the generator drawing them
+
+
+def check_grad(fn, *args, wrt=0, eps=1e-6, rtol=1e-5, atol=1e-8):
+    """True when `s2sgrad.grad(fn, wrt)(*args)` agrees with central finite differences; otherwise
+    raise `GradientCheckError` naming, per argument, the worst element and the worst direction.
+
+    An element agrees when |grad - fd| <= atol + rtol * |fd| (as in `np.allclose`); a direction u
+    (unit length) when |<grad, u> - fd_u| <= atol * sum|u| + rtol * sum|fd * u|. The finite
+    differences run on float64 copies of the floating-point inputs, so float32 and float16
+    arguments are differentiated numerically in float64 while s2sgrad's gradient keeps their
+    dtype: give those a looser `rtol`.
+
+    Example:
+        >>> def f(x, a):
+        ...     return math.sin(x) * a
+        >>> s2sgrad.check_grad(f, 0.5, 0.9, wrt=("x", "a"))
+        True
+    """
+    plain = unwrap(fn)
+    names, single = _wrt_names(plain, wrt)
+    grads = grad(fn, wrt=names)(*args)
+    inputs = inspect.signature(plain).bind(*args)
+    inputs.apply_defaults()
+    for name, value in inputs.arguments.items():
+        inputs.arguments[name] = _float64(value)
+
+    def value_at(name, x):
+        """fn at the float64 inputs, with argument `name` replaced by x."""
+        saved = inputs.arguments[name]
+        inputs.arguments[name] = x
+        try:
+            return float(plain(*inputs.args, **inputs.kwargs))
+        finally:
+            inputs.arguments[name] = saved
+
+    rng = np.random.default_rng(SEED)
+    reports, failed = [], False
+    for name, g in zip(names, grads):
+        report, ok = _check_argument(name, functools.partial(value_at, name), inputs.arguments[name], g,
+                                     rng, eps, rtol, atol)
+        reports.append(report)
+        failed = failed or not ok
+    if failed:
+        wrt_text = names[0] if single else names
+        raise GradientCheckError(
+            f"gradient check failed for {plain.__qualname__} with respect to {wrt_text!r} "
+            f"(central differences in float64, eps={eps:g}, rtol={rtol:g}, atol={atol:g}):\n"
+            + "\n".join(reports))
+    return True
+
+
+def _float64(value):
+    """A float64 copy of a floating-point input; any other input as it is."""
+    if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+        return value.astype(np.float64)
+    if isinstance(value, np.floating):
+        return np.float64(value)
+    return value
+
+
+def _check_argument(name, f, x, g, rng, eps, rtol, atol):
+    """(report, agrees) for one argument: every element, then random directions if it is an array."""
+    as_input = (lambda v: v) if isinstance(x, np.ndarray) else float
+    x = np.array(x, dtype=np.float64)
+    g = np.asarray(g, dtype=np.float64)
+    fd = np.empty(x.shape)
+    for i in np.ndindex(x.shape):
+        up, down = x.copy(), x.copy()
+        up[i] += eps
+        down[i] -= eps
+        fd[i] = (f(as_input(up)) - f(as_input(down))) / (2 * eps)
+    error = np.abs(g - fd)
+    allowed = atol + rtol * np.abs(fd)
+    worst = np.unravel_index(np.argmax(_badness(error, allowed)), x.shape)
+    ok = bool(np.all(error <= allowed))
+    where = f"{name}[{', '.join(map(str, worst))}]" if x.shape else name
+    lines = [f"  {name}: {_verdict(ok)}; worst element {where}: s2sgrad {g[worst]:.10g}, "
+             f"finite differences {fd[worst]:.10g}, error {error[worst]:.3g} (allowed {allowed[worst]:.3g})"]
+    if x.ndim:
+        directions = []
+        for k in range(DIRECTIONS):
+            u = rng.standard_normal(x.shape)
+            u /= np.linalg.norm(u)
+            numeric = (f(x + eps * u) - f(x - eps * u)) / (2 * eps)
+            analytic = float(np.sum(g * u))
+            directions.append((k + 1, analytic, numeric, abs(analytic - numeric),
+                               atol * np.sum(np.abs(u)) + rtol * np.sum(np.abs(fd * u))))
+        k, analytic, numeric, err, tol = max(directions, key=lambda d: _badness(d[3], d[4]))
+        agree = all(d[3] <= d[4] for d in directions)
+        ok = ok and agree
+        lines.append(f"  {name}: {_verdict(agree)}; worst random direction u ({k} of {DIRECTIONS}, seed "
+                     f"{SEED}): <s2sgrad, u> {analytic:.10g}, finite differences {numeric:.10g}, "
+                     f"error {err:.3g} (allowed {tol:.3g})")
+    return "\n".join(lines), ok
+
+
+def _verdict(ok):
+    return "ok" if ok else "MISMATCH"
+
+
+def _badness(error, allowed):
+    """error / allowed, with NaN (a NaN gradient or function value) worse than any number."""
+    error = np.asarray(error, dtype=np.float64)
+    return np.where(np.isnan(error), np.inf, error / np.maximum(allowed, np.finfo(np.float64).tiny))
