@@ -1,5 +1,5 @@
-"""The public API: differentiate, grad, value_and_grad, source. Thin: argument handling and
-wrapping on top of `pipeline.derive`.
+"""The public API: differentiate, grad, value_and_grad, jvp, jacobian, source. Thin: argument
+handling and wrapping on top of `pipeline.derive`.
 
 Example:
     >>> @differentiate(wrt=("x", "a"))
@@ -44,8 +44,9 @@ def _wrt_names(fn, wrt):
 class _Gradient:
     """The compiled value-and-gradient of one function for one `wrt`; checks and shapes results."""
 
-    def __init__(self, fn, wrt):
+    def __init__(self, fn, wrt, mode="reverse"):
         self.fn = unwrap(fn)
+        self.mode = mode
         self.names, self.single = _wrt_names(self.fn, wrt)
         self.signature = inspect.signature(self.fn)
         self.positional = [p.name for p in self.signature.parameters.values()
@@ -57,7 +58,7 @@ class _Gradient:
     def derived(self):
         """The generic generated code (what `source` and `s2sgrad show` print)."""
         if self._generic is None or not self._generic.is_current():
-            self._generic = derive(self.fn, self.names)
+            self._generic = derive(self.fn, self.names, mode=self.mode)
         return self._generic
 
     def specialised(self, arguments):
@@ -66,7 +67,7 @@ class _Gradient:
         kinds = tuple([(n, "scalar" if _is_scalar(v) else "unknown") for n, v in arguments.items()])
         derived = self._variants.get(kinds)
         if derived is None or not derived.is_current():
-            derived = self._variants[kinds] = derive(self.fn, self.names, kinds)
+            derived = self._variants[kinds] = derive(self.fn, self.names, kinds, mode=self.mode)
         return derived
 
     def arguments(self, args, kwargs):
@@ -161,13 +162,128 @@ def grad(fn, wrt=0):
     return grad_fn
 
 
-def source(fn, wrt=0):
-    """The generated code of the gradient of `fn` (what `s2sgrad show` prints).
+def source(fn, wrt=0, mode="reverse"):
+    """The generated code of the derivative of `fn` (what `s2sgrad show` prints): the gradient
+    (mode="reverse") or the Jacobian-vector product (mode="forward").
 
     Example:
         >>> print(source(f, wrt=("x", "a")))
     """
-    return _Gradient(fn, wrt).derived.full_text
+    if mode not in ("reverse", "forward"):
+        raise ValueError(f"mode must be 'reverse' or 'forward', not {mode!r}")
+    return _Gradient(fn, wrt, mode).derived.full_text
+
+
+class _Jvp:
+    """The compiled forward-mode code of one function for one `wrt`; checks and shapes tangents."""
+
+    def __init__(self, fn, wrt):
+        self.code = _Gradient(fn, wrt, mode="forward")
+
+    def __call__(self, args, tangents):
+        code = self.code
+        args = tuple(args)
+        if code.single:
+            tangents = (tangents,)
+        elif not isinstance(tangents, (tuple, list)) or len(tangents) != len(code.names):
+            raise ValueError(f"jvp with respect to {code.names} needs a tuple of {len(code.names)} tangents")
+        arguments = code.arguments(args, {})
+        inputs = [arguments[n] for n in code.names]
+        for n, x, dx in zip(code.names, inputs, tangents):
+            _check_differentiable(code.fn, n, x)
+            if np.shape(dx) != np.shape(x):
+                raise ValueError(f"the tangent of {n!r} has shape {np.shape(dx)}, but {n!r} has shape {np.shape(x)}")
+        derived = code.specialised(arguments)
+        keywords = {kw: _like(dx, x) for kw, dx, x in zip(derived.tangents, tangents, inputs)}
+        value, tangent = derived.function(*args, **keywords)
+        if np.asarray(value).dtype.kind != "f":        # an integer output: a float tangent of its shape
+            return value, _like(tangent, np.zeros(np.shape(value)) if np.ndim(value) else 0.0)
+        return value, _like(tangent, value)
+
+
+def jvp(fn, args, tangents, wrt=0):
+    """(fn(*args), the derivative of fn at args in the direction `tangents`), by forward mode.
+
+    `args` is the tuple of all positional arguments; `tangents` has one tangent per `wrt`
+    parameter (a bare tangent for a single `wrt`), each of its argument's shape.
+
+    Example:
+        >>> jvp(f, (0.5, 0.9), (1.0, 0.0), wrt=(0, 1))    # (f(0.5, 0.9), df/dx)
+    """
+    return _Jvp(fn, wrt)(args, tangents)
+
+
+def jacobian(fn, wrt=0, mode="auto"):
+    """A function returning the Jacobian of `fn` at its arguments: an array of shape
+    `out.shape + arg.shape` (a tuple of them for a tuple `wrt`).
+
+    mode "forward" runs the forward-mode code once per input entry, "reverse" the reverse-mode
+    code once per output entry, "auto" whichever runs fewer times.
+
+    Example:
+        >>> jacobian(f)(np.ones(3))          # shape out.shape + (3,)
+    """
+    if mode not in ("auto", "forward", "reverse"):
+        raise ValueError(f"mode must be 'auto', 'forward' or 'reverse', not {mode!r}")
+    forward, reverse = _Jvp(fn, wrt), _Gradient(fn, wrt)
+
+    @functools.wraps(reverse.fn)
+    def jacobian_fn(*args):
+        arguments = reverse.arguments(args, {})
+        inputs = [arguments[n] for n in reverse.names]
+        chosen = mode
+        if mode == "auto":
+            chosen = "forward" if sum(np.size(x) for x in inputs) < np.size(reverse.fn(*args)) else "reverse"
+        if chosen == "forward":
+            jacobians = _forward_jacobian(forward, args, inputs)
+        else:
+            jacobians = _reverse_jacobian(reverse, args, arguments, inputs)
+        return jacobians[0] if reverse.single else tuple(jacobians)
+
+    return jacobian_fn
+
+
+def _basis(x):
+    """The unit tangents of an argument, in C order, each of its shape and dtype."""
+    if np.ndim(x) == 0:
+        yield _like(1.0, x)
+        return
+    for i in range(np.size(x)):
+        e = np.zeros(np.shape(x), np.result_type(x, float))
+        e.flat[i] = 1.0
+        yield e
+
+
+def _forward_jacobian(forward, args, inputs):
+    zeros = [_like(0.0, x) if np.ndim(x) == 0 else np.zeros(np.shape(x), np.result_type(x, float)) for x in inputs]
+    out = []
+    for k, x in enumerate(inputs):
+        columns = []
+        for e in _basis(x):
+            tangents = zeros[:k] + [e] + zeros[k + 1:]
+            value, column = forward(args, tangents[0] if forward.code.single else tuple(tangents))
+            columns.append(np.asarray(column))
+        jac = np.stack(columns, axis=-1).reshape(np.shape(value) + np.shape(x))
+        out.append(jac.astype(_float_type(value, x)))
+    return out
+
+
+def _reverse_jacobian(reverse, args, arguments, inputs):
+    derived = reverse.specialised(arguments)
+    value = reverse.fn(*args)
+    rows = [[] for _ in inputs]
+    for seed in _basis(value):
+        _, grads = derived.function(*args, **{derived.seed: seed})
+        grads = (grads,) if len(inputs) == 1 else grads
+        for row, g, x in zip(rows, grads, inputs):
+            row.append(np.asarray(_like(g, x)))
+    return [np.stack(row).reshape(np.shape(value) + np.shape(x)).astype(_float_type(value, x))
+            for row, x in zip(rows, inputs)]
+
+
+def _float_type(value, x):
+    """The dtype of a Jacobian: that of its output and input (float32 stays float32), at least float."""
+    return np.promote_types(np.result_type(np.asarray(value), np.asarray(x)), np.float16)
 
 
 class Differentiable:
@@ -181,6 +297,7 @@ class Differentiable:
         self.__s2sgrad_fn__ = fn
         self.wrt = wrt
         self._gradient = _Gradient(fn, wrt)
+        self._jvp = None
         functools.update_wrapper(self, fn)
 
     def __call__(self, *args, **kwargs):
@@ -193,6 +310,12 @@ class Differentiable:
     def value_and_grad(self, *args, **kwargs):
         """(value, gradient) at these arguments, from one run of the generated code."""
         return self._gradient(*args, **kwargs)
+
+    def jvp(self, args, tangents):
+        """(value, derivative in the direction `tangents`) at the positional `args`, by forward mode."""
+        if self._jvp is None:
+            self._jvp = _Jvp(self.__s2sgrad_fn__, self.wrt)
+        return self._jvp(args, tangents)
 
     @property
     def source(self):

@@ -3,6 +3,7 @@
 Example:
     $ s2sgrad show examples/loop.py:f --wrt x,a
     $ s2sgrad show mypackage.model:loss
+    $ s2sgrad show examples/loop.py:f --mode forward
 """
 
 import argparse
@@ -51,13 +52,15 @@ def main(argv=None):
     commands = parser.add_subparsers(dest="command", required=True)
     show = commands.add_parser("show", help="print the generated derivative code of a function")
     show.add_argument("target", help="FILE.py:FUNCTION or MODULE:FUNCTION")
+    show.add_argument("--mode", choices=("reverse", "forward"), default="reverse",
+                      help="reverse: the gradient (default); forward: the Jacobian-vector product")
     show.add_argument("--wrt", help="parameters to differentiate with respect to, e.g. x,a (default: "
                       "the decorator's wrt, else the first parameter)")
     args = parser.parse_args(argv)
     fn = load_target(args.target)
     wrt = parse_wrt(args.wrt) if args.wrt else getattr(fn, "wrt", 0)
     try:
-        text = api.source(fn, wrt=wrt)
+        text = api.source(fn, wrt=wrt, mode=args.mode)
     except (S2SGradError, ValueError, TypeError) as err:
         print(f"s2sgrad: {err}", file=sys.stderr)
         return 1

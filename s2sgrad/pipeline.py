@@ -1,9 +1,10 @@
-"""derive(fn, wrt): the compiler's stages, in order, in one function a reader can follow.
+"""derive(fn, wrt, mode=...): the compiler's stages, in order, in one function a reader can follow.
 
 Example:
     >>> d = derive(f, ("x", "a"))
     >>> print(d.text)             # the generated code
     >>> value, (dx, da) = d.function(0.5, 0.9)
+    >>> value, y_dot = derive(f, ("x", "a"), mode="forward").function(0.5, 0.9, x_dot=1.0, a_dot=0.0)
 """
 
 import hashlib
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 from .analysis import analyze
 from .check import check
 from .emit import emit
+from .forward import ForwardTransform
 from .frontend import parse
 from .load import load
 from .lower import lower
@@ -28,7 +30,8 @@ class Derived:
     fn: object                 # the user's function
     wrt: tuple                 # parameter names
     name: str                  # generated function's name
-    seed: str = ""             # keyword naming the output's adjoint
+    seed: str = ""             # reverse mode: keyword naming the output's adjoint
+    tangents: tuple = ()       # forward mode: keywords naming the wrt parameters' tangents
     text: str = ""             # its source (without helpers)
     function: object = None    # the compiled generated function
     helpers: list = field(default_factory=list)
@@ -63,19 +66,21 @@ class Derived:
 _CACHE = {}
 
 
-def derive(fn, wrt, kinds=None, name=None):
-    """The reverse-mode derivative of `fn` with respect to the parameter names `wrt` (cached).
+def derive(fn, wrt, kinds=None, name=None, mode="reverse"):
+    """The derivative of `fn` with respect to the parameter names `wrt` (cached): in "reverse"
+    mode `grad_f(..., *, seed=1.0)` returns (value, gradients), in "forward" mode
+    `jvp_f(..., *, x_dot, ...)` returns (value, tangent).
 
     `kinds` is a tuple of (parameter, "scalar" | "unknown") pairs the code may be specialised
     on (scalars need no unbroadcasting); None gives the generic code, which trusts only
     `float`/`int` annotations.
     """
-    key = (fn, tuple(wrt), kinds, name)
+    key = (fn, tuple(wrt), kinds, name, mode)
     cached = _CACHE.get(key)
     if cached is not None and (cached.function is None or cached.is_current()):
         return cached
     source = check(parse(fn))                                   # frontend, then the fence
-    name = name or f"grad_{source.name}"
+    name = name or f"{PREFIX[mode]}_{source.name}"
     derived = Derived(fn, tuple(wrt), name, source=source)
     _CACHE[key] = derived                                       # recursion finds it in progress
     try:
@@ -84,15 +89,19 @@ def derive(fn, wrt, kinds=None, name=None):
         ns = Namespace(source.namespace, core.namer)
 
         def derive_helper(helper, helper_wrt, helper_kinds):
-            d = derive(helper, helper_wrt, helper_kinds, helper_name(helper, helper_wrt))
+            d = derive(helper, helper_wrt, helper_kinds, helper_name(helper, helper_wrt, mode), mode)
             derived.helpers.append(d)
             return d
 
-        transform = ReverseTransform(core, info, wrt, ns, derive_helper, name)
-        derived.seed = transform.seed
+        if mode == "forward":
+            transform = ForwardTransform(core, info, wrt, ns, derive_helper, name)
+            derived.tangents, derivatives = transform.tangents, transform.tangent_names
+        else:
+            transform = ReverseTransform(core, info, wrt, ns, derive_helper, name)
+            derived.seed, derivatives = transform.seed, transform.adjoint_names
         fn_def, _ = transform.transform()
-        adjoints = transform.adjoint_names()
-        fn_def = propagate_copies(drop_dead_stores(simplify(fn_def), adjoints), adjoints)   # optimize
+        removable = derivatives()
+        fn_def = propagate_copies(drop_dead_stores(simplify(fn_def), removable), removable)   # optimize
         fn_def = tidy(fn_def, is_comment)
         derived.text = emit(fn_def)                                              # print
         values = {k: (v.function if isinstance(v, Derived) else v) for k, v in ns.values.items()}
@@ -109,10 +118,13 @@ def derive(fn, wrt, kinds=None, name=None):
     return derived
 
 
-def helper_name(helper, wrt):
-    """`grad_h` when differentiating with respect to every parameter, else `grad_h_wrt_x_y`."""
+PREFIX = {"reverse": "grad", "forward": "jvp"}
+
+
+def helper_name(helper, wrt, mode="reverse"):
+    """`grad_h` when differentiating with respect to every parameter, else `grad_h_wrt_x_y` (`jvp_` forward)."""
     params = tuple(inspect.signature(helper).parameters)
-    base = f"grad_{helper.__name__}"
+    base = f"{PREFIX[mode]}_{helper.__name__}"
     return base if tuple(wrt) == params else f"{base}_wrt_{'_'.join(wrt)}"
 
 

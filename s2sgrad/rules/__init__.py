@@ -139,3 +139,4 @@ import numpy as _np  # noqa: E402
 views(_np.reshape, _np.ravel, _np.transpose, _np.swapaxes, _np.moveaxis, _np.expand_dims, _np.squeeze,
       _np.broadcast_to, _np.diagonal, _np.diag, _np.asarray, _np.atleast_1d, _np.atleast_2d, _np.real,
       _np.flip, _np.matrix_transpose if hasattr(_np, "matrix_transpose") else _np.transpose)
+from . import tangents  # noqa: E402,F401  (forward mode; after the adjoint tables it derives from)

@@ -1,0 +1,277 @@
+"""Tangent rules (forward mode): how each primitive turns its inputs' tangents into its output's.
+
+Looked up by the same resolved primitive as the adjoint rules, in four families:
+
+- `elementwise(prim, ...)`: the Jacobian is diagonal, with broadcasting. Nothing is written:
+  the tangent is read off the adjoint template, each `d[x] = E` giving the contribution of x
+  as E with `d[y]` replaced by `t[x]` and `unbroadcast` dropped. Contributions may be smaller
+  than the output (a scalar added to an array); the transform broadcasts them where needed.
+- `linear(prim, *params)`: the primitive is linear in `params` jointly, and its other
+  parameters are options (axis, shape, ...): the tangent is the same call on the tangents.
+- `bilinear(prim, p, q)`: the tangent is `prim(t[p], q) + prim(p, t[q])`.
+- `@tangent(prim)`: an explicit template, like an adjoint one; `t[x]` is the tangent of x.
+  `t[y] = ...` must be a sum of terms that each carry one input's tangent: the terms of
+  inputs that carry no derivative are dropped.
+
+Example:
+    >>> @tangent(np.linalg.inv)
+    ... def inv(y, x):
+    ...     t[y] = -(y @ t[x] @ y)
+"""
+
+import builtins
+import copy
+import inspect
+import math
+import operator
+import textwrap
+from dataclasses import dataclass
+
+import gast
+import numpy as np
+
+from ..runtime import unbroadcast
+from . import Rule, adjoint_of
+
+TANGENTS = {}       # primitive -> Elementwise() | Linear | Bilinear | [Rule, ...] (explicit templates)
+
+
+class _TangentMarker:
+    """The `t` in templates: `t[x]` names the tangent of x. Never evaluated."""
+
+    def __getitem__(self, key):
+        raise RuntimeError("tangent templates are inlined by the compiler, not called")
+
+
+t = _TangentMarker()
+
+
+@dataclass(frozen=True)
+class Elementwise:
+    """Diagonal Jacobian: the tangent is derived from the adjoint template."""
+
+
+@dataclass(frozen=True)
+class Linear:
+    params: tuple
+
+
+@dataclass(frozen=True)
+class Bilinear:
+    p: str
+    q: str
+
+
+@dataclass
+class Terms:
+    """A tangent ready to instantiate: `t[output] = sum of terms` after the `local` statements.
+
+    `inputs` maps template parameters to the call's atoms; each term is (parameter whose
+    tangent it carries, expression); `broadcasts` says a term may be smaller than the output.
+    """
+
+    output: str
+    inputs: dict
+    local: list
+    terms: list
+    globals: dict
+    broadcasts: bool = False
+    primitive: object = None
+
+
+def tangent_of(node):
+    """'x' for the template expression `t[x]`, else None."""
+    if (isinstance(node, gast.Subscript) and isinstance(node.value, gast.Name)
+            and node.value.id == "t" and isinstance(node.slice, gast.Name)):
+        return node.slice.id
+    return None
+
+
+# -- registration ---------------------------------------------------------------
+
+def elementwise(*primitives):
+    for prim in primitives:
+        TANGENTS[prim] = Elementwise()
+
+
+def linear(prim, *params):
+    TANGENTS[prim] = Linear(tuple(params))
+
+
+def bilinear(prim, p, q):
+    TANGENTS[prim] = Bilinear(p, q)
+
+
+def tangent(*primitives):
+    """Register the decorated template as a tangent rule of each primitive (several may bind)."""
+
+    def register(template):
+        fn = gast.parse(textwrap.dedent(inspect.getsource(template))).body[0]
+        sig = inspect.signature(template)
+        rule = Rule(primitives[0], template, sig, next(iter(sig.parameters)), fn.body, template.__globals__)
+        _split_template(rule)                      # malformed templates fail at import, not at use
+        for prim in primitives:
+            existing = TANGENTS.get(prim)
+            TANGENTS[prim] = (existing if isinstance(existing, list) else []) + [rule]
+        return template
+
+    return register
+
+
+# -- lookup -----------------------------------------------------------------------
+
+def lookup(prim):
+    try:
+        return TANGENTS.get(prim)
+    except TypeError:
+        return None
+
+
+def expand(prim, adjoint_rule, inputs, args, keywords):
+    """The tangent of one call of `prim`: Terms, Linear or Bilinear, or None when no rule covers it.
+
+    `adjoint_rule` and `inputs` are the adjoint rule that bound the call and its binding;
+    `args`/`keywords` the call's atoms (explicit templates bind them themselves).
+    """
+    entry = lookup(prim)
+    if isinstance(entry, Elementwise):
+        local, terms = from_adjoint(adjoint_rule)
+        return Terms(adjoint_rule.output, inputs, local, terms, adjoint_rule.globals, broadcasts=True,
+                     primitive=prim)
+    if isinstance(entry, list):
+        for rule in entry:
+            bound = rule.bind(args, keywords)
+            if bound is not None:
+                local, terms = _split_template(rule)
+                return Terms(rule.output, bound, local, terms, rule.globals, primitive=prim)
+        return None
+    return entry
+
+
+def covers(prim, adjoint_rule):
+    """Why the tangent rules of `prim` do not cover calls `adjoint_rule` binds, or None when they do."""
+    entry = lookup(prim)
+    if entry is None:
+        return "no tangent rule"
+    if isinstance(entry, Elementwise):
+        try:
+            from_adjoint(adjoint_rule)
+        except TypeError as err:
+            return str(err)
+        return None
+    params = adjoint_rule.inputs
+    if isinstance(entry, Linear):
+        return None if set(entry.params) <= set(params) else f"linear in {entry.params}, not among {params}"
+    if isinstance(entry, Bilinear):
+        return None if {entry.p, entry.q} <= set(params) else f"bilinear in {entry.p, entry.q}, not among {params}"
+    names = [gast.Name(id=p, ctx=gast.Load(), annotation=None, type_comment=None) for p in params]
+    if any(rule.bind(names, []) is not None for rule in entry):
+        return None
+    return f"no tangent template takes ({', '.join(params)})"
+
+
+# -- deriving and splitting templates -------------------------------------------------
+
+_DERIVED = {}
+
+
+def from_adjoint(rule):
+    """(local statements, [(parameter, term)]) of an elementwise primitive, read off its adjoint rule."""
+    if id(rule) in _DERIVED:
+        return _DERIVED[id(rule)]
+    local, terms = [], []
+    for stmt in rule.body:
+        target = adjoint_of(stmt.targets[0]) if isinstance(stmt, gast.Assign) else None
+        seeds = [n for n in gast.walk(stmt) if adjoint_of(n) is not None and n is not getattr(stmt, "targets", [None])[0]]
+        if target is None:
+            if seeds or not isinstance(stmt, gast.Assign):
+                raise TypeError(f"the adjoint of {rule.template.__name__} is not elementwise-derivable: "
+                                "a local statement reads an adjoint")
+            local.append(stmt)
+            continue
+        outputs = [n for n in seeds if n.slice.id == rule.output]
+        if len(outputs) != 1 or len(seeds) != 1:
+            raise TypeError(f"the adjoint of {rule.template.__name__} is not elementwise-derivable: "
+                            f"d[{rule.output}] must appear once in the adjoint of {target}")
+        value = _Derive(rule.globals, target).visit(copy.deepcopy(stmt.value))
+        terms.append((target, value))
+    _DERIVED[id(rule)] = (local, terms)
+    return local, terms
+
+
+class _Derive(gast.NodeTransformer):
+    """`d[y]` -> `t[x]`, `unbroadcast(e, x)` -> `e`."""
+
+    def __init__(self, globals_, param):
+        self.globals = globals_
+        self.param = param
+
+    def visit_Subscript(self, node):
+        if adjoint_of(node) is not None:
+            return gast.Subscript(value=gast.Name(id="t", ctx=gast.Load(), annotation=None, type_comment=None),
+                                  slice=gast.Name(id=self.param, ctx=gast.Load(), annotation=None,
+                                                  type_comment=None), ctx=gast.Load())
+        return self.generic_visit(node)
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        func = node.func
+        if isinstance(func, gast.Name) and self.globals.get(func.id) is unbroadcast and len(node.args) == 2:
+            return node.args[0]
+        return node
+
+
+_SPLIT = {}
+
+
+def _split_template(rule):
+    """(local statements, [(parameter, term)]) of an explicit template."""
+    if id(rule) in _SPLIT:
+        return _SPLIT[id(rule)]
+    local, terms = [], []
+    for stmt in rule.body:
+        if isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Constant):
+            continue                                                   # docstring
+        target = tangent_of(stmt.targets[0]) if isinstance(stmt, gast.Assign) else None
+        if target is None:
+            if any(tangent_of(n) is not None for n in gast.walk(stmt)):
+                raise TypeError(f"tangent template {rule.template.__name__}: only `t[{rule.output}] = ...` "
+                                "may read tangents")
+            local.append(stmt)
+            continue
+        if target != rule.output or terms:
+            raise TypeError(f"tangent template {rule.template.__name__} must assign t[{rule.output}] once")
+        for term in _sum_terms(stmt.value):
+            carried = {tangent_of(n) for n in gast.walk(term)} - {None}
+            if len(carried) != 1:
+                raise TypeError(f"tangent template {rule.template.__name__}: each term of the sum must "
+                                f"carry exactly one input's tangent, not {sorted(carried)}")
+            terms.append((carried.pop(), term))
+    _SPLIT[id(rule)] = (local, terms)
+    return local, terms
+
+
+def _sum_terms(expr):
+    """`a + b - c` -> [a, b, -c]."""
+    if isinstance(expr, gast.BinOp) and isinstance(expr.op, (gast.Add, gast.Sub)):
+        right = expr.right
+        if isinstance(expr.op, gast.Sub):
+            right = gast.UnaryOp(op=gast.USub(), operand=right)
+        return _sum_terms(expr.left) + _sum_terms(right)
+    return [expr]
+
+
+# -- the table ------------------------------------------------------------------------
+
+elementwise(
+    operator.add, operator.sub, operator.truediv, operator.pow, operator.mod, operator.neg, operator.pos,
+    math.sin, math.cos, math.tan, math.asin, math.acos, math.atan, math.atan2, math.sinh, math.cosh,
+    math.tanh, math.exp, math.expm1, math.log, math.log1p, math.log2, math.log10, math.sqrt, math.pow,
+    math.hypot, math.fabs, builtins.abs, builtins.min, builtins.max, builtins.float,
+    np.sin, np.cos, np.tan, np.exp, np.log, np.tanh, np.sqrt,
+)
+
+bilinear(operator.mul, "x", "y")
+bilinear(operator.matmul, "x", "y")
+
+linear(np.sum, "x")
