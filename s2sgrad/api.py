@@ -139,11 +139,10 @@ def value_and_grad(fn, wrt=0):
     """
     gradient = _Gradient(fn, wrt)
 
-    @functools.wraps(gradient.fn)
     def value_and_grad_fn(*args, **kwargs):
         return gradient(*args, **kwargs)
 
-    return value_and_grad_fn
+    return _derivative(value_and_grad_fn, gradient, "value_and_grad")
 
 
 def grad(fn, wrt=0):
@@ -155,11 +154,19 @@ def grad(fn, wrt=0):
     """
     gradient = _Gradient(fn, wrt)
 
-    @functools.wraps(gradient.fn)
     def grad_fn(*args, **kwargs):
         return gradient(*args, **kwargs)[1]
 
-    return grad_fn
+    return _derivative(grad_fn, gradient, "grad")
+
+
+def _derivative(wrapper, gradient, kind):
+    """Name and document `wrapper` like the user's function, and mark it as a derivative: never unwrapped
+    back to that function (differentiating it again must see the derivative, not the original)."""
+    functools.update_wrapper(wrapper, gradient.fn)
+    del wrapper.__wrapped__
+    wrapper.__s2sgrad_derivative__ = (kind, gradient)
+    return wrapper
 
 
 def source(fn, wrt=0, mode="reverse"):

@@ -109,6 +109,8 @@ def _library_roots():
 def unwrap(fn):
     """The plain Python function behind a `differentiate` object or functools wrapper."""
     while True:
+        if hasattr(fn, "__s2sgrad_derivative__"):      # a derivative is a function of its own
+            return fn
         inner = getattr(fn, "__s2sgrad_fn__", None) or getattr(fn, "__wrapped__", None)
         if inner is None:
             return fn
@@ -118,6 +120,10 @@ def unwrap(fn):
 def parse(fn):
     """Parse `fn` into a `Source`; raise SourceUnavailableError when that cannot be done."""
     fn = unwrap(fn)
+    if hasattr(fn, "__s2sgrad_derivative__"):
+        raise SourceUnavailableError(
+            f"{fn.__qualname__} is a derivative made by s2sgrad.{fn.__s2sgrad_derivative__[0]}; differentiating "
+            "it again this way is not supported: use s2sgrad.hessian or s2sgrad.hvp for second derivatives")
     if not inspect.isfunction(fn):
         raise SourceUnavailableError(
             f"{fn!r} is not a Python function defined with 'def'; s2sgrad differentiates "

@@ -126,3 +126,19 @@ def swap_next_to_a_user_old_name(x, y):
 
 def test_tuple_swap_temporaries_never_clobber_a_user_variable():
     assert_grad_matches(swap_next_to_a_user_old_name, 0.7, 1.3, wrt=(0, 1))
+
+
+def quartic(x):
+    return x ** 4
+
+
+def test_a_gradient_function_is_never_mistaken_for_the_function_it_differentiates():
+    # grad(grad(f)) once unwrapped the inner gradient back to f and returned f' for f''.
+    import s2sgrad
+    inner = s2sgrad.grad(quartic)
+    assert not hasattr(inner, "__wrapped__")
+    try:
+        second = s2sgrad.grad(inner)(1.0)
+    except s2sgrad.S2SGradError:
+        return
+    assert second == pytest.approx(12.0)
