@@ -18,11 +18,11 @@ import inspect
 
 import gast
 
-from .analysis import SCALAR
+from .analysis import SCALAR, assignments, elements, is_setitem, target_of
 from .errors import NoGradientRuleError
 from .reverse import ReverseTransform
 from .rules import tangents as rules
-from .runtime import broadcast_like, zero_tangent
+from .runtime import broadcast_like, own_tangent, zero_tangent
 from .syntax import assign, call, clone, const, located, name
 
 
@@ -38,6 +38,7 @@ class ForwardTransform:
         self.fname = fname
         self.namer = core.namer
         self.tan = {}
+        self.written = {target_of(s) for s in assignments(core.body) if is_setitem(s)}
         # Named first, so a recursive call site can pass them before this function is finished.
         self.tangents = tuple(self.t(p) for p in self.wrt)
 
@@ -52,7 +53,8 @@ class ForwardTransform:
         return set(self.tan.values()) - set(self.tangents)
 
     def active(self, atom):
-        return isinstance(atom, gast.Name) and atom.id in self.info.active
+        """Whether an atom (or any element of a list display) carries a tangent."""
+        return any(isinstance(a, gast.Name) and a.id in self.info.active for a in elements(atom))
 
     def zero(self, atom):
         """The zero tangent of a value: `0.0` for a scalar, else zeros of its shape at run time."""
@@ -93,13 +95,16 @@ class ForwardTransform:
 
     def stmt(self, s):
         if isinstance(s, gast.Assign):
-            v = s.targets[0].id
+            v = target_of(s)
             if v not in self.info.active:
                 return [clone(s)]
             op = self.info.op(s)
             if op.kind == "helper":
                 return self.call_helper(s, op, v)
-            return [clone(s)] + [located(a, s) for a in self.tangent(op, v)]
+            code = self.tangent(op, v)
+            if v in self.written and not is_setitem(s):
+                code[-1].value = self.own(code[-1].value, v)
+            return [clone(s)] + [located(a, s) for a in code]
         if isinstance(s, gast.If):
             return [located(gast.If(test=clone(s.test), body=self.block(s.body) or [gast.Pass()],
                                     orelse=self.block(s.orelse)), s)]
@@ -111,9 +116,26 @@ class ForwardTransform:
                                      body=self.block(s.body) or [gast.Pass()], orelse=[], type_comment=None), s)]
         return [clone(s)]
 
+    def own(self, value, v):
+        """`v` is written into by index: its tangent must be an array no other tangent shares."""
+        if isinstance(value, gast.Call) and isinstance(value.func, gast.Name) and value.func.id == \
+                self.ns.bind("zero_tangent", zero_tangent):
+            return value
+        return call(name(self.ns.bind("own_tangent", own_tangent)), [value, name(v)])
+
     # -- one operation -------------------------------------------------------
     def tangent(self, op, v):
         """Statements computing the tangent of `v`, just assigned by `op`."""
+        if op.kind == "setitem":          # v[idx] = value
+            value = op.inputs["value"]
+            part = gast.Subscript(value=name(self.t(v)), slice=clone(op.node.slice), ctx=gast.Store())
+            return [assign(part, name(self.t(value.id)) if self.active(value) else const(0.0))]
+        if op.kind == "getitem":          # v = x[idx]
+            x = op.node.value
+            if not self.active(x):
+                return [assign(self.t(v), self.zero(name(v)))]
+            return [assign(self.t(v), gast.Subscript(value=name(self.t(x.id)), slice=clone(op.node.slice),
+                                                     ctx=gast.Load()))]
         if op.kind == "copy":
             source = op.node
             return [assign(self.t(v), name(self.t(source.id)) if self.active(source) else self.zero(name(v)))]
@@ -140,8 +162,14 @@ class ForwardTransform:
         replace = {}
         for p in params:
             atom = op.inputs[p]
-            replace[id(atom)] = name(self.t(atom.id)) if self.active(atom) else self.zero(atom)
+            if isinstance(atom, (gast.List, gast.Tuple)):      # np.stack([a, b]): each element's tangent
+                replace[id(atom)] = type(atom)(elts=[self.tangent_or_zero(a) for a in atom.elts], ctx=gast.Load())
+            else:
+                replace[id(atom)] = self.tangent_or_zero(atom)
         return _Replace(replace).visit(clone_keeping(node, replace))
+
+    def tangent_or_zero(self, atom):
+        return name(self.t(atom.id)) if self.active(atom) else self.zero(atom)
 
     def inline(self, spec, op, v):
         mapping = dict(spec.inputs)
@@ -156,6 +184,8 @@ class ForwardTransform:
             atom = spec.inputs.get(param)
             if not self.active(atom):
                 continue
+            if not isinstance(atom, gast.Name):
+                self.no_tangent(op)
             terms.append(_Substitute(self, spec, mapping, local_names).visit(clone(term)))
             others = [a for p, a in spec.inputs.items() if p != param]
             full_shape |= all(self.info.is_scalar(a) or _same_name(a, atom) for a in others)

@@ -100,3 +100,18 @@ def cast_back(g, x, y):
     if np.result_type(y).kind != "f":
         return np.zeros_like(x)
     return np.asarray(g).astype(np.result_type(x))
+
+
+def cast_tangent(t, y):
+    """The tangent of `y = x.astype(...)`: t in y's dtype, and zero when the cast made integers or
+    booleans, which carry no derivative."""
+    if np.result_type(y).kind != "f":
+        return zero_tangent(y)
+    return np.asarray(t).astype(np.result_type(y))
+
+
+def own_tangent(t, y):
+    """The tangent of an array the function writes into by index: a new array of y's shape that
+    no other tangent shares, so `y_dot[i] = ...` changes only y's tangent."""
+    dtype = np.result_type(y) if np.result_type(y).kind == "f" else float
+    return np.array(np.broadcast_to(t, np.shape(y)), dtype=dtype)

@@ -1,7 +1,8 @@
 """Representative functions whose generated code is pinned in tests/snapshots/.
 
-Each entry of CASES is (snapshot name, function, wrt). Parameters annotated `float`
-get the scalar code a user sees when calling with Python floats.
+Each entry of CASES is (snapshot name, function, wrt), or (snapshot name, function, wrt, mode)
+for a mode other than "reverse". Parameters annotated `float` get the scalar code a user sees
+when calling with Python floats.
 """
 
 import math
@@ -99,6 +100,15 @@ def tuple_unpacking(x: float, y: float):
     return a + b
 
 
+def forward_loop(x: float, a: float, n: int = 10):
+    s = 0.0
+    for i in range(n):
+        x = math.sin(x) * a + 0.1 * x
+        if x > 0.5:
+            s = s + poly(x, k=3.0)
+    return s * x
+
+
 CASES = [
     ("straight_line", straight_line, (0, 1)),
     ("if_else", if_else, 0),
@@ -112,4 +122,5 @@ CASES = [
     ("math_functions", math_functions, (0, 1)),
     ("array_function", array_function, (0, 1)),
     ("tuple_unpacking", tuple_unpacking, (0, 1)),
+    ("forward_loop", forward_loop, ("x", "a"), "forward"),
 ]

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import gast
 import numpy as np
 
-from ..runtime import unbroadcast
+from ..runtime import astype as astype_, cast_tangent, flatten as flatten_, unbroadcast
 from . import Rule, adjoint_of
 
 TANGENTS = {}       # primitive -> Elementwise() | Linear | Bilinear | [Rule, ...] (explicit templates)
@@ -275,3 +275,10 @@ bilinear(operator.mul, "x", "y")
 bilinear(operator.matmul, "x", "y")
 
 linear(np.sum, "x")
+linear(np.copy, "x")
+linear(flatten_, "x")
+
+
+@tangent(astype_)
+def astype(y, x, dtype):
+    t[y] = cast_tangent(t[x], y)
