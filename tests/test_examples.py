@@ -9,16 +9,29 @@ import sys
 import pytest
 
 ROOT = pathlib.Path(__file__).parent.parent
-EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
+# examples that wait for a compiler feature: name -> what their run fails with today
+PENDING = {"mlp.py": "cannot differentiate the call to np.mean"}
+EXAMPLES = sorted(p for p in (ROOT / "examples").glob("*.py") if p.name not in PENDING)
+
+
+def run_example(path):
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.run([sys.executable, str(path)], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=120)
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.name for p in EXAMPLES])
 def test_example_script_runs(path):
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    result = subprocess.run([sys.executable, str(path)], cwd=ROOT, env=env, capture_output=True, text=True,
-                            timeout=120)
+    result = run_example(path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip()
+
+
+@pytest.mark.parametrize("name", sorted(PENDING))
+def test_pending_example_fails_only_for_its_missing_feature(name):
+    result = run_example(ROOT / "examples" / name)
+    assert result.returncode != 0, f"examples/{name} runs now: remove it from PENDING so it is tested"
+    assert PENDING[name] in result.stderr, result.stderr
 
 
 def test_loop_example_gradient_matches_finite_differences():
