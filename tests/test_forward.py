@@ -4,6 +4,7 @@ against reverse mode: <grad f, u> == jvp(f, x, u) for scalar f."""
 
 import math
 import operator
+import pathlib
 
 import numpy as np
 import pytest
@@ -276,3 +277,11 @@ def test_unsupported_syntax_is_refused_in_forward_mode_too():
             return x
     with pytest.raises(UnsupportedSyntaxError):
         s2sgrad.jvp(with_try, (0.5,), 1.0)
+
+
+def test_show_mode_forward_prints_the_jvp_code(capsys):
+    from s2sgrad.cli import main
+    example = pathlib.Path(__file__).resolve().parent.parent / "examples" / "loop.py"
+    assert main(["show", f"{example}:f", "--mode", "forward"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("def jvp_f(x, a, n=1000, *, x_dot, a_dot):") and "return (x, x_dot)" in out
