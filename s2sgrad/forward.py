@@ -150,10 +150,12 @@ class ForwardTransform:
         spec = rules.expand(op.fn, op.rule, op.inputs, args, keywords)
         if isinstance(spec, rules.Terms):
             return self.inline(spec, op, v)
+        if isinstance(spec, (rules.Linear, rules.Bilinear)) and rules.covers(op.fn, op.rule) is not None:
+            self.no_tangent(op)
         if isinstance(spec, rules.Linear):
-            return [assign(self.t(v), self.substitute(node, op, spec.params))]
+            return [assign(self.t(v), self.substitute(node, op, spec.names(op.rule)))]
         if isinstance(spec, rules.Bilinear):
-            terms = [self.substitute(node, op, (p,)) for p in (spec.p, spec.q) if self.active(op.inputs[p])]
+            terms = [self.substitute(node, op, (p,)) for p in spec.names(op.rule) if self.active(op.inputs[p])]
             return [assign(self.t(v), _sum(terms))]
         self.no_tangent(op)
 

@@ -285,3 +285,59 @@ def test_show_mode_forward_prints_the_jvp_code(capsys):
     assert main(["show", f"{example}:f", "--mode", "forward"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("def jvp_f(x, a, n=1000, *, x_dot, a_dot):") and "return (x, x_dot)" in out
+
+
+# ---------------------------------------------------------------------------------------------
+# Explicit tangent templates, exercised with a stand-in adjoint rule where the NumPy table has
+# none yet (only the tangent is used here)
+# ---------------------------------------------------------------------------------------------
+
+def _stand_in_adjoint(y, x):
+    d[x] = d[y]  # noqa: F821  (never run: marks x as carrying a derivative)
+
+
+def _stand_in_adjoint2(y, a, b):
+    d[a] = d[y]  # noqa: F821
+    d[b] = d[y]  # noqa: F821
+
+
+def with_adjoint(monkeypatch, prim, template):
+    import inspect
+    import textwrap
+
+    import gast
+
+    from s2sgrad.rules import Rule
+    if prim not in RULES:
+        fn = gast.parse(textwrap.dedent(inspect.getsource(template))).body[0]
+        sig = inspect.signature(template)
+        monkeypatch.setitem(RULES, prim, [Rule(prim, template, sig, next(iter(sig.parameters)), fn.body,
+                                               template.__globals__)])
+
+
+def uses_inv(A):
+    return np.linalg.inv(A) * 2.0
+
+
+def uses_det(A):
+    return np.linalg.det(A) + 1.0
+
+
+def uses_solve(A, b):
+    return np.linalg.solve(A, b)
+
+
+A33 = np.array([[2.0, 0.3, -0.4], [0.1, 1.5, 0.2], [-0.3, 0.6, 1.8]])
+
+
+@pytest.mark.parametrize("fn, args, wrt, adj", [
+    (uses_inv, (A33,), 0, _stand_in_adjoint),
+    (uses_det, (A33,), 0, _stand_in_adjoint),
+    (uses_solve, (A33, np.array([0.5, -1.0, 2.0])), (0, 1), _stand_in_adjoint2),
+    (uses_solve, (A33, np.array([0.5, -1.0, 2.0])), 1, _stand_in_adjoint2),
+    (uses_solve, (A33, np.arange(6.0).reshape(3, 2)), 0, _stand_in_adjoint2),
+], ids=["inv", "det", "solve", "solve-b", "solve-matrix"])
+def test_linear_algebra_tangent_templates_match_finite_differences(monkeypatch, fn, args, wrt, adj):
+    prim = {uses_inv: np.linalg.inv, uses_det: np.linalg.det, uses_solve: np.linalg.solve}[fn]
+    with_adjoint(monkeypatch, prim, adj)
+    assert_jvp_matches(fn, args, wrt)

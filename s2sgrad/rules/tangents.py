@@ -9,6 +9,7 @@ Looked up by the same resolved primitive as the adjoint rules, in four families:
 - `linear(prim, *params)`: the primitive is linear in `params` jointly, and its other
   parameters are options (axis, shape, ...): the tangent is the same call on the tangents.
 - `bilinear(prim, p, q)`: the tangent is `prim(t[p], q) + prim(p, t[q])`.
+  Parameters are named as in the adjoint rule, or given by position (0 is the first input).
 - `@tangent(prim)`: an explicit template, like an adjoint one; `t[x]` is the tangent of x.
   `t[y] = ...` must be a sum of terms that each carry one input's tangent: the terms of
   inputs that carry no derivative are dropped.
@@ -55,11 +56,24 @@ class Elementwise:
 class Linear:
     params: tuple
 
+    def names(self, adjoint_rule):
+        return tuple(_param(p, adjoint_rule) for p in self.params)
+
 
 @dataclass(frozen=True)
 class Bilinear:
-    p: str
-    q: str
+    p: object
+    q: object
+
+    def names(self, adjoint_rule):
+        return (_param(self.p, adjoint_rule), _param(self.q, adjoint_rule))
+
+
+def _param(p, adjoint_rule):
+    """A parameter given by name or by position, as the adjoint rule names it (None if it has none)."""
+    if isinstance(p, int):
+        return adjoint_rule.inputs[p] if p < len(adjoint_rule.inputs) else None
+    return p
 
 
 @dataclass
@@ -160,10 +174,13 @@ def covers(prim, adjoint_rule):
             return str(err)
         return None
     params = adjoint_rule.inputs
-    if isinstance(entry, Linear):
-        return None if set(entry.params) <= set(params) else f"linear in {entry.params}, not among {params}"
-    if isinstance(entry, Bilinear):
-        return None if {entry.p, entry.q} <= set(params) else f"bilinear in {entry.p, entry.q}, not among {params}"
+    if isinstance(entry, (Linear, Bilinear)):
+        wanted = entry.names(adjoint_rule)
+        if not set(wanted) <= set(params):
+            return f"{type(entry).__name__.lower()} in {wanted}, not among {params}"
+        if not set(adjoint_rule.differentiable()) <= set(wanted):
+            return f"{type(entry).__name__.lower()} in {wanted}, but {adjoint_rule.differentiable()} carry derivatives"
+        return None
     names = [gast.Name(id=p, ctx=gast.Load(), annotation=None, type_comment=None) for p in params]
     if any(rule.bind(names, []) is not None for rule in entry):
         return None
@@ -262,6 +279,41 @@ def _sum_terms(expr):
 
 
 # -- the table ------------------------------------------------------------------------
+
+# Declarations for NumPy primitives take effect once an adjoint rule makes them differentiable;
+# the coverage test (tests/test_forward.py) checks each against its adjoint rule.
+elementwise(
+    np.add, np.subtract, np.divide, np.true_divide, np.power, np.negative, np.positive, np.abs, np.absolute,
+    np.fabs, np.sign, np.arcsin, np.arccos, np.arctan, np.arctan2, np.sinh, np.cosh, np.arcsinh, np.arccosh,
+    np.arctanh, np.exp2, np.expm1, np.log2, np.log10, np.log1p, np.square, np.cbrt, np.reciprocal,
+    np.hypot, np.maximum, np.minimum, np.fmax, np.fmin, np.where, np.clip, np.logaddexp, np.logaddexp2,
+    np.sinc, np.deg2rad, np.rad2deg, np.radians, np.degrees,
+)
+for _prim in (np.mean, np.reshape, np.ravel, np.transpose, np.swapaxes, np.moveaxis, np.expand_dims,
+              np.squeeze, np.broadcast_to, np.cumsum, np.trace, np.diag, np.diagonal, np.flip, np.real,
+              np.atleast_1d, np.atleast_2d, np.tile, np.repeat, np.roll, np.triu,
+              np.tril, np.fliplr, np.flipud, np.rot90):
+    linear(_prim, 0)
+for _prim in (np.concatenate, np.stack, np.hstack, np.vstack, np.column_stack):
+    linear(_prim, 0)                     # a list display: each element's tangent, zeros for the others
+for _prim in (np.multiply, np.matmul, np.dot, np.outer, np.inner, np.vdot, np.tensordot, np.kron, np.cross):
+    bilinear(_prim, 0, 1)
+
+
+@tangent(np.linalg.inv)
+def inv(y, x):
+    t[y] = -(y @ t[x] @ y)
+
+
+@tangent(np.linalg.det)
+def det(y, x):
+    t[y] = y * np.trace(np.linalg.solve(x, t[x]), axis1=-2, axis2=-1)
+
+
+@tangent(np.linalg.solve)
+def solve(y, a, b):
+    t[y] = np.linalg.solve(a, t[b]) - np.linalg.solve(a, t[a] @ y)
+
 
 elementwise(
     operator.add, operator.sub, operator.truediv, operator.pow, operator.mod, operator.neg, operator.pos,
