@@ -181,7 +181,7 @@ def analyze(core, wrt, param_kinds=None):
 
     varied = set(wrt)
     _fixpoint(varied, [(t, ins) for t, ins in edges], forward=True)
-    useful = {core.result.id} if isinstance(core.result, gast.Name) else set()
+    useful = {a.id for a in elements(core.result) if isinstance(a, gast.Name)}
     _fixpoint(useful, edges, forward=False)
     active = varied & useful
 
@@ -246,19 +246,51 @@ def _check_writes_into_arrays(core, assigns, ops):
                 core.source.location(s))
     aliases = _aliases(assigns, ops)
     written = {target_of(s) for s in assigns if is_setitem(s)}
-    for block in _blocks(core.body):
-        for k, s in enumerate(block):
-            if not is_setitem(s):
-                continue
-            for alias in aliases.get(target_of(s), ()):
-                if not _dead_after(block, k, alias, core.body):
-                    raise UnsupportedSyntaxError(
-                        f"'{alias}' may share memory with '{target_of(s)}' (a slice, view or result of a "
-                        f"helper), and reading it after this assignment into '{target_of(s)}' changed it is "
-                        f"not supported; "
-                        f"copy it first ('{alias} = ... .copy()') or read it before the assignment",
-                        core.source.location(s))
+    returned = {a.id for a in elements(core.result) if isinstance(a, gast.Name)}
+    for target in sorted(written):
+        for alias in sorted(aliases.get(target, ())):
+            stale, bad = _stale_read(core.body, alias, target, False)
+            if bad is None and stale and alias in returned:
+                bad = next(s for s in reversed(assigns) if is_setitem(s) and target_of(s) == target)
+            if bad is not None:
+                raise UnsupportedSyntaxError(
+                    f"'{alias}' may share memory with '{target}' (a slice, view or result of a helper), and "
+                    f"reading it after an assignment into '{target}' changed it is not supported; copy it "
+                    f"first ('{alias} = ... .copy()') or read it before the assignment", core.source.location(bad))
     return written | {a for w in written for a in aliases.get(w, ())}
+
+
+def _stale_read(stmts, alias, target, stale):
+    """Walk in program order (loops twice, branches joined): (whether `alias` may hold memory changed by a
+    write into `target` since it was assigned, the first statement reading it then, or None)."""
+    for s in stmts:
+        if isinstance(s, (gast.If, gast.While, gast.For)):
+            head = s.iter if isinstance(s, gast.For) else s.test
+            if stale and alias in {n.id for n in gast.walk(head) if isinstance(n, gast.Name)}:
+                return stale, s
+            if isinstance(s, gast.If):
+                a, bad = _stale_read(s.body, alias, target, stale)
+                b, bad2 = (stale, None) if bad else _stale_read(s.orelse, alias, target, stale)
+                if bad or bad2:
+                    return True, bad or bad2
+                stale = a or b
+                continue
+            entry = stale
+            for _ in range(2):              # a second pass sees what the first iteration left behind
+                end, bad = _stale_read(s.body, alias, target, entry)
+                if bad:
+                    return True, bad
+                entry = entry or end
+            stale = entry
+            continue
+        if isinstance(s, gast.Assign):
+            if stale and alias in _names_read(s):
+                return stale, s
+            if is_setitem(s) and target_of(s) == target:
+                stale = True
+            elif not is_setitem(s) and target_of(s) == alias:
+                stale = False
+    return stale, None
 
 
 def _aliases(assigns, ops):
@@ -290,45 +322,6 @@ def _aliases(assigns, ops):
                     todo.append(n)
         closed[root] = seen
     return closed
-
-
-def _blocks(stmts):
-    yield stmts
-    for s in stmts:
-        for field_name in ("body", "orelse"):
-            inner = getattr(s, field_name, None)
-            if inner:
-                yield from _blocks(inner)
-
-
-def _dead_after(block, k, alias, body):
-    """Whether `alias` is only read before the write block[k] changed its memory: every read of it is a
-    statement of the same block at or before k, after a definition of it in that block (so a loop's next
-    iteration reads a new value, never the changed one)."""
-    everywhere = sum(1 for s in _walk_stmts(body) if _leaf_reads(s, alias))
-    in_block = [i for i, s in enumerate(block) if any(_leaf_reads(t, alias) for t in _walk_stmts([s]))]
-    within = sum(1 for s in _walk_stmts(block) if _leaf_reads(s, alias))
-    if not in_block:
-        return everywhere == 0
-    defs = [i for i, s in enumerate(block) if isinstance(s, gast.Assign) and not is_setitem(s)
-            and target_of(s) == alias]
-    return (within == everywhere and max(in_block) <= k and bool(defs) and min(defs) < min(in_block))
-
-
-def _leaf_reads(stmt, alias):
-    """Whether `stmt` itself (not statements nested in it) reads `alias`."""
-    if isinstance(stmt, (gast.If, gast.While)):
-        return alias in {n.id for n in gast.walk(stmt.test) if isinstance(n, gast.Name)}
-    if isinstance(stmt, gast.For):
-        return alias in {n.id for n in gast.walk(stmt.iter) if isinstance(n, gast.Name)}
-    return alias in _names_read(stmt)
-
-
-def _walk_stmts(stmts):
-    for s in stmts:
-        yield s
-        for field_name in ("body", "orelse"):
-            yield from _walk_stmts(getattr(s, field_name, []) or [])
 
 
 def _names_read(stmt):

@@ -84,6 +84,10 @@ class _Gradient:
         for n, x in zip(self.names, inputs):
             _check_differentiable(self.fn, n, x)
         value, grads = self.specialised(arguments).function(*args, **kwargs)
+        if isinstance(value, tuple):
+            raise ValueError(
+                f"grad needs a scalar output, but {self.fn.__qualname__} returned a tuple of {len(value)} "
+                f"values; use vjp with a tuple of {len(value)} cotangents")
         if (value.ndim if isinstance(value, np.ndarray) else np.ndim(value)) != 0:
             raise ValueError(
                 f"grad needs a scalar output, but {self.fn.__qualname__} returned a value of shape "
@@ -208,6 +212,56 @@ class _Jvp:
         return value, _like(tangent, value)
 
 
+class _Vjp:
+    """The compiled forward sweep and pullback of one function for one `wrt`."""
+
+    def __init__(self, fn, wrt):
+        self.code = _Gradient(fn, wrt, mode="vjp")
+
+    def __call__(self, args, kwargs):
+        code = self.code
+        arguments = code.arguments(args, kwargs)
+        inputs = [arguments[n] for n in code.names]
+        for n, x in zip(code.names, inputs):
+            _check_differentiable(code.fn, n, x)
+        derived = code.specialised(arguments)
+        value, saved = derived.function(*args, **kwargs)
+        state = {"saved": saved, "fresh": True}
+        outputs = value if isinstance(value, tuple) else (value,)
+
+        def pullback(cotangent):
+            cotangents = cotangent if isinstance(value, tuple) else (cotangent,)
+            if isinstance(value, tuple) and (not isinstance(cotangent, tuple) or len(cotangent) != len(value)):
+                raise ValueError(f"{code.fn.__qualname__} returns a tuple of {len(value)} values: pass a tuple "
+                                 f"of {len(value)} cotangents")
+            for k, (ct, out) in enumerate(zip(cotangents, outputs)):
+                if np.shape(ct) != np.shape(out):
+                    where = f" {k}" if isinstance(value, tuple) else ""
+                    raise ValueError(f"the cotangent{where} has shape {np.shape(ct)}, but the output{where} of "
+                                     f"{code.fn.__qualname__} has shape {np.shape(out)}")
+            if not state["fresh"] and derived.restores:      # the last pullback put arrays back: redo
+                state["saved"] = derived.function(*args, **kwargs)[1]
+            state["fresh"] = False
+            grads = derived.pullback(state["saved"], *cotangents)
+            grads = (grads,) if len(code.names) == 1 else grads
+            grads = tuple(_like(g, x) for g, x in zip(grads, inputs))
+            return grads[0] if code.single else grads
+
+        return value, pullback
+
+
+def vjp(fn, *args, wrt=0, **kwargs):
+    """(fn(*args), pullback): `pullback(cotangent)` gives the vector-Jacobian product, the gradients
+    (single or a tuple, as `wrt`) of <cotangent, fn> at args. The forward sweep runs once, here; each
+    pullback call runs only the reverse sweep, and may be called again with other cotangents.
+
+    Example:
+        >>> y, pullback = vjp(lambda_free_fn, np.ones(3))
+        >>> pullback(np.ones(3))            # like y.backward(torch.ones(3)) in PyTorch
+    """
+    return _Vjp(fn, wrt)(args, kwargs)
+
+
 def jvp(fn, args, tangents, wrt=0):
     """(fn(*args), the derivative of fn at args in the direction `tangents`), by forward mode.
 
@@ -317,6 +371,10 @@ class Differentiable:
     def value_and_grad(self, *args, **kwargs):
         """(value, gradient) at these arguments, from one run of the generated code."""
         return self._gradient(*args, **kwargs)
+
+    def vjp(self, *args, **kwargs):
+        """(value, pullback) at these arguments: see `s2sgrad.vjp`."""
+        return _Vjp(self.__s2sgrad_fn__, self.wrt)(args, kwargs)
 
     def jvp(self, args, tangents):
         """(value, derivative in the direction `tangents`) at the positional `args`, by forward mode."""

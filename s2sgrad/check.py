@@ -123,8 +123,9 @@ class Fence(gast.NodeVisitor):
         self.generic_visit(node)
 
     def visit_Return(self, node):
-        if isinstance(node.value, gast.Tuple):
-            self.fail(node, "functions returning a tuple", "return a single value (a scalar or an array)")
+        if isinstance(node.value, gast.Tuple) and any(isinstance(e, (gast.Tuple, gast.List))
+                                                      for e in node.value.elts):
+            self.fail(node, "nested tuples as return values", "return a flat tuple: 'return a, b, c'")
         if node.value is None:
             self.fail(node, "'return' statements without a value", "return the value to differentiate")
         self.generic_visit(node)

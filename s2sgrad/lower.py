@@ -83,7 +83,15 @@ def lower(source):
     body, result = Jumps(source, namer).function(body)
     anf = ANF(source, namer)
     body = anf.block(body)
-    pre, result = anf.atom(result, base="out")
+    if isinstance(result, gast.Tuple):          # `return a, b`: one atom per returned value
+        pre, elts = [], []
+        for i, e in enumerate(result.elts):
+            p, at = anf.atom(e, base=f"out_{i}")
+            pre += p
+            elts.append(at)
+        result = gast.Tuple(elts=elts, ctx=gast.Load())
+    else:
+        pre, result = anf.atom(result, base="out")
     for stmt in pre:
         _tag(stmt, lambda node: getattr(last, "s2s_line", None))
     body += pre
@@ -224,13 +232,22 @@ class Jumps:
             raise UnsupportedSyntaxError(
                 "not every path through the function ends in 'return'; a differentiated function "
                 "must return a value on every path (add a final 'return')", self.source.location(node))
-        self.result = self.namer.fresh("out")
+        arities = {len(r.value.elts) if isinstance(r.value, gast.Tuple) else None
+                   for s in body for r in gast.walk(s) if isinstance(r, gast.Return)}
+        if len(arities) > 1:
+            raise UnsupportedSyntaxError(
+                "returning a tuple on some paths and another value (or a tuple of another length) on others "
+                "is not supported; return values of the same form on every path", self.source.location(body[-1]))
+        arity = arities.pop()
+        self.result = self.namer.fresh("out") if arity is None else [self.namer.fresh(f"out_{i}") for i in range(arity)]
         self.returned = self.namer.fresh("returned")
         stmts, _ = self.block(body)
         stmts = _drop_unread_flags(stmts, (self.flags | {self.returned}) - self.used_flags)
         if self.returned in self.used_flags:
             stmts.insert(0, assign(self.returned, const(False)))
-        return stmts, name(self.result)
+        if arity is None:
+            return stmts, name(self.result)
+        return stmts, gast.Tuple(elts=[name(r) for r in self.result], ctx=gast.Load())
 
     def block(self, stmts):
         """Lower a block; returns (statements, flags that may be set when it ends early)."""
@@ -271,8 +288,11 @@ class Jumps:
             flag = self.flag("cont", "skip_rest")
             return [assign(flag, const(True), like=s)], {flag}
         if isinstance(s, gast.Return):
-            out = [assign(self.result, s.value, like=s), assign(self.returned, const(True), like=s)]
-            return out, {self.returned}
+            if isinstance(self.result, list):
+                out = [assign(r, v, like=s) for r, v in zip(self.result, s.value.elts)]
+            else:
+                out = [assign(self.result, s.value, like=s)]
+            return out + [assign(self.returned, const(True), like=s)], {self.returned}
         if isinstance(s, gast.If):
             s.body, f1 = self.block(s.body)
             s.orelse, f2 = self.block(s.orelse)

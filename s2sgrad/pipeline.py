@@ -34,6 +34,8 @@ class Derived:
     tangents: tuple = ()       # forward mode: keywords naming the wrt parameters' tangents
     text: str = ""             # its source (without helpers)
     function: object = None    # the compiled generated function
+    pullback: object = None    # mode "vjp": the reverse sweep alone, pullback(saved, *seeds)
+    restores: bool = False     # mode "vjp": a pullback changes the saved arrays (so runs once per forward)
     helpers: list = field(default_factory=list)
     source: object = None      # the parsed user function (frontend.Source)
     waiters: list = field(default_factory=list)   # (globals, name) to bind once compiled (recursion)
@@ -88,8 +90,10 @@ def derive(fn, wrt, kinds=None, name=None, mode="reverse"):
         info = analyze(core, wrt, dict(kinds or ()))                               # activity, kinds, to-be-recorded
         ns = Namespace(source.namespace, core.namer)
 
+        helper_mode = "reverse" if mode == "vjp" else mode      # helpers run joint, inside the pullback
+
         def derive_helper(helper, helper_wrt, helper_kinds):
-            d = derive(helper, helper_wrt, helper_kinds, helper_name(helper, helper_wrt, mode), mode)
+            d = derive(helper, helper_wrt, helper_kinds, helper_name(helper, helper_wrt, helper_mode), helper_mode)
             derived.helpers.append(d)
             return d
 
@@ -99,14 +103,20 @@ def derive(fn, wrt, kinds=None, name=None, mode="reverse"):
         else:
             transform = ReverseTransform(core, info, wrt, ns, derive_helper, name)
             derived.seed, derivatives = transform.seed, transform.adjoint_names
-        fn_def, _ = transform.transform()
+        if mode == "vjp":                                        # forward sweep and pullback apart
+            fn_defs = transform.split(name, f"pullback_{source.name}")
+        else:
+            fn_defs = [transform.transform()[0]]
         removable = derivatives()
-        fn_def = propagate_copies(drop_dead_stores(simplify(fn_def), removable), removable)   # optimize
-        fn_def = tidy(fn_def, is_comment)
-        derived.text = emit(fn_def)                                              # print
+        fn_defs = [tidy(propagate_copies(drop_dead_stores(simplify(d), removable), removable), is_comment)
+                   for d in fn_defs]                                                        # optimize
+        derived.text = "\n\n".join(emit(d) for d in fn_defs)                               # print
         values = {k: (v.function if isinstance(v, Derived) else v) for k, v in ns.values.items()}
         derived.function = load(derived.text, name, {k: v for k, v in values.items() if v is not None},
                                 pseudo_filename(fn, name, derived.text))
+        if mode == "vjp":
+            derived.pullback = derived.function.__globals__[fn_defs[1].name]
+            derived.restores = bool(info.mutated)     # its reverse sweep puts arrays back in place
         for k, v in ns.values.items():       # helpers still being built (mutual recursion): bind later
             if isinstance(v, Derived) and v.function is None and v is not derived:
                 v.waiters.append((derived.function.__globals__, k))
@@ -118,7 +128,7 @@ def derive(fn, wrt, kinds=None, name=None, mode="reverse"):
     return derived
 
 
-PREFIX = {"reverse": "grad", "forward": "jvp"}
+PREFIX = {"reverse": "grad", "forward": "jvp", "vjp": "vjp"}
 
 
 def helper_name(helper, wrt, mode="reverse"):

@@ -58,10 +58,19 @@ class ReverseTransform:
             op.node.value.id for op in info.ops.values()
             if op.kind == "getitem" and isinstance(op.node.value, gast.Name)}
         self.indexed = {v for v in self.indexed if v in info.active}
+        # One seed (the output's adjoint, a keyword argument) per returned value; named first, so a
+        # recursive call site can pass it before this function is finished.
         result = core.result
-        self.seed_var = result.id if isinstance(result, gast.Name) else None
-        # Named first, so a recursive call site can pass it before this function is finished.
-        self.seed = self.d(self.seed_var) if self.seed_var else self.namer.fresh("dout")
+        self.results = list(result.elts) if isinstance(result, gast.Tuple) else [result]
+        self.seeds = []                 # (keyword, variable it seeds or None)
+        for i, r in enumerate(self.results):
+            var = r.id if isinstance(r, gast.Name) else None
+            if var is not None and var not in [v for _, v in self.seeds]:
+                self.seeds.append((self.d(var), var))
+            else:
+                self.seeds.append((self.namer.fresh("dout" if len(self.results) == 1 else f"dout_{i}"), var))
+        self.seed = self.seeds[0][0]
+        self.seed_var = self.seeds[0][1]
 
     # -- names ---------------------------------------------------------------
     def d(self, var):
@@ -82,50 +91,96 @@ class ReverseTransform:
 
     # -- the whole function --------------------------------------------------
     def transform(self):
+        """The joint function `grad_f(<f's parameters>, *, <seeds>)` returning (value, gradients)."""
+        prologue, forward, value, backward, grads = self.sweeps()
+        body = prologue + forward + [assign(v, e) for v, e in value.keeps]
+        if backward:
+            body.append(comment("reverse sweep"))
+            body += backward
+        body.append(gast.Return(value=gast.Tuple(elts=[value.node, grads], ctx=gast.Load())))
+        src_args = self.core.source.node.args
+        seeds = [name(k) for k, _ in self.seeds]
+        args = gast.arguments(
+            args=[name(a.id) for a in src_args.args], posonlyargs=[], vararg=None,
+            kwonlyargs=[name(a.id) for a in src_args.kwonlyargs] + seeds,
+            kw_defaults=[clone(k) for k in src_args.kw_defaults] + [const(1.0)] * len(seeds),
+            kwarg=None, defaults=[clone(x) for x in src_args.defaults])
+        return _function(self.fname, args, body), self.seed
+
+    def split(self, forward_name, pullback_name):
+        """Two functions sharing the saved state, for vjp: `forward_name(<f's parameters>)` runs the
+        forward sweep once and returns (value, saved); `pullback_name(saved, <seeds>)` runs only the
+        reverse sweep and returns the gradients, as often as it is called."""
+        prologue, forward, value, backward, grads = self.sweeps()
+        saved = sorted(_loads(backward) - set(self.adj.values()) - {k for k, _ in self.seeds}
+                       - set(self.ns.values) - {COMMENT})
+        unbound = [v for v in saved if v not in self.must and v not in self.init_none
+                   and v not in self.core.params and v != self.stack]
+        prologue = prologue + [assign(v, const(None)) for v in unbound]
+        state = gast.Tuple(elts=[name(v) for v in saved], ctx=gast.Load())
+        fwd_body = prologue + forward + [assign(v, e) for v, e in value.keeps]
+        fwd_body.append(gast.Return(value=gast.Tuple(elts=[value.node, state], ctx=gast.Load())))
+        src_args = self.core.source.node.args
+        fwd_args = gast.arguments(
+            args=[name(a.id) for a in src_args.args], posonlyargs=[], vararg=None,
+            kwonlyargs=[name(a.id) for a in src_args.kwonlyargs], kw_defaults=[clone(k) for k in src_args.kw_defaults],
+            kwarg=None, defaults=[clone(x) for x in src_args.defaults])
+        saved_name = self.namer.fresh("saved")
+        unpack = gast.Tuple(elts=[name(v, store=True) for v in saved], ctx=gast.Store())
+        rev_body = [assign(unpack, name(saved_name))] if saved else []
+        if self.uses_stack:     # pops empty the stack: each call of the pullback pops a copy
+            copy = call(gast.Attribute(value=name(self.stack), attr="copy", ctx=gast.Load()))
+            rev_body.append(assign(self.stack, copy))
+        rev_body += backward + [gast.Return(value=grads)]
+        rev_args = gast.arguments(args=[name(saved_name)] + [name(k) for k, _ in self.seeds], posonlyargs=[],
+                                  vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[])
+        return _function(forward_name, fwd_args, fwd_body), _function(pullback_name, rev_args, rev_body)
+
+    def sweeps(self):
+        """(prologue, forward sweep, returned value, reverse sweep, gradients node), built once."""
+        if getattr(self, "_sweeps", None) is not None:
+            return self._sweeps
         core = self.core
-        result, seed_var, seed = core.result, self.seed_var, self.seed
         for p in self.wrt:
             self.d(p)
         self.stack = self.namer.fresh("stack")
         params = core.params
-        forward = self.fwd_block(core.body, set(params), set(params))
-        state = {seed_var} if seed_var in self.info.active else set()
-        backward = self.rev_block(core.body, state)
+        self.must = set(params)
+        forward = self.fwd_block(core.body, set(params), self.must)
+        state = set()
+        backward = []
+        for (seed, var) in self.seeds:
+            if var is None or var not in self.info.active:
+                continue
+            if var in state:       # returned twice: both seeds flow into it
+                backward += self.accumulate(var, name(seed), state)
+            else:
+                state.add(var)
+        seeded = [var for _, var in self.seeds if var in self.indexed]
+        for var in dict.fromkeys(seeded):       # updated in place: never the caller's cotangent
+            backward.insert(0, assign(self.d(var), call(self.np_attr("copy"), [name(self.d(var))])))
+        backward += self.rev_block(core.body, state)
 
-        value = clone(result)
-        body = []
+        value = _Value([], [])
+        for r in self.results:
+            var = r.id if isinstance(r, gast.Name) else None
+            if var is not None and var in self.pushed | self.info.mutated:
+                keep = self.namer.fresh(f"{var}_value")
+                kept = name(var)
+                if var in self.info.mutated:       # the reverse sweep restores it in place
+                    kept = call(self.np_attr("copy"), [kept])
+                value.keeps.append((keep, kept))
+                value.elts.append(name(keep))
+            else:
+                value.elts.append(clone(r))
+        prologue = []
         if self.uses_stack:
-            body.append(assign(self.stack, gast.List(elts=[], ctx=gast.Load())))
-        body += [assign(v, const(None)) for v in self.init_none]
-        body += forward
-        if seed_var is not None and seed_var in self.pushed | self.info.mutated:
-            keep = self.namer.fresh(f"{seed_var}_value")
-            kept = name(seed_var)
-            if seed_var in self.info.mutated:       # the reverse sweep restores it in place
-                kept = call(self.np_attr("copy"), [kept])
-            body.append(assign(keep, kept))
-            value = name(keep)
-        if seed_var in self.indexed:            # updated in place: never the caller's cotangent
-            backward.insert(0, assign(seed, call(self.np_attr("copy"), [name(seed)])))
-        if backward:
-            body.append(comment("reverse sweep"))
-            body += backward
+            prologue.append(assign(self.stack, gast.List(elts=[], ctx=gast.Load())))
+        prologue += [assign(v, const(None)) for v in self.init_none]
         grads = [name(self.d(p)) if p in state else const(0.0) for p in self.wrt]
         grads_node = grads[0] if len(grads) == 1 else gast.Tuple(elts=grads, ctx=gast.Load())
-        body.append(gast.Return(value=gast.Tuple(elts=[value, grads_node], ctx=gast.Load())))
-
-        src_args = core.source.node.args
-        args = gast.arguments(
-            args=[name(a.id, store=False) for a in src_args.args],
-            posonlyargs=[], vararg=None,
-            kwonlyargs=[name(a.id) for a in src_args.kwonlyargs] + [name(seed)],
-            kw_defaults=[clone(k) for k in src_args.kw_defaults] + [const(1.0)],
-            kwarg=None, defaults=[clone(x) for x in src_args.defaults])
-        for a in args.args + args.kwonlyargs:
-            a.ctx = gast.Param()
-        fn = gast.FunctionDef(name=self.fname, args=args, body=body, decorator_list=[], returns=None,
-                              type_comment=None, type_params=[])
-        return fn, seed
+        self._sweeps = (prologue, forward, value, backward, grads_node)
+        return self._sweeps
 
     # -- forward sweep -------------------------------------------------------
     def fwd_block(self, stmts, may, must):
@@ -523,6 +578,28 @@ def index_expr(index):
     if isinstance(index, gast.Tuple):
         return gast.Tuple(elts=[index_expr(e) for e in index.elts], ctx=gast.Load())
     return clone(index)
+
+
+class _Value:
+    """The returned value: its elements, and the copies (name, expression) to take of them first."""
+
+    def __init__(self, elts, keeps):
+        self.elts, self.keeps = elts, keeps
+
+    @property
+    def node(self):
+        return self.elts[0] if len(self.elts) == 1 else gast.Tuple(elts=self.elts, ctx=gast.Load())
+
+
+def _function(fname, args, body):
+    for a in args.args + args.kwonlyargs:
+        a.ctx = gast.Param()
+    return gast.FunctionDef(name=fname, args=args, body=body, decorator_list=[], returns=None,
+                            type_comment=None, type_params=[])
+
+
+def _loads(stmts):
+    return {n.id for s in stmts for n in gast.walk(s) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
 
 
 def _all_assigns(stmts):

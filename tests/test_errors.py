@@ -117,8 +117,8 @@ def uses_write_into_parameter(x):
 def uses_view_after_write(x):
     y = x * 2.0
     r = y[0:1]
-    y[0] = 5.0  # MARK:view read after write
-    return np.sum(r * x)
+    y[0] = 5.0
+    return np.sum(r * x)  # MARK:view read after write
 
 
 def uses_unknown_method(x):
@@ -127,7 +127,7 @@ def uses_unknown_method(x):
 
 def uses_tuple_return(x):
     y = x * 2.0
-    return y, x  # MARK:tuple return
+    return y, (x, y)  # MARK:tuple return
 
 
 def uses_list_display(x):
@@ -168,9 +168,9 @@ UNSUPPORTED = [
     (uses_set_comprehension, "set comprehension", "{x * i", ["comprehension"]),
     (uses_dict_comprehension, "dict comprehension", "{i:", ["comprehension"]),
     (uses_write_into_parameter, "write into parameter", "x[0]", ["assigning into 'x'", "copy()"]),
-    (uses_view_after_write, "view read after write", "y[0]", ["'r' may share memory with 'y'"]),
+    (uses_view_after_write, "view read after write", "r * x", ["'r' may share memory with 'y'"]),
     (uses_unknown_method, "unknown method", "x.conjugate", ["'.conjugate()'", "np."]),
-    (uses_tuple_return, "tuple return", "return", ["tuple"]),
+    (uses_tuple_return, "tuple return", "return", ["nested tuples"]),
     (uses_list_display, "list display", "[x, 2.0]", ["list"]),
     (uses_raise, "raise", "raise", ["'raise'"]),
     (uses_import, "import", "import", ["import"]),
