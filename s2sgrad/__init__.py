@@ -10,13 +10,14 @@ Example:
     >>> f.grad(0.5, 0.9)
 """
 
-from .api import Differentiable, differentiate, grad, jacobian, jvp, source, value_and_grad, vjp
+from .api import (Differentiable, differentiate, grad, hessian, hvp, jacobian, jvp, source, value_and_grad,
+                  vjp)
 from .checking import check_grad
 from .errors import (GradientCheckError, NoGradientRuleError, S2SGradError, SourceUnavailableError,
                      UnsupportedSyntaxError)
 
 __all__ = [
-    "differentiate", "grad", "value_and_grad", "vjp", "jvp", "jacobian", "source", "Differentiable", "check_grad",
+    "differentiate", "grad", "value_and_grad", "vjp", "hvp", "hessian", "jvp", "jacobian", "source", "Differentiable", "check_grad",
     "S2SGradError", "UnsupportedSyntaxError", "NoGradientRuleError", "SourceUnavailableError",
     "GradientCheckError",
 ]

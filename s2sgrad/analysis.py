@@ -27,6 +27,7 @@ from .errors import UnsupportedSyntaxError
 from .frontend import LOCAL, NOT_FOUND, is_library, parse, unwrap
 from .lower import BINOPS, UNARYOPS, lower
 from .runtime import unbroadcast
+from .syntax import leaves
 
 SCALAR, UNKNOWN = "scalar", "unknown"
 SCALAR_BUILTINS = {builtins.float, builtins.int, builtins.len, builtins.round, builtins.abs,
@@ -134,6 +135,8 @@ class Analysis:
     kinds: dict
     recorded: set        # names the reverse sweep reads
     mutated: set = field(default_factory=set)   # arrays written by index, and names that may share their memory
+    select: tuple = None         # positions of the returned values to differentiate (None: all)
+    tuples: dict = field(default_factory=dict)   # name -> length, for tuples a helper returned (a, b = h(x))
 
     def op(self, stmt):
         return self.ops[id(stmt)]
@@ -165,8 +168,11 @@ def loops(stmts):
             yield from loops(getattr(s, field_name, []) or [])
 
 
-def analyze(core, wrt, param_kinds=None):
+def analyze(core, wrt, param_kinds=None, select=None):
     """Run every analysis the reverse transform needs.
+
+    `select` names the returned values (positions among the leaves of a returned tuple) whose
+    derivative is wanted; None means all of them.
 
     `param_kinds` maps parameters to SCALAR or UNKNOWN (arrays); parameters it does not
     name are SCALAR when annotated `float` or `int`, else UNKNOWN.
@@ -181,7 +187,8 @@ def analyze(core, wrt, param_kinds=None):
 
     varied = set(wrt)
     _fixpoint(varied, [(t, ins) for t, ins in edges], forward=True)
-    useful = {a.id for a in elements(core.result) if isinstance(a, gast.Name)}
+    outputs = [a for k, a in enumerate(leaves(core.result)) if select is None or k in select]
+    useful = {a.id for a in outputs if isinstance(a, gast.Name)}
     _fixpoint(useful, edges, forward=False)
     active = varied & useful
 
@@ -189,7 +196,11 @@ def analyze(core, wrt, param_kinds=None):
     kinds = _kinds(core, assigns, param_kinds or {})
     _check_in_place_updates(core, assigns, ops, kinds)
     mutated = _check_writes_into_arrays(core, assigns, ops)
-    info = Analysis(ops, varied, useful, active, kinds, set(), mutated)
+    tuples = {s.targets[0].id: s.s2s_tuple for s in assigns if getattr(s, "s2s_tuple", None)}
+    for op in ops.values():             # `a = t[0]` on a tuple a helper returned: one adjoint per item
+        if op.kind == "getitem" and isinstance(op.node.value, gast.Name) and op.node.value.id in tuples:
+            op.node.s2s_item_of_tuple = True
+    info = Analysis(ops, varied, useful, active, kinds, set(), mutated, select, tuples)
     for s in assigns:
         if target_of(s) in active:
             info.recorded |= _reads(ops[id(s)], target_of(s), info.is_scalar)
@@ -246,7 +257,7 @@ def _check_writes_into_arrays(core, assigns, ops):
                 core.source.location(s))
     aliases = _aliases(assigns, ops)
     written = {target_of(s) for s in assigns if is_setitem(s)}
-    returned = {a.id for a in elements(core.result) if isinstance(a, gast.Name)}
+    returned = {a.id for a in leaves(core.result) if isinstance(a, gast.Name)}
     for target in sorted(written):
         for alias in sorted(aliases.get(target, ())):
             stale, bad = _stale_read(core.body, alias, target, False)
@@ -412,6 +423,8 @@ def _reads(op, target, is_scalar):
     if op.kind == "helper":
         return {a.id for a in op.inputs.values() if isinstance(a, gast.Name)}
     if op.kind == "getitem":            # the adjoint scatters into zeros shaped like x, at the same index
+        if getattr(op.node, "s2s_item_of_tuple", False):
+            return set()
         return {op.node.value.id} | index_names(op.node.slice)
     if op.kind == "setitem":            # the adjoint gathers at the same index, shaped like the value
         value = op.inputs["value"]

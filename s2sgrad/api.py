@@ -15,6 +15,7 @@ import numbers
 import numpy as np
 
 from .frontend import unwrap
+from . import compose
 from .pipeline import derive
 
 
@@ -83,7 +84,11 @@ class _Gradient:
         inputs = [arguments[n] for n in self.names]
         for n, x in zip(self.names, inputs):
             _check_differentiable(self.fn, n, x)
-        value, grads = self.specialised(arguments).function(*args, **kwargs)
+        if compose.derivative_of(self.fn) is not None:           # grad(grad(f)): differentiate its code
+            value, grads = compose.grad_of_derivative(self, args, kwargs)
+            grads = grads[0] if len(self.names) == 1 else grads
+        else:
+            value, grads = self.specialised(arguments).function(*args, **kwargs)
         if isinstance(value, tuple):
             raise ValueError(
                 f"grad needs a scalar output, but {self.fn.__qualname__} returned a tuple of {len(value)} "
@@ -169,6 +174,7 @@ def _derivative(wrapper, gradient, kind):
     back to that function (differentiating it again must see the derivative, not the original)."""
     functools.update_wrapper(wrapper, gradient.fn)
     del wrapper.__wrapped__
+    wrapper.__signature__ = gradient.signature
     wrapper.__s2sgrad_derivative__ = (kind, gradient)
     return wrapper
 
@@ -272,6 +278,78 @@ def jvp(fn, args, tangents, wrt=0):
         >>> jvp(f, (0.5, 0.9), (1.0, 0.0), wrt=(0, 1))    # (f(0.5, 0.9), df/dx)
     """
     return _Jvp(fn, wrt)(args, tangents)
+
+
+class _Hvp:
+    """Hessian-vector products of one scalar function for one `wrt`: reverse mode over its forward-mode
+    code (see compose.py), so the Hessian is never formed."""
+
+    def __init__(self, fn, wrt):
+        self.code = _Gradient(fn, wrt, mode="forward")
+
+    def __call__(self, args, vectors):
+        code = self.code
+        if code.single:
+            vectors = (vectors,)
+        elif not isinstance(vectors, (tuple, list)) or len(vectors) != len(code.names):
+            raise ValueError(f"hvp with respect to {code.names} needs a tuple of {len(code.names)} vectors")
+        arguments = code.arguments(tuple(args), {})
+        inputs = [arguments[n] for n in code.names]
+        for n, x, v in zip(code.names, inputs, vectors):
+            _check_differentiable(code.fn, n, x)
+            if np.shape(v) != np.shape(x):
+                raise ValueError(f"the vector for {n!r} has shape {np.shape(v)}, but {n!r} has shape {np.shape(x)}")
+        forward, reverse = compose.hvp_code(code.fn, code.names, compose.kinds_of(arguments))
+        keywords = {t: _like(v, x) for t, v, x in zip(forward.tangents, vectors, inputs)}
+        (value, _), grads = reverse.function(*args, **keywords)
+        if np.ndim(value) != 0:
+            raise ValueError(f"hvp and hessian need a scalar output, but {code.fn.__qualname__} returned a "
+                             f"value of shape {np.shape(value)}; use jacobian of the jvp instead")
+        grads = (grads,) if len(code.names) == 1 else grads
+        grads = tuple(_like(g, x) for g, x in zip(grads, inputs))
+        return grads[0] if code.single else grads
+
+
+def hvp(fn, args, v, wrt=0):
+    """The Hessian of the scalar function `fn` at `args` times `v`, without forming the Hessian: the
+    gradient of the jvp in direction v (generated reverse-mode code over generated forward-mode code).
+    `v` has the shape of the `wrt` argument (a tuple of vectors for a tuple `wrt`).
+
+    Example:
+        >>> hvp(f, (x,), v)            # H(x) @ v for a vector x
+    """
+    return _Hvp(fn, wrt)(args, v)
+
+
+def hessian(fn, wrt=0):
+    """A function returning the Hessian of the scalar function `fn`: an array of shape
+    `arg.shape + arg.shape`, or for a tuple `wrt` a tuple of rows of blocks `H[i][j]` of shape
+    `arg_i.shape + arg_j.shape` (as JAX's hessian). Built from one Hessian-vector product per entry.
+
+    Example:
+        >>> hessian(f)(np.ones(3))       # a 3x3 symmetric array
+    """
+    products = _Hvp(fn, wrt)
+
+    def hessian_fn(*args):
+        code = products.code
+        arguments = code.arguments(args, {})
+        inputs = [arguments[n] for n in code.names]
+        zeros = [np.zeros(np.shape(x), np.result_type(x, float)) if np.ndim(x) else _like(0.0, x) for x in inputs]
+        blocks = [[[] for _ in inputs] for _ in inputs]
+        for j, x in enumerate(inputs):
+            for e in _basis(x):
+                vectors = zeros[:j] + [e] + zeros[j + 1:]
+                column = products(args, vectors[0] if code.single else tuple(vectors))
+                column = (column,) if code.single else column
+                for i, c in enumerate(column):
+                    blocks[i][j].append(np.asarray(c))
+        rows = tuple(tuple(np.stack(blocks[i][j], axis=-1).reshape(np.shape(xi) + np.shape(xj))
+                           .astype(_float_type(xi, xj)) for j, xj in enumerate(inputs))
+                     for i, xi in enumerate(inputs))
+        return rows[0][0] if code.single else rows
+
+    return functools.wraps(products.code.fn)(hessian_fn)
 
 
 def jacobian(fn, wrt=0, mode="auto"):

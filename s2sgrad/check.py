@@ -93,8 +93,10 @@ class Fence(gast.NodeVisitor):
         if any(isinstance(t, gast.Tuple) for t in node.targets):
             if len(node.targets) > 1:
                 self.fail(node, "chained tuple assignments", "assign each tuple in its own statement")
-            if not isinstance(node.value, gast.Tuple) or len(node.value.elts) != len(node.targets[0].elts):
-                self.fail(node.value, "unpackings of values other than a tuple display of the same length",
+            if isinstance(node.value, gast.Call):      # a, b = h(x): the function returns a tuple
+                pass
+            elif not isinstance(node.value, gast.Tuple) or len(node.value.elts) != len(node.targets[0].elts):
+                self.fail(node.value, "unpackings of values other than a call or a tuple display of the same length",
                           "write the tuple out on the right-hand side: 'a, b = x, y'")
         self.generic_visit(node)
 
@@ -123,9 +125,6 @@ class Fence(gast.NodeVisitor):
         self.generic_visit(node)
 
     def visit_Return(self, node):
-        if isinstance(node.value, gast.Tuple) and any(isinstance(e, (gast.Tuple, gast.List))
-                                                      for e in node.value.elts):
-            self.fail(node, "nested tuples as return values", "return a flat tuple: 'return a, b, c'")
         if node.value is None:
             self.fail(node, "'return' statements without a value", "return the value to differentiate")
         self.generic_visit(node)

@@ -23,7 +23,7 @@ from .errors import NoGradientRuleError
 from .reverse import ReverseTransform
 from .rules import tangents as rules
 from .runtime import broadcast_like, own_tangent, zero_tangent
-from .syntax import assign, call, clone, const, located, name
+from .syntax import assign, call, clone, const, located, map_leaves, name
 
 
 class ForwardTransform:
@@ -71,7 +71,7 @@ class ForwardTransform:
                 if p in self.info.active and p not in self.wrt]
         body += self.block(core.body)
         result = core.result
-        tangent = name(self.t(result.id)) if self.active(result) else self.zero(result)
+        tangent = map_leaves(result, lambda r: name(self.t(r.id)) if self.active(r) else self.zero(r))
         body.append(gast.Return(value=gast.Tuple(elts=[clone(result), tangent], ctx=gast.Load())))
 
         src_args = core.source.node.args

@@ -87,14 +87,18 @@ class Source:
 
 
 LIBRARIES = {"numpy", "scipy", "jax", "torch", "pandas", "sklearn"}
+GENERATED_MODULE = "s2sgrad.generated"      # the __name__ generated code runs under (see load.py)
 
 
 def is_library(fn):
     """Whether `fn` belongs to an installed library or the standard library, whose internals
     s2sgrad never differentiates (they get rules, or the call is refused at the user's line)."""
-    module = (getattr(fn, "__module__", None) or "").partition(".")[0]
+    full = getattr(fn, "__module__", None) or ""
+    module = full.partition(".")[0]
     if module in LIBRARIES:
         return True
+    if module == "s2sgrad":        # its runtime helpers have rules; only generated code is descended into
+        return full != GENERATED_MODULE
     filename = os.path.realpath(getattr(getattr(fn, "__code__", None), "co_filename", "") or "")
     return any(filename.startswith(root + os.sep) for root in _library_roots())
 

@@ -28,8 +28,8 @@ from . import runtime
 from . import rules
 from .errors import UnsupportedSyntaxError
 from .frontend import LOCAL, NOT_FOUND
-from .syntax import (Namer, any_of, assign, assigned_names, clone, const, is_atom, located, name,
-                     not_any)
+from .syntax import (Namer, any_of, assign, assigned_names, clone, const, is_atom, leaves, located,
+                     map_leaves, name, not_any)
 
 BINOPS = {
     gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul,
@@ -83,13 +83,15 @@ def lower(source):
     body, result = Jumps(source, namer).function(body)
     anf = ANF(source, namer)
     body = anf.block(body)
-    if isinstance(result, gast.Tuple):          # `return a, b`: one atom per returned value
-        pre, elts = [], []
-        for i, e in enumerate(result.elts):
-            p, at = anf.atom(e, base=f"out_{i}")
-            pre += p
-            elts.append(at)
-        result = gast.Tuple(elts=elts, ctx=gast.Load())
+    pre = []
+    if isinstance(result, gast.Tuple):          # `return a, (b, c)`: one atom per returned value
+        counter = iter(range(len(leaves(result))))
+
+        def atomize(leaf):
+            p, at = anf.atom(leaf, base=f"out_{next(counter)}")
+            pre.extend(p)
+            return at
+        result = map_leaves(result, atomize)
     else:
         pre, result = anf.atom(result, base="out")
     for stmt in pre:
@@ -172,8 +174,17 @@ class Desugar:
         return pre + [s]
 
     def unpack(self, s):
-        """`a, b = x, y` assigns left to right after evaluating the right side: copy what a target clobbers."""
+        """`a, b = x, y` assigns left to right after evaluating the right side: copy what a target clobbers.
+        `a, b = h(x)` keeps h's tuple whole (`h_x = h(x)`, marked `s2s_tuple`) and takes its items."""
         targets = [t.id for t in s.targets[0].elts]
+        if isinstance(s.value, gast.Call):
+            func = s.value.func
+            whole = self.namer.fresh(f"{getattr(func, 'id', None) or getattr(func, 'attr', 'call')}_result")
+            first = assign(whole, s.value, like=s)
+            first.s2s_tuple = len(targets)
+            items = [assign(t, gast.Subscript(value=name(whole), slice=const(k), ctx=gast.Load()), like=s)
+                     for k, t in enumerate(targets)]
+            return [first] + items
         values = list(s.value.elts)
         out, renamed = [], {}
         for i, value in enumerate(values):
@@ -186,6 +197,11 @@ class Desugar:
         for target, value in zip(targets, values):
             out.append(assign(target, _rename(value, renamed), like=s))
         return out
+
+
+def _form(value):
+    """The nesting of a returned value: None for a single value, else a tuple of the elements' forms."""
+    return tuple(_form(e) for e in value.elts) if isinstance(value, gast.Tuple) else None
 
 
 def _is_range(node):
@@ -232,22 +248,24 @@ class Jumps:
             raise UnsupportedSyntaxError(
                 "not every path through the function ends in 'return'; a differentiated function "
                 "must return a value on every path (add a final 'return')", self.source.location(node))
-        arities = {len(r.value.elts) if isinstance(r.value, gast.Tuple) else None
-                   for s in body for r in gast.walk(s) if isinstance(r, gast.Return)}
-        if len(arities) > 1:
+        returns = [r.value for s in body for r in gast.walk(s) if isinstance(r, gast.Return)]
+        forms = {_form(v) for v in returns}
+        if len(forms) > 1:
             raise UnsupportedSyntaxError(
-                "returning a tuple on some paths and another value (or a tuple of another length) on others "
+                "returning a tuple on some paths and another value (or a tuple of another form) on others "
                 "is not supported; return values of the same form on every path", self.source.location(body[-1]))
-        arity = arities.pop()
-        self.result = self.namer.fresh("out") if arity is None else [self.namer.fresh(f"out_{i}") for i in range(arity)]
+        form = forms.pop()
+        counter = iter(range(1000))
+        self.result = map_leaves(returns[0], lambda _: name(self.namer.fresh(f"out_{next(counter)}"))) \
+            if form is not None else self.namer.fresh("out")
         self.returned = self.namer.fresh("returned")
         stmts, _ = self.block(body)
         stmts = _drop_unread_flags(stmts, (self.flags | {self.returned}) - self.used_flags)
         if self.returned in self.used_flags:
             stmts.insert(0, assign(self.returned, const(False)))
-        if arity is None:
+        if form is None:
             return stmts, name(self.result)
-        return stmts, gast.Tuple(elts=[name(r) for r in self.result], ctx=gast.Load())
+        return stmts, self.result
 
     def block(self, stmts):
         """Lower a block; returns (statements, flags that may be set when it ends early)."""
@@ -288,8 +306,8 @@ class Jumps:
             flag = self.flag("cont", "skip_rest")
             return [assign(flag, const(True), like=s)], {flag}
         if isinstance(s, gast.Return):
-            if isinstance(self.result, list):
-                out = [assign(r, v, like=s) for r, v in zip(self.result, s.value.elts)]
+            if isinstance(self.result, gast.Tuple):
+                out = [assign(r.id, v, like=s) for r, v in zip(leaves(self.result), leaves(s.value))]
             else:
                 out = [assign(self.result, s.value, like=s)]
             return out + [assign(self.returned, const(True), like=s)], {self.returned}
@@ -408,6 +426,7 @@ class ANF:
             target = s.targets[0].id
             out = [located(n, s) for n in self.assign(target, s.value, s)]
             out[-1].s2s_augmented = getattr(s, "s2s_augmented", False)
+            out[-1].s2s_tuple = getattr(s, "s2s_tuple", None)
             return out
         if isinstance(s, gast.If):
             s.body = self.block(s.body)

@@ -36,6 +36,7 @@ class Derived:
     function: object = None    # the compiled generated function
     pullback: object = None    # mode "vjp": the reverse sweep alone, pullback(saved, *seeds)
     restores: bool = False     # mode "vjp": a pullback changes the saved arrays (so runs once per forward)
+    seeds: tuple = ()          # reverse modes: the seed keywords, one per differentiated returned value
     helpers: list = field(default_factory=list)
     source: object = None      # the parsed user function (frontend.Source)
     waiters: list = field(default_factory=list)   # (globals, name) to bind once compiled (recursion)
@@ -68,16 +69,17 @@ class Derived:
 _CACHE = {}
 
 
-def derive(fn, wrt, kinds=None, name=None, mode="reverse"):
+def derive(fn, wrt, kinds=None, name=None, mode="reverse", select=None):
     """The derivative of `fn` with respect to the parameter names `wrt` (cached): in "reverse"
     mode `grad_f(..., *, seed=1.0)` returns (value, gradients), in "forward" mode
     `jvp_f(..., *, x_dot, ...)` returns (value, tangent).
 
     `kinds` is a tuple of (parameter, "scalar" | "unknown") pairs the code may be specialised
     on (scalars need no unbroadcasting); None gives the generic code, which trusts only
-    `float`/`int` annotations.
+    `float`/`int` annotations. `select` (reverse modes) differentiates only those returned
+    values, by position among the leaves of a returned tuple.
     """
-    key = (fn, tuple(wrt), kinds, name, mode)
+    key = (fn, tuple(wrt), kinds, name, mode, select)
     cached = _CACHE.get(key)
     if cached is not None and (cached.function is None or cached.is_current()):
         return cached
@@ -87,13 +89,14 @@ def derive(fn, wrt, kinds=None, name=None, mode="reverse"):
     _CACHE[key] = derived                                       # recursion finds it in progress
     try:
         core = lower(source)                                    # surface language -> core
-        info = analyze(core, wrt, dict(kinds or ()))                               # activity, kinds, to-be-recorded
+        info = analyze(core, wrt, dict(kinds or ()), select)                 # activity, kinds, to-be-recorded
         ns = Namespace(source.namespace, core.namer)
 
         helper_mode = "reverse" if mode == "vjp" else mode      # helpers run joint, inside the pullback
 
-        def derive_helper(helper, helper_wrt, helper_kinds):
-            d = derive(helper, helper_wrt, helper_kinds, helper_name(helper, helper_wrt, helper_mode), helper_mode)
+        def derive_helper(helper, helper_wrt, helper_kinds, helper_select=None):
+            d = derive(helper, helper_wrt, helper_kinds, helper_name(helper, helper_wrt, helper_mode), helper_mode,
+                       helper_select)
             derived.helpers.append(d)
             return d
 
@@ -103,6 +106,7 @@ def derive(fn, wrt, kinds=None, name=None, mode="reverse"):
         else:
             transform = ReverseTransform(core, info, wrt, ns, derive_helper, name)
             derived.seed, derivatives = transform.seed, transform.adjoint_names
+            derived.seeds = tuple(k for k, _ in transform.seeds)
         if mode == "vjp":                                        # forward sweep and pullback apart
             fn_defs = transform.split(name, f"pullback_{source.name}")
         else:

@@ -26,7 +26,7 @@ from .runtime import unbroadcast, written
 from .errors import NoGradientRuleError
 from .analysis import elements, is_setitem, target_of, template
 from .rules import adjoint_of
-from .syntax import assign, assigned_names, call, clone, const, expr_stmt, located, name
+from .syntax import assign, assigned_names, call, clone, const, expr_stmt, leaves, located, map_leaves, name
 
 COMMENT = "__comment__"
 
@@ -57,11 +57,11 @@ class ReverseTransform:
         self.indexed = {target_of(s) for s in _all_assigns(core.body) if is_setitem(s)} | {
             op.node.value.id for op in info.ops.values()
             if op.kind == "getitem" and isinstance(op.node.value, gast.Name)}
-        self.indexed = {v for v in self.indexed if v in info.active}
+        self.indexed = {v for v in self.indexed if v in info.active and v not in info.tuples}
         # One seed (the output's adjoint, a keyword argument) per returned value; named first, so a
         # recursive call site can pass it before this function is finished.
         result = core.result
-        self.results = list(result.elts) if isinstance(result, gast.Tuple) else [result]
+        self.results = [r for k, r in enumerate(leaves(result)) if info.select is None or k in info.select]
         self.seeds = []                 # (keyword, variable it seeds or None)
         for i, r in enumerate(self.results):
             var = r.id if isinstance(r, gast.Name) else None
@@ -161,18 +161,17 @@ class ReverseTransform:
             backward.insert(0, assign(self.d(var), call(self.np_attr("copy"), [name(self.d(var))])))
         backward += self.rev_block(core.body, state)
 
-        value = _Value([], [])
-        for r in self.results:
+        value = _Value(None, [])
+
+        def kept(r):
             var = r.id if isinstance(r, gast.Name) else None
-            if var is not None and var in self.pushed | self.info.mutated:
-                keep = self.namer.fresh(f"{var}_value")
-                kept = name(var)
-                if var in self.info.mutated:       # the reverse sweep restores it in place
-                    kept = call(self.np_attr("copy"), [kept])
-                value.keeps.append((keep, kept))
-                value.elts.append(name(keep))
-            else:
-                value.elts.append(clone(r))
+            if var is None or var not in self.pushed | self.info.mutated:
+                return clone(r)
+            keep = self.namer.fresh(f"{var}_value")
+            copy = call(self.np_attr("copy"), [name(var)]) if var in self.info.mutated else name(var)
+            value.keeps.append((keep, copy))       # the reverse sweep changes it (pops, in-place restores)
+            return name(keep)
+        value.node = map_leaves(self.core.result, kept)
         prologue = []
         if self.uses_stack:
             prologue.append(assign(self.stack, gast.List(elts=[], ctx=gast.Load())))
@@ -289,9 +288,10 @@ class ReverseTransform:
             v = s.targets[0].id
             out = []
             if v in self.info.active:
-                if v in state:
+                if v in state or any(item in state for item in self.items(v)):
                     out += self.adjoint(s, v, state)
                 state.discard(v)
+                state.difference_update(self.items(v))
             if s.s2s_push:
                 out.append(assign(v, self.pop()))
             return out
@@ -380,11 +380,17 @@ class ReverseTransform:
         out.append(assign(restore, self.pop()))
         return out
 
+    def items(self, var):
+        """The adjoints of a tuple a helper returned are one per item, named like `dh_result_0`."""
+        return [f"{var}[{k}]" for k in range(self.info.tuples.get(var, 0))]
+
     def reverse_getitem(self, op, v, state):
         """`v = x[idx]`: add v's adjoint into x's adjoint at idx, in place."""
         x = op.node.value
         if not self.active_name(x):
             return []
+        if getattr(op.node, "s2s_item_of_tuple", False):
+            return self.accumulate(f"{x.id}[{op.node.slice.value}]", name(self.d(v)), state)
         dx, out = self.d(x.id), []
         if x.id not in state:
             state.add(x.id)
@@ -469,10 +475,16 @@ class ReverseTransform:
         params = [p for p in inspect.signature(fn).parameters if self.active_name(op.inputs.get(p))]
         if not params:
             return []
-        helper = self.derive_helper(fn, tuple(params), self.helper_kinds(fn, op))
+        if v in self.info.tuples:        # seed only the items whose adjoints are in use
+            used = [k for k, item in enumerate(self.items(v)) if item in state]
+            helper = self.derive_helper(fn, tuple(params), self.helper_kinds(fn, op), tuple(used))
+            seeds = [(seed, name(self.d(self.items(v)[k]))) for seed, k in zip(helper.seeds, used)]
+        else:
+            helper = self.derive_helper(fn, tuple(params), self.helper_kinds(fn, op))
+            seeds = [(helper.seed, name(self.d(v)))]
         fname = self.ns.bind(helper.name, helper)
         node = op.node
-        keywords = [(k.arg, clone(k.value)) for k in node.keywords] + [(helper.seed, name(self.d(v)))]
+        keywords = [(k.arg, clone(k.value)) for k in node.keywords] + seeds
         value = call(name(fname), [clone(a) for a in node.args], keywords)
         targets, after, seen = [], [], set()
         for p in params:
@@ -581,14 +593,10 @@ def index_expr(index):
 
 
 class _Value:
-    """The returned value: its elements, and the copies (name, expression) to take of them first."""
+    """The returned value, and the copies (name, expression) to take of its parts first."""
 
-    def __init__(self, elts, keeps):
-        self.elts, self.keeps = elts, keeps
-
-    @property
-    def node(self):
-        return self.elts[0] if len(self.elts) == 1 else gast.Tuple(elts=self.elts, ctx=gast.Load())
+    def __init__(self, node, keeps):
+        self.node, self.keeps = node, keeps
 
 
 def _function(fname, args, body):

@@ -77,6 +77,20 @@ def assigned_names(stmts):
     return out
 
 
+def leaves(node):
+    """The atoms of a (possibly nested) tuple display, left to right; a non-tuple is its own leaf."""
+    if isinstance(node, gast.Tuple):
+        return [leaf for e in node.elts for leaf in leaves(e)]
+    return [node]
+
+
+def map_leaves(node, fn):
+    """A tuple display of the same nesting as `node` with `fn(leaf)` for each leaf."""
+    if isinstance(node, gast.Tuple):
+        return gast.Tuple(elts=[map_leaves(e, fn) for e in node.elts], ctx=gast.Load())
+    return fn(node)
+
+
 def clone(node):
     return copy.deepcopy(node)
 

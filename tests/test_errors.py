@@ -125,9 +125,9 @@ def uses_unknown_method(x):
     return x.conjugate()  # MARK:unknown method
 
 
-def uses_tuple_return(x):
+def uses_list_return(x):
     y = x * 2.0
-    return y, (x, y)  # MARK:tuple return
+    return [y, x]  # MARK:list return
 
 
 def uses_list_display(x):
@@ -170,7 +170,7 @@ UNSUPPORTED = [
     (uses_write_into_parameter, "write into parameter", "x[0]", ["assigning into 'x'", "copy()"]),
     (uses_view_after_write, "view read after write", "r * x", ["'r' may share memory with 'y'"]),
     (uses_unknown_method, "unknown method", "x.conjugate", ["'.conjugate()'", "np."]),
-    (uses_tuple_return, "tuple return", "return", ["nested tuples"]),
+    (uses_list_return, "list return", "[y, x]", ["list values", "tuple"]),
     (uses_list_display, "list display", "[x, 2.0]", ["list"]),
     (uses_raise, "raise", "raise", ["'raise'"]),
     (uses_import, "import", "import", ["import"]),

@@ -1,0 +1,93 @@
+"""Second and higher derivatives, by differentiating generated code again.
+
+Generated forward-mode code is plain Python in the subset s2sgrad differentiates (no stack), so:
+- the gradient of a jvp is reverse mode over forward mode: `grad_x <grad f, v> = H v`, the
+  Hessian-vector product, which equals forward-over-reverse by the symmetry of the Hessian;
+- for scalar arguments, forward mode over forward mode gives derivatives of any order: a
+  derivative of a derivative is a *tower* `(code, tangent keywords, position)`, the function
+  whose value is leaf `position` of `code(*args, **keywords)` (a nested tuple of values and
+  tangents).
+
+Example:
+    >>> hvp_code(f, ("x",), kinds)                  # (forward code, its gradient)
+    >>> tower(s2sgrad.grad(f), (2.0,), {})          # (jvp_f, {"x_dot": 1.0}, 1, 2)
+"""
+
+import numpy as np
+
+from .errors import S2SGradError
+from .pipeline import derive
+
+
+def flat(value):
+    """The leaves of a nested tuple of values, left to right."""
+    if isinstance(value, tuple):
+        return [leaf for v in value for leaf in flat(v)]
+    return [value]
+
+
+def is_scalar(x):
+    return isinstance(x, (int, float, np.generic)) or (isinstance(x, np.ndarray) and x.ndim == 0)
+
+
+def kinds_of(arguments, extra=()):
+    """The specialisation key of `derive` for these arguments (and extra scalar keywords)."""
+    pairs = [(n, "scalar" if is_scalar(v) else "unknown") for n, v in arguments.items()]
+    return tuple(pairs + [(k, "scalar") for k in extra])
+
+
+def hvp_code(fn, names, kinds):
+    """(forward code of fn with respect to `names`, reverse code of its tangent): the second, called
+    with the tangents as the direction v, returns ((value, tangent), H v)."""
+    forward = derive(fn, names, kinds, mode="forward")
+    tangent_kinds = tuple(kinds) + tuple((t, k) for t, (n, k) in zip(forward.tangents, [
+        (n, dict(kinds).get(n, "unknown")) for n in names]))
+    reverse = derive(forward.function, names, tangent_kinds, mode="reverse", select=(1,))
+    return forward, reverse
+
+
+def derivative_of(obj):
+    """The `_Gradient` behind a function made by s2sgrad.grad or value_and_grad, else None."""
+    marker = getattr(obj, "__s2sgrad_derivative__", None)
+    return marker[1] if marker is not None else None
+
+
+def tower(obj, args, kwargs):
+    """(code, keywords, position, width) such that obj(*args, **kwargs) is leaf `position` of the
+    `width` leaves of code(*args, **kwargs, **keywords): forward mode applied once per level of
+    derivative. Only a derivative with respect to one scalar argument is one directional derivative."""
+    gradient = derivative_of(obj)
+    arguments = gradient.arguments(args, kwargs)
+    if len(gradient.names) != 1 or not is_scalar(arguments[gradient.names[0]]):
+        raise S2SGradError(
+            f"differentiating {gradient.fn.__qualname__}'s gradient again works here for a gradient with "
+            f"respect to one scalar argument; for arrays use s2sgrad.hessian or s2sgrad.hvp")
+    inner = gradient.fn
+    if derivative_of(inner) is None:
+        code, keywords, position, width = inner, {}, 0, 1
+    else:
+        code, keywords, position, width = tower(inner, args, kwargs)
+    forward = derive(code, gradient.names, kinds_of(arguments, keywords), mode="forward")
+    keywords = dict(keywords, **{forward.tangents[0]: 1.0})
+    return forward.function, keywords, width + position, 2 * width
+
+
+def grad_of_derivative(gradient, args, kwargs):
+    """(value, gradients) of a derivative object `gradient.fn` (what grad(grad(f)) calls): forward over
+    its tower when every argument differentiated is a scalar (so it can be differentiated again),
+    else reverse mode over the tower's code."""
+    arguments = gradient.arguments(args, kwargs)
+    code, keywords, position, _ = tower(gradient.fn, args, kwargs)
+    kinds = kinds_of(arguments, keywords)
+    inputs = [arguments[n] for n in gradient.names]
+    if all(is_scalar(x) for x in inputs):
+        value, grads = None, []
+        for n in gradient.names:
+            forward = derive(code, (n,), kinds, mode="forward")
+            out = flat(forward.function(*args, **kwargs, **keywords, **{forward.tangents[0]: 1.0}))
+            value = out[position]
+            grads.append(out[len(out) // 2 + position])
+        return value, tuple(grads)
+    reverse = derive(code, gradient.names, kinds, mode="reverse", select=(position,))
+    out, grads = reverse.function(*args, **kwargs, **keywords)
+    return flat(out)[position], (grads if len(inputs) > 1 else (grads,))

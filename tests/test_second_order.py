@@ -1,0 +1,282 @@
+"""Second and higher derivatives by differentiating generated code again: Hessians and Hessian-vector
+products (reverse mode over forward-mode code) against central differences of the gradient, derivatives
+of any order of scalar functions against closed forms, and the rules of the runtime helpers that
+generated code calls."""
+
+import math
+
+import numpy as np
+import pytest
+
+import s2sgrad
+from s2sgrad import runtime
+from s2sgrad.rules import RULES
+from s2sgrad.rules.generated import __name__ as GENERATED
+
+RNG = np.random.default_rng(3)
+EPS = 1e-5
+
+
+def numeric_hessian(fn, args, index=0):
+    """Central differences of s2sgrad's gradient (itself checked against differences elsewhere)."""
+    grad = s2sgrad.grad(fn, wrt=index)
+    x = np.asarray(args[index], dtype=float)
+    columns = []
+    for k in range(x.size):
+        e = np.zeros(x.size)
+        e[k] = EPS
+        e = e.reshape(x.shape)
+        hi = list(args)
+        lo = list(args)
+        hi[index], lo[index] = (x + e if x.ndim else float(x + e)), (x - e if x.ndim else float(x - e))
+        columns.append((np.asarray(grad(*hi)) - np.asarray(grad(*lo))) / (2 * EPS))
+    return np.stack(columns, axis=-1).reshape(x.shape + x.shape)
+
+
+# -- a dozen functions: scalar and array, loops and branches ---------------------------------------
+
+def quartic(x):
+    return x ** 4
+
+
+def trig(x):
+    return math.sin(x) * math.exp(x) + math.atan(x * x)
+
+
+def scalar_loop(x: float, n: int = 5):
+    y = x
+    for i in range(n):
+        y = math.sin(y) * 0.8 + 0.3 * x * y
+    return y
+
+
+def scalar_branch(x: float):
+    if x > 0.0:
+        y = math.log(1.0 + x * x)
+    else:
+        y = x ** 3
+    return y * x
+
+
+def scalar_while(x: float):
+    y = x
+    k = 0
+    while k < 4:
+        y = y * math.cos(y) + x
+        k += 1
+    return y
+
+
+def rosenbrock(x):
+    return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+
+
+def quadratic_form(x):
+    A = np.array([[2.0, 0.5, 0.0], [0.5, 1.0, -0.3], [0.0, -0.3, 3.0]])
+    return x @ A @ x + np.sum(np.sin(x))
+
+
+def tanh_layer(x):
+    W = np.array([[0.5, -1.0, 0.3], [0.8, 0.2, -0.6]])
+    return np.sum(np.tanh(W @ x) ** 2)
+
+
+def array_loop_branch(x):
+    y = x * 1.0
+    for i in range(3):
+        if np.sum(y) > 0.0:
+            y = np.sin(y) * x
+        else:
+            y = y * y + x
+    return np.sum(y * y)
+
+
+def indexed_writes(x):
+    y = np.zeros(3)
+    for i in range(3):
+        y[i] = x[i] * x[(i + 1) % 3]
+    return np.sum(y * np.exp(x))
+
+
+def helper_term(z):
+    return np.sum(np.exp(z) * z)
+
+
+def calls_helper(x):
+    return helper_term(x * 2.0) + np.sum(x ** 3)
+
+
+def two_args(x, a: float):
+    return np.sum(np.sin(x * a)) * a
+
+
+SCALAR_CASES = [(quartic, 1.3), (trig, 0.4), (scalar_loop, 0.6), (scalar_branch, 0.8), (scalar_branch, -0.7),
+                (scalar_while, 0.5)]
+ARRAY_CASES = [(rosenbrock, np.array([0.5, 1.2, -0.3])), (quadratic_form, np.array([0.2, -0.4, 0.9])),
+               (tanh_layer, np.array([0.3, -0.2, 0.5])), (array_loop_branch, np.array([0.4, 0.1, -0.2])),
+               (indexed_writes, np.array([0.3, -0.6, 0.9])), (calls_helper, np.array([0.1, 0.2, -0.3])),
+               (two_args, np.array([0.3, 0.7]))]
+
+
+def _args(fn, x):
+    return (x, 1.7) if fn is two_args else (x,)
+
+
+@pytest.mark.parametrize("fn, x", SCALAR_CASES + ARRAY_CASES,
+                         ids=[f"{f.__name__}-{i}" for i, (f, _) in enumerate(SCALAR_CASES + ARRAY_CASES)])
+def test_hessian_matches_finite_differences_of_the_gradient(fn, x):
+    args = _args(fn, x)
+    H = s2sgrad.hessian(fn)(*args)
+    np.testing.assert_allclose(H, numeric_hessian(fn, args), rtol=1e-5, atol=1e-6)
+    assert np.shape(H) == np.shape(x) + np.shape(x)
+
+
+@pytest.mark.parametrize("fn, x", ARRAY_CASES, ids=[f.__name__ for f, _ in ARRAY_CASES])
+def test_hvp_is_the_hessian_times_the_vector_and_the_hessian_is_symmetric(fn, x):
+    args = _args(fn, x)
+    H = s2sgrad.hessian(fn)(*args)
+    np.testing.assert_allclose(H, H.T, rtol=1e-10, atol=1e-10)
+    v = RNG.normal(size=x.shape)
+    np.testing.assert_allclose(s2sgrad.hvp(fn, args, v), H @ v, rtol=1e-10, atol=1e-12)
+
+
+def test_hessian_with_respect_to_two_arguments_gives_blocks():
+    x, a = np.array([0.3, 0.7]), 1.7
+    (Hxx, Hxa), (Hax, Haa) = s2sgrad.hessian(two_args, wrt=(0, 1))(x, a)
+    assert Hxx.shape == (2, 2) and Hxa.shape == (2,) and Hax.shape == (2,) and np.shape(Haa) == ()
+    np.testing.assert_allclose(Hxa, Hax, rtol=1e-10)
+    np.testing.assert_allclose(Haa, numeric_hessian(two_args, (x, a), 1), rtol=1e-5)
+
+
+def test_hessian_of_a_float32_input_is_float32():
+    H = s2sgrad.hessian(quadratic_form)(np.array([0.2, -0.4, 0.9], dtype=np.float32))
+    assert H.dtype == np.float32
+
+
+def test_hvp_of_a_vector_output_is_refused():
+    with pytest.raises(ValueError, match="scalar output"):
+        s2sgrad.hvp(np.sin if False else vector_out, (np.ones(2),), np.ones(2))
+
+
+def vector_out(x):
+    return x * x
+
+
+# -- any order by composition ----------------------------------------------------------------------
+
+def sine(x):
+    return math.sin(x)
+
+
+def exponential(x):
+    return math.exp(2.0 * x)
+
+
+@pytest.mark.parametrize("x", [0.3, -1.1, 2.0])
+def test_derivatives_of_x_to_the_fourth_to_fourth_order(x):
+    d1 = s2sgrad.grad(quartic)
+    d2 = s2sgrad.grad(d1)
+    d3 = s2sgrad.grad(d2)
+    d4 = s2sgrad.grad(d3)
+    assert d1(x) == pytest.approx(4 * x ** 3)
+    assert d2(x) == pytest.approx(12 * x ** 2)
+    assert d3(x) == pytest.approx(24 * x)
+    assert d4(x) == pytest.approx(24.0)
+
+
+@pytest.mark.parametrize("x", [0.3, 1.4])
+def test_third_derivatives_of_sin_and_exp(x):
+    third = lambda f: s2sgrad.grad(s2sgrad.grad(s2sgrad.grad(f)))
+    assert third(sine)(x) == pytest.approx(-math.cos(x))
+    assert third(exponential)(x) == pytest.approx(8.0 * math.exp(2.0 * x))
+
+
+def test_seed_idiom_8_second_derivative_of_x_squared_cubed():
+    # y = x**2; z = (dy/dx)**3 = 8 x**3; dz/dx = 24 x**2 = 24 at x = 1
+    dy = s2sgrad.grad(square)
+    assert dy(1.0) == pytest.approx(2.0)
+    assert s2sgrad.grad(s2sgrad.grad(square))(1.0) == pytest.approx(2.0)
+
+
+def square(x):
+    return x ** 2
+
+
+def mixed(x, a):
+    return math.sin(x * a) * a
+
+
+def test_mixed_partials_by_composition_agree_in_either_order():
+    dxa = s2sgrad.grad(s2sgrad.grad(mixed, wrt=0), wrt=1)(0.4, 1.3)
+    dax = s2sgrad.grad(s2sgrad.grad(mixed, wrt=1), wrt=0)(0.4, 1.3)
+    x, a = 0.4, 1.3
+    expected = math.cos(x * a) * 2 * a - math.sin(x * a) * x * a * a
+    assert dxa == pytest.approx(expected) and dax == pytest.approx(expected)
+
+
+def test_gradient_of_a_gradient_with_respect_to_an_array_argument_is_reverse_over_forward():
+    x = np.array([0.3, -0.2])
+    dmixed = s2sgrad.grad(array_and_scalar, wrt=1)                 # d/da: a scalar
+    g = s2sgrad.grad(dmixed, wrt=0)(x, 0.7)                         # d/dx of it: an array
+    np.testing.assert_allclose(g, numeric_hessian(array_and_scalar, (x, 0.7), 1) * 0 + _mixed_fd(x, 0.7),
+                               rtol=1e-5)
+
+
+def array_and_scalar(x, a):
+    return np.sum(np.sin(x * a)) * a
+
+
+def _mixed_fd(x, a):
+    da = s2sgrad.grad(array_and_scalar, wrt=1)
+    return np.array([(da(x + EPS * e, a) - da(x - EPS * e, a)) / (2 * EPS) for e in np.eye(x.size)])
+
+
+def test_gradient_of_an_array_gradient_points_to_hessian():
+    with pytest.raises(s2sgrad.S2SGradError, match="hessian"):
+        s2sgrad.grad(s2sgrad.grad(rosenbrock))(np.array([0.5, 1.2, -0.3]))
+
+
+# -- rules of the runtime helpers generated code calls ----------------------------------------------
+
+def is_runtime_helper(prim):
+    return getattr(prim, "__module__", None) == "s2sgrad.runtime" and prim not in (runtime.astype, runtime.flatten)
+
+
+W23 = np.array([[0.5, -1.0, 0.3], [0.8, 0.2, -0.6]])
+
+
+def uses_broadcast_like(x):
+    return np.sum(runtime.broadcast_like(x * 2.0, W23) * W23)
+
+
+def uses_own_tangent(x):
+    return np.sum(runtime.own_tangent(x, W23) * W23)
+
+
+def uses_cast_tangent(x):
+    return np.sum(runtime.cast_tangent(x, W23) * W23)
+
+
+def uses_unbroadcast(x):
+    return np.sum(runtime.unbroadcast(x * W23, W23[0]) ** 2)
+
+
+RUNTIME_RULES = [(runtime.broadcast_like, uses_broadcast_like, np.array([0.3, -0.2, 0.5])),
+                 (runtime.own_tangent, uses_own_tangent, np.array([0.3, -0.2, 0.5])),
+                 (runtime.cast_tangent, uses_cast_tangent, np.array([0.3, -0.2, 0.5])),
+                 (runtime.unbroadcast, uses_unbroadcast, np.array([[0.3, -0.2, 0.5], [0.1, 0.4, -0.7]]))]
+
+
+@pytest.mark.parametrize("prim, fn, x", RUNTIME_RULES, ids=[p.__name__ for p, _, _ in RUNTIME_RULES])
+def test_runtime_helper_rules_match_finite_differences_in_both_modes(prim, fn, x):
+    from gradcheck import assert_grad_matches
+    assert_grad_matches(fn, x)
+    u = RNG.normal(size=x.shape)
+    _, tangent = s2sgrad.jvp(fn, (x,), u)
+    assert tangent == pytest.approx(np.sum(s2sgrad.grad(fn)(x) * u), rel=1e-10)
+
+
+def test_every_runtime_helper_rule_has_a_test():
+    registered = {p for p in RULES if is_runtime_helper(p)}
+    assert registered and registered == {p for p, _, _ in RUNTIME_RULES}
+    assert all(RULES[p][0].template.__module__ == GENERATED for p in registered)
