@@ -50,7 +50,7 @@ class Op:
             return [self.node if self.kind == "copy" else self.node.value]
         if self.kind == "rule":
             return [a for p in self.rule.differentiable() for a in elements(self.inputs[p])]
-        if self.kind in ("helper", "norule", "setitem"):
+        if self.kind in ("helper", "norule", "setitem", "derivative"):
             return [a for v in self.inputs.values() for a in elements(v)]
         return []
 
@@ -96,6 +96,8 @@ def operation(core, value):
             return Op("norule", value, _positional(value), fn=None)
         if rules.lookup(obj):
             return _primitive(obj, value, value.args, keywords)
+        if hasattr(obj, "__s2sgrad_derivative__") and not keywords:     # df(x) with df = grad(f)
+            return Op("derivative", value, {str(i): a for i, a in enumerate(value.args)}, fn=obj)
         helper = unwrap(obj)
         if inspect.isfunction(helper) and not is_library(helper):
             if any(isinstance(a, (gast.List, gast.Tuple)) for a in list(value.args) + [k for _, k in keywords]):
@@ -420,7 +422,7 @@ def _reads(op, target, is_scalar):
                     elif node.id in params:
                         names |= {a.id for a in elements(op.inputs[node.id]) if isinstance(a, gast.Name)}
         return names
-    if op.kind == "helper":
+    if op.kind in ("helper", "derivative"):
         return {a.id for a in op.inputs.values() if isinstance(a, gast.Name)}
     if op.kind == "getitem":            # the adjoint scatters into zeros shaped like x, at the same index
         if getattr(op.node, "s2s_item_of_tuple", False):

@@ -91,3 +91,46 @@ def grad_of_derivative(gradient, args, kwargs):
     reverse = derive(code, gradient.names, kinds, mode="reverse", select=(position,))
     out, grads = reverse.function(*args, **kwargs, **keywords)
     return flat(out)[position], (grads if len(inputs) > 1 else (grads,))
+
+
+def pullback_of_gradient(derivative, cotangent, *args):
+    """The vector-Jacobian product of a gradient function `derivative = grad(f, wrt)` at `args`, with
+    respect to every argument: by the symmetry of second derivatives it is the gradient of f's jvp in
+    the direction `cotangent`, computed by generated reverse code over generated forward code. Generated
+    code calls this where a differentiated function calls a gradient (`z = df(x) ** 3`).
+
+    Example:
+        >>> pullback_of_gradient(s2sgrad.grad(f), 1.0, 2.0)     # (f''(2.0),)
+    """
+    kind, gradient = derivative.__s2sgrad_derivative__
+    if kind != "grad" or derivative_of(gradient.fn) is not None:
+        raise S2SGradError(f"differentiating a call to a function made by s2sgrad.{kind} is not supported here; "
+                           "call s2sgrad.grad(f) (of a function with source) instead")
+    arguments = gradient.arguments(args, {})
+    names = tuple(arguments)[:len(args)]
+    cotangents = (cotangent,) if gradient.single else tuple(cotangent)
+    forward = derive(gradient.fn, gradient.names, kinds_of(arguments), mode="forward")
+    reverse = derive(forward.function, names, kinds_of(arguments), mode="reverse", select=(1,))
+    _, grads = reverse.function(*args, **dict(zip(forward.tangents, cotangents)))
+    return grads if len(names) > 1 else (grads,)
+
+
+def tangent_of_gradient(derivative, tangents, *args):
+    """The tangent of `derivative(*args)` (derivative = grad(f, wrt)) when the arguments move along
+    `tangents` (one per argument): the gradient with respect to wrt of f's jvp along `tangents`,
+    by generated reverse code over generated forward code. Generated forward code calls this where a
+    differentiated function calls a gradient.
+
+    Example:
+        >>> tangent_of_gradient(s2sgrad.grad(f), (1.0,), 2.0)     # f''(2.0)
+    """
+    kind, gradient = derivative.__s2sgrad_derivative__
+    if kind != "grad" or derivative_of(gradient.fn) is not None:
+        raise S2SGradError(f"differentiating a call to a function made by s2sgrad.{kind} is not supported here; "
+                           "call s2sgrad.grad(f) (of a function with source) instead")
+    arguments = gradient.arguments(args, {})
+    names = tuple(arguments)[:len(args)]
+    forward = derive(gradient.fn, names, kinds_of(arguments), mode="forward")
+    reverse = derive(forward.function, gradient.names, kinds_of(arguments), mode="reverse", select=(1,))
+    _, grads = reverse.function(*args, **dict(zip(forward.tangents, tangents)))
+    return grads

@@ -143,7 +143,11 @@ class ForwardTransform:
             ReverseTransform.no_rule(self, op)        # the same error as reverse mode (it reads self.core)
         if op.kind == "const":
             return [assign(self.t(v), self.zero(op.node))]
-        if op.kind != "rule" or not any(self.active(a) for a in op.inputs.values()):
+        if op.kind == "derivative":
+            return [assign(self.t(v), self.call_derivative(op))]
+        if op.kind not in ("rule", "opaque"):
+            raise AssertionError(f"forward mode has no tangent for a '{op.kind}' operation")   # never silent
+        if op.kind == "opaque" or not any(self.active(a) for a in op.inputs.values()):
             return [assign(self.t(v), self.zero(name(v)))]
         node = op.node
         args, keywords = _operands(node)
@@ -158,6 +162,15 @@ class ForwardTransform:
             terms = [self.substitute(node, op, (p,)) for p in spec.names(op.rule) if self.active(op.inputs[p])]
             return [assign(self.t(v), _sum(terms))]
         self.no_tangent(op)
+
+    def call_derivative(self, op):
+        """`v = df(x, a)` with df = grad(f): its tangent is the gradient of f's jvp along the arguments'
+        tangents (compose.tangent_of_gradient, generated code run at run time)."""
+        from .compose import tangent_of_gradient      # builds code with the pipeline, which imports this module
+        args = list(op.node.args)
+        tangents = gast.Tuple(elts=[self.tangent_or_zero(a) for a in args], ctx=gast.Load())
+        fn = name(self.ns.bind("tangent_of_gradient", tangent_of_gradient))
+        return call(fn, [clone(op.node.func), tangents] + [clone(a) for a in args])
 
     def substitute(self, node, op, params):
         """`node` with the tangents of `params` in place of their values (a zero tangent where inactive)."""

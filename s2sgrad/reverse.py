@@ -441,6 +441,8 @@ class ReverseTransform:
             return self.call_helper(op, v, state)
         if op.kind == "getitem":
             return self.reverse_getitem(op, v, state)
+        if op.kind == "derivative":
+            return self.call_derivative(op, v, state)
         if op.kind == "norule":
             self.no_rule(op)
         return []
@@ -501,6 +503,32 @@ class ReverseTransform:
         out = [assign(gast.Tuple(elts=[throwaway, grads], ctx=gast.Store()), value)]
         for var in sorted(seen & self.indexed):      # updated in place later: never the helper's array
             out.append(assign(self.d(var), call(self.np_attr("copy"), [name(self.d(var))])))
+        state |= seen
+        for var, temp in after:
+            out += self.accumulate(var, name(temp), state)
+        return out
+
+    def call_derivative(self, op, v, state):
+        """`v = df(x, a)` with df = grad(f): the adjoints of the arguments come from the gradient of f's
+        jvp in the direction dv (compose.pullback_of_gradient, generated code run at run time)."""
+        from .compose import pullback_of_gradient      # builds code with the pipeline, which imports this module
+        args = list(op.node.args)
+        if not any(self.active_name(a) for a in args):
+            return []
+        pullback = self.ns.bind("pullback_of_gradient", pullback_of_gradient)
+        targets, after, seen = [], [], set()
+        for a in args:
+            if not self.active_name(a):
+                targets.append(name(self.throwaway(), store=True))
+            elif a.id not in state and a.id not in seen:
+                targets.append(name(self.d(a.id), store=True))
+                seen.add(a.id)
+            else:
+                temp = self.namer.fresh(f"d{a.id}_part")
+                targets.append(name(temp, store=True))
+                after.append((a.id, temp))
+        value = call(name(pullback), [clone(op.node.func), name(self.d(v))] + [clone(a) for a in args])
+        out = [assign(gast.Tuple(elts=targets, ctx=gast.Store()), value)]
         state |= seen
         for var, temp in after:
             out += self.accumulate(var, name(temp), state)

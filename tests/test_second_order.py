@@ -191,15 +191,43 @@ def test_third_derivatives_of_sin_and_exp(x):
     assert third(exponential)(x) == pytest.approx(8.0 * math.exp(2.0 * x))
 
 
-def test_seed_idiom_8_second_derivative_of_x_squared_cubed():
-    # y = x**2; z = (dy/dx)**3 = 8 x**3; dz/dx = 24 x**2 = 24 at x = 1
-    dy = s2sgrad.grad(square)
-    assert dy(1.0) == pytest.approx(2.0)
-    assert s2sgrad.grad(s2sgrad.grad(square))(1.0) == pytest.approx(2.0)
-
-
 def square(x):
     return x ** 2
+
+
+dsquare = s2sgrad.grad(square)       # module level, like torch.autograd.grad(..., create_graph=True)
+
+
+def cube_of_slope(x):
+    return dsquare(x) ** 3
+
+
+def test_seed_idiom_8_gradient_of_a_function_calling_a_gradient():
+    # y = x**2; z = (dy/dx)**3 = 8 x**3; dz/dx = 24 x**2 = 24 at x = 1 (a tutorial prints 12: wrong)
+    assert dsquare(1.0) == pytest.approx(2.0)
+    assert s2sgrad.grad(cube_of_slope)(1.0) == pytest.approx(24.0)
+    assert s2sgrad.jvp(cube_of_slope, (1.0,), 1.0)[1] == pytest.approx(24.0)
+    assert s2sgrad.grad(dsquare)(1.0) == pytest.approx(2.0)
+
+
+def sin_weighted(x, a):
+    return np.sum(np.sin(x) * x) * a
+
+
+dsin_weighted = s2sgrad.grad(sin_weighted)
+
+
+def uses_array_gradient(x, a):
+    return np.sum(dsin_weighted(x, a) ** 2)
+
+
+def test_a_called_gradient_of_an_array_argument_is_differentiated_in_both_modes():
+    x, a = np.array([0.3, -0.4, 1.1]), 1.5
+    from gradcheck import assert_grad_matches
+    assert_grad_matches(uses_array_gradient, x, a, wrt=(0, 1))
+    u = RNG.normal(size=3)
+    _, tangent = s2sgrad.jvp(uses_array_gradient, (x, a), u)
+    assert tangent == pytest.approx(np.dot(s2sgrad.grad(uses_array_gradient)(x, a), u), rel=1e-10)
 
 
 def mixed(x, a):
