@@ -23,7 +23,7 @@ import gast
 
 from . import rules
 from .check import check
-from .errors import UnsupportedSyntaxError
+from .errors import NoGradientRuleError, UnsupportedSyntaxError
 from .frontend import LOCAL, NOT_FOUND, is_library, parse, unwrap
 from .lower import BINOPS, UNARYOPS, lower
 from .runtime import unbroadcast
@@ -196,8 +196,7 @@ def analyze(core, wrt, param_kinds=None, select=None):
 
     _check_discarded_calls(core, core.body, varied)
     kinds = _kinds(core, assigns, param_kinds or {})
-    _check_in_place_updates(core, assigns, ops, kinds)
-    mutated = _check_writes_into_arrays(core, assigns, ops)
+    mutated = _check_in_place_updates(core, assigns, ops, kinds)
     tuples = {s.targets[0].id: s.s2s_tuple for s in assigns if getattr(s, "s2s_tuple", None)}
     for op in ops.values():             # `a = t[0]` on a tuple a helper returned: one adjoint per item
         if op.kind == "getitem" and isinstance(op.node.value, gast.Name) and op.node.value.id in tuples:
@@ -210,87 +209,101 @@ def analyze(core, wrt, param_kinds=None, select=None):
 
 
 def _check_in_place_updates(core, assigns, ops, kinds):
-    """`y += w` changes an array in place, `y = y + w` rebinds: the same only when nothing else
-    refers to y's array. Accept it for scalars and for arrays y itself created (never a parameter,
-    never copied to another name); refuse the rest rather than compute another function."""
-    for s in assigns:
-        target = target_of(s)
-        if not getattr(s, "s2s_augmented", False) or kinds.get(target) == SCALAR:
-            continue
-        if not _made_here(core, assigns, ops, target):
-            raise UnsupportedSyntaxError(
-                f"an augmented assignment to '{target}', which may share its array with another name or "
-                "the caller: on arrays it would change that array in place; write "
-                f"'{target} = {target} + ...' to make a new array instead", core.source.location(s))
+    """`y[i] = v` and, on arrays, `y += w` change y's array in place; the generated code writes the
+    first in place and rebinds for the second (`y = y + w`). Both are exact only where y's array is
+    y's alone at that point (made by this function, not a parameter, not a view: checked in program
+    order, so `s = s.copy()` first is fine) and no other name that may see the same memory (a slice
+    `r = y[0]`, a view `y.T`, a copy `z = y`, a helper's result) is read after the change. Refuse the
+    rest at the user's line rather than compute another function. Returns the arrays written by index
+    and the names that may share their memory."""
+    def in_place(s):
+        return is_setitem(s) or (getattr(s, "s2s_augmented", False) and kinds.get(target_of(s)) != SCALAR)
 
-
-def _made_here(core, assigns, ops, target):
-    """Whether every array `target` holds was made by this function and is referred to by no other name:
-    not a parameter, never copied to another name, never a view of another array."""
-    copied = {ops[id(s)].node.id for s in assigns if ops[id(s)].kind == "copy"}
-    if target in core.params or target in copied:
-        return False
-
-    def made(d):
+    def fresh(d):
         op = ops[id(d)]
         if op.kind == "copy":          # from a temporary of the lowering, which holds a new value
-            return op.node.id not in core.source.locals and _made_here(core, assigns, ops, op.node.id)
+            temp = op.node.id
+            return temp not in core.source.locals and all(fresh(t) for t in assigns
+                                                          if not is_setitem(t) and target_of(t) == temp)
         if op.kind == "rule":
             return not rules.returns_view(op.fn)
         return op.kind in ("const", "opaque")
 
-    return all(made(d) for d in assigns
-               if not is_setitem(d) and target_of(d) == target and not getattr(d, "s2s_augmented", False))
-
-
-def _check_writes_into_arrays(core, assigns, ops):
-    """`y[i] = v` changes y's array in place. Exact only when that array is y's alone (made here, see
-    `_made_here`) and no other name that may see the same memory (a slice `r = y[0]`, a view `y.T`, a
-    helper's result) is read after the write; refuse everything else at the user's line."""
-    for s in assigns:
-        if not is_setitem(s):
-            continue
-        target = target_of(s)
-        if not _made_here(core, assigns, ops, target):
+    changed = sorted({target_of(s) for s in assigns if in_place(s)})
+    for target in changed:
+        _, bad = _shared_write(core.body, target, target in core.params, fresh, in_place)
+        if bad is not None and is_setitem(bad):
             raise UnsupportedSyntaxError(
                 f"assigning into '{target}', which may share its array with the caller or another name, is "
                 f"not supported: the change would be seen through that name too; make a new array first "
                 f"('{target} = {target}.copy()' or 'np.zeros(...)') and assign into that",
-                core.source.location(s))
+                core.source.location(bad))
+        if bad is not None:
+            raise UnsupportedSyntaxError(
+                f"an augmented assignment to '{target}', which may share its array with another name or "
+                "the caller: on arrays it would change that array in place; write "
+                f"'{target} = {target} + ...' to make a new array instead", core.source.location(bad))
     aliases = _aliases(assigns, ops)
-    written = {target_of(s) for s in assigns if is_setitem(s)}
     returned = {a.id for a in leaves(core.result) if isinstance(a, gast.Name)}
-    for target in sorted(written):
+    for target in changed:
         for alias in sorted(aliases.get(target, ())):
-            stale, bad = _stale_read(core.body, alias, target, False)
+            stale, bad = _stale_read(core.body, alias, target, False, in_place)
             if bad is None and stale and alias in returned:
-                bad = next(s for s in reversed(assigns) if is_setitem(s) and target_of(s) == target)
+                bad = next(s for s in reversed(assigns) if in_place(s) and target_of(s) == target)
             if bad is not None:
                 raise UnsupportedSyntaxError(
-                    f"'{alias}' may share memory with '{target}' (a slice, view or result of a helper), and "
-                    f"reading it after an assignment into '{target}' changed it is not supported; copy it "
-                    f"first ('{alias} = ... .copy()') or read it before the assignment", core.source.location(bad))
+                    f"'{alias}' may share memory with '{target}' (a slice, view, copy or result of a helper), "
+                    f"and reading it after '{target}' was changed in place is not supported; copy it "
+                    f"first ('{alias} = ... .copy()') or read it before the change", core.source.location(bad))
+    written = {target_of(s) for s in assigns if is_setitem(s)}
     return written | {a for w in written for a in aliases.get(w, ())}
 
 
-def _stale_read(stmts, alias, target, stale):
-    """Walk in program order (loops twice, branches joined): (whether `alias` may hold memory changed by a
-    write into `target` since it was assigned, the first statement reading it then, or None)."""
+def _shared_write(stmts, target, shared, fresh, in_place):
+    """Walk in program order (loops twice, branches joined): (whether `target` may hold an array another
+    name or the caller refers to, the first statement changing it in place then, or None)."""
+    for s in stmts:
+        if isinstance(s, gast.If):
+            a, bad = _shared_write(s.body, target, shared, fresh, in_place)
+            b, bad2 = (shared, None) if bad else _shared_write(s.orelse, target, shared, fresh, in_place)
+            if bad or bad2:
+                return True, bad or bad2
+            shared = a or b
+        elif isinstance(s, (gast.For, gast.While)):
+            entry = shared
+            for _ in range(2):
+                end, bad = _shared_write(s.body, target, entry, fresh, in_place)
+                if bad:
+                    return True, bad
+                entry = entry or end
+            shared = entry
+        elif isinstance(s, gast.Assign) and target_of(s) == target:
+            if in_place(s):
+                if shared:
+                    return shared, s
+            elif not is_setitem(s):
+                shared = not fresh(s)
+    return shared, None
+
+
+def _stale_read(stmts, alias, target, stale, in_place):
+    """Walk in program order (loops twice, branches joined): (whether `alias` may hold memory changed in
+    place through `target` since it was assigned, the first statement reading it then, or None)."""
     for s in stmts:
         if isinstance(s, (gast.If, gast.While, gast.For)):
             head = s.iter if isinstance(s, gast.For) else s.test
             if stale and alias in {n.id for n in gast.walk(head) if isinstance(n, gast.Name)}:
                 return stale, s
             if isinstance(s, gast.If):
-                a, bad = _stale_read(s.body, alias, target, stale)
-                b, bad2 = (stale, None) if bad else _stale_read(s.orelse, alias, target, stale)
+                a, bad = _stale_read(s.body, alias, target, stale, in_place)
+                b, bad2 = (stale, None) if bad else _stale_read(s.orelse, alias, target, stale, in_place)
                 if bad or bad2:
                     return True, bad or bad2
                 stale = a or b
                 continue
             entry = stale
             for _ in range(2):              # a second pass sees what the first iteration left behind
-                end, bad = _stale_read(s.body, alias, target, entry)
+                end, bad = _stale_read(s.body, alias, target, entry, in_place)
                 if bad:
                     return True, bad
                 entry = entry or end
@@ -299,7 +312,7 @@ def _stale_read(stmts, alias, target, stale):
         if isinstance(s, gast.Assign):
             if stale and alias in _names_read(s):
                 return stale, s
-            if is_setitem(s) and target_of(s) == target:
+            if in_place(s) and target_of(s) == target:
                 stale = True
             elif not is_setitem(s) and target_of(s) == alias:
                 stale = False
@@ -529,3 +542,40 @@ def _helper_result_kind(helper, call, atom_kind):
             else kinds.get(result.id, UNKNOWN)
     return _RESULT_KINDS[key]
 
+
+
+def call_site_kinds(info, fn, op):
+    """What each parameter of a helper holds at this call site: the helper is specialised on it."""
+    kinds = []
+    for p, param in inspect.signature(fn).parameters.items():
+        scalar = info.is_scalar(op.inputs[p]) if p in op.inputs else isinstance(param.default, (int, float))
+        kinds.append((p, SCALAR if scalar else UNKNOWN))
+    return tuple(kinds)
+
+
+def no_rule_error(core, op):
+    """The NoGradientRuleError for an operation with no rule that binds, at the user's line."""
+    node = op.node
+    where = core.source.location(node)
+    func = getattr(node, "func", None)
+    label = (gast.unparse(func) if func is not None else type(node).__name__).strip()
+    if op.fn is None:
+        why = (f"'{label}' is not a function s2sgrad can resolve (a local variable, or a name not "
+               "defined when the gradient was first built)")
+    elif inspect.isfunction(op.fn):
+        if any(isinstance(a, (gast.List, gast.Tuple)) for a in op.inputs.values()):
+            why = "lists of values passed to your own functions are not supported; pass the values one by one"
+        else:
+            why = f"the arguments of this call do not match the signature of {op.fn.__qualname__}"
+    elif rules.lookup(op.fn):
+        forms = ", ".join(f"{label}({', '.join(r.inputs)})" for r in rules.lookup(op.fn))
+        why = f"the gradient rule of '{label}' covers only {forms}"
+    else:
+        module = getattr(op.fn, "__module__", None) or type(op.fn).__module__
+        qual = getattr(op.fn, "__qualname__", None) or getattr(op.fn, "__name__", None) or type(op.fn).__name__
+        why = (f"s2sgrad has no gradient rule for '{label}' ({module}.{qual}) and it has no Python "
+               "source to differentiate")
+    return NoGradientRuleError(
+        f"{where[0]}:{where[1]}:{where[2]}: cannot differentiate the call to {label}: {why}. "
+        f"Compute this value outside the differentiated function, or write it with supported "
+        f"operations.\n    {where[3].strip()}")

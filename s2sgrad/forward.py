@@ -18,9 +18,8 @@ import inspect
 
 import gast
 
-from .analysis import SCALAR, assignments, elements, is_setitem, target_of
+from .analysis import SCALAR, assignments, call_site_kinds, elements, is_setitem, no_rule_error, target_of
 from .errors import NoGradientRuleError
-from .reverse import ReverseTransform
 from .rules import tangents as rules
 from .runtime import broadcast_like, own_tangent, zero_tangent
 from .syntax import assign, call, clone, const, located, map_leaves, name
@@ -140,7 +139,7 @@ class ForwardTransform:
             source = op.node
             return [assign(self.t(v), name(self.t(source.id)) if self.active(source) else self.zero(name(v)))]
         if op.kind == "norule":
-            ReverseTransform.no_rule(self, op)        # the same error as reverse mode (it reads self.core)
+            raise no_rule_error(self.core, op)        # the same error as reverse mode
         if op.kind == "const":
             return [assign(self.t(v), self.zero(op.node))]
         if op.kind == "derivative":
@@ -215,7 +214,7 @@ class ForwardTransform:
         params = [p for p in inspect.signature(fn).parameters if self.active(op.inputs.get(p))]
         if not params:
             return [clone(s), located(assign(self.t(v), self.zero(name(v))), s)]
-        helper = self.derive_helper(fn, tuple(params), self.helper_kinds(fn, op))
+        helper = self.derive_helper(fn, tuple(params), call_site_kinds(self.info, fn, op))
         fname = self.ns.bind(helper.name, helper)
         node = op.node
         keywords = [(k.arg, clone(k.value)) for k in node.keywords]
@@ -223,14 +222,6 @@ class ForwardTransform:
         value = call(name(fname), [clone(a) for a in node.args], keywords)
         targets = gast.Tuple(elts=[name(v, store=True), name(self.t(v), store=True)], ctx=gast.Store())
         return [located(assign(targets, value), s)]
-
-    def helper_kinds(self, fn, op):
-        """What each parameter of a helper holds at this call site: the helper is specialised on it."""
-        kinds = []
-        for p, param in inspect.signature(fn).parameters.items():
-            scalar = self.info.is_scalar(op.inputs[p]) if p in op.inputs else isinstance(param.default, (int, float))
-            kinds.append((p, SCALAR if scalar else "unknown"))
-        return tuple(kinds)
 
     def no_tangent(self, op):
         where = self.core.source.location(op.node)

@@ -23,8 +23,7 @@ import numpy
 
 from .runtime import unbroadcast, written
 
-from .errors import NoGradientRuleError
-from .analysis import elements, is_setitem, target_of, template
+from .analysis import call_site_kinds, elements, is_setitem, no_rule_error, target_of, template
 from .rules import adjoint_of
 from .syntax import assign, assigned_names, call, clone, const, expr_stmt, leaves, located, map_leaves, name
 
@@ -444,7 +443,7 @@ class ReverseTransform:
         if op.kind == "derivative":
             return self.call_derivative(op, v, state)
         if op.kind == "norule":
-            self.no_rule(op)
+            raise no_rule_error(self.core, op)
         return []
 
     def inline_rule(self, op, v, state):
@@ -479,10 +478,10 @@ class ReverseTransform:
             return []
         if v in self.info.tuples:        # seed only the items whose adjoints are in use
             used = [k for k, item in enumerate(self.items(v)) if item in state]
-            helper = self.derive_helper(fn, tuple(params), self.helper_kinds(fn, op), tuple(used))
+            helper = self.derive_helper(fn, tuple(params), call_site_kinds(self.info, fn, op), tuple(used))
             seeds = [(seed, name(self.d(self.items(v)[k]))) for seed, k in zip(helper.seeds, used)]
         else:
-            helper = self.derive_helper(fn, tuple(params), self.helper_kinds(fn, op))
+            helper = self.derive_helper(fn, tuple(params), call_site_kinds(self.info, fn, op))
             seeds = [(helper.seed, name(self.d(v)))]
         fname = self.ns.bind(helper.name, helper)
         node = op.node
@@ -534,53 +533,6 @@ class ReverseTransform:
             out += self.accumulate(var, name(temp), state)
         return out
 
-    def helper_kinds(self, fn, op):
-        """What each parameter of a helper holds at this call site: the helper is specialised on it."""
-        kinds = []
-        for p, param in inspect.signature(fn).parameters.items():
-            if p in op.inputs:
-                scalar = self.info.is_scalar(op.inputs[p])
-            else:
-                scalar = isinstance(param.default, (int, float))
-            kinds.append((p, "scalar" if scalar else "unknown"))
-        return tuple(kinds)
-
-    def no_rule(self, op):
-        node = op.node
-        where = self.core.source.location(node)
-        func = getattr(node, "func", None)
-        label = gast.unparse(func) if func is not None else type(node).__name__
-        label = label.strip()
-        if op.fn is None:
-            why = (f"'{label}' is not a function s2sgrad can resolve (a local variable, or a name not "
-                   "defined when the gradient was first built)")
-        elif inspect.isfunction(op.fn):
-            why = f"the arguments of this call do not match the signature of {op.fn.__qualname__}"
-        elif _rules_for(op.fn):
-            forms = ", ".join(f"{label}{_form(r)}" for r in _rules_for(op.fn))
-            why = f"the gradient rule of '{label}' covers only {forms}"
-        else:
-            why = (f"s2sgrad has no gradient rule for '{label}' ({_describe(op.fn)}) and it has no Python "
-                   "source to differentiate")
-        raise NoGradientRuleError(
-            f"{where[0]}:{where[1]}:{where[2]}: cannot differentiate the call to {label}: {why}. "
-            f"Compute this value outside the differentiated function, or write it with supported "
-            f"operations.\n    {where[3].strip()}")
-
-
-def _rules_for(obj):
-    from .rules import lookup
-    return lookup(obj)
-
-
-def _form(rule):
-    return "(" + ", ".join(rule.inputs) + ")"
-
-
-def _describe(obj):
-    module = getattr(obj, "__module__", None) or type(obj).__module__
-    qual = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None) or type(obj).__name__
-    return f"{module}.{qual}"
 
 
 class _Substitute(gast.NodeTransformer):

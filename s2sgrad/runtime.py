@@ -115,3 +115,257 @@ def own_tangent(t, y):
     no other tangent shares, so `y_dot[i] = ...` changes only y's tangent."""
     dtype = np.result_type(y) if np.result_type(y).kind == "f" else float
     return np.array(np.broadcast_to(t, np.shape(y)), dtype=dtype)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reductions
+# ---------------------------------------------------------------------------------------------
+
+def _axes(axis, ndim):
+    """`axis` (None, an int or a sequence, negatives allowed) as a sorted tuple of non-negative axes."""
+    if axis is None:
+        return tuple(range(ndim))
+    if isinstance(axis, (int, np.integer)):
+        axis = (axis,)
+    return tuple(sorted(int(a) % ndim for a in axis))
+
+
+def unreduce(g, x, axis, keepdims):
+    """The adjoint `g` of a reduction of `x` over `axis`, broadcast back to x's shape (a new array)."""
+    shape = np.shape(x)
+    g = np.asarray(g, dtype=np.result_type(g, x))        # a Python float seed takes x's dtype
+    if not keepdims:
+        g = np.expand_dims(g, _axes(axis, len(shape)))
+    return np.array(np.broadcast_to(g, shape))
+
+
+def sum_to_shape(g, shape):
+    """Sum `g` over the axes along which an array of `shape` was broadcast to g's shape.
+
+    Like `unbroadcast`, but never dropped by the compiler: for broadcast_to the other
+    argument is a shape, not an operand of the same size."""
+    g = np.asarray(g)
+    extra = g.ndim - len(shape)
+    if extra > 0:
+        g = g.sum(axis=tuple(range(extra)))
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
+    if axes:
+        g = g.sum(axis=axes, keepdims=True)
+    return g
+
+
+def extremum_share(x, y, axis, keepdims):
+    """Where `x` attains its max (or min) `y` along `axis`: 1/k at each of the k tied extrema, else 0.
+    The gradient of a tie is split equally among the tied elements (what JAX does)."""
+    hit = x == unreduce(y, x, axis, keepdims)
+    count = np.sum(hit, axis=_axes(axis, np.ndim(x)), keepdims=True)
+    return (hit / count).astype(np.result_type(x, np.float16))
+
+
+def prod_of_others(x, axis):
+    """For each element of `x`, the product of the other elements reduced with it along `axis`:
+    the exact derivative of np.prod, zeros included (no division)."""
+    x = np.asarray(x)
+    axes = _axes(axis, x.ndim)
+    kept = [a for a in range(x.ndim) if a not in axes]
+    moved = np.transpose(x, kept + list(axes))
+    flat = moved.reshape(moved.shape[:len(kept)] + (-1,))
+    ones = np.ones_like(flat[..., :1])
+    before = np.cumprod(np.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
+    after = np.flip(np.cumprod(np.concatenate([ones, np.flip(flat, -1)[..., :-1]], axis=-1), axis=-1), -1)
+    others = (before * after).reshape(moved.shape)
+    return np.transpose(others, np.argsort(kept + list(axes)))
+
+
+def reverse_cumsum(g, axis):
+    """Sum of `g` from each position to the end along `axis` (all axes flattened if None):
+    the adjoint of np.cumsum."""
+    if axis is None:
+        g = np.ravel(g)
+        axis = 0
+    return np.flip(np.cumsum(np.flip(g, axis), axis), axis)
+
+
+# ---------------------------------------------------------------------------------------------
+# Shape
+# ---------------------------------------------------------------------------------------------
+
+def untile(g, x, reps):
+    """The adjoint of np.tile(x, reps): the tiles of `g` summed into one of x's shape."""
+    shape = np.shape(x)
+    reps = (reps,) if isinstance(reps, (int, np.integer)) else tuple(reps)
+    ndim = max(len(shape), len(reps))
+    shape = (1,) * (ndim - len(shape)) + tuple(shape)
+    reps = (1,) * (ndim - len(reps)) + reps
+    split = np.reshape(g, [n for r, s in zip(reps, shape) for n in (r, s)])
+    return np.reshape(np.sum(split, axis=tuple(range(0, 2 * ndim, 2))), np.shape(x))
+
+
+def unrepeat(g, x, repeats, axis):
+    """The adjoint of np.repeat(x, repeats, axis): each run of copies of `g` summed back."""
+    if axis is None:
+        axis, n = 0, np.size(x)
+    else:
+        axis = axis % np.ndim(x)
+        n = np.shape(x)[axis]
+    counts = np.broadcast_to(repeats, (n,))
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    g = np.moveaxis(np.asarray(g), axis, 0)
+    summed = np.zeros((n,) + g.shape[1:], dtype=g.dtype)
+    nonempty = counts > 0
+    summed[nonempty] = np.add.reduceat(g, starts[nonempty], axis=0)
+    return np.reshape(np.moveaxis(summed, 0, axis), np.shape(x))
+
+
+def split_like(g, xs, axis):
+    """The adjoint of joining the arrays `xs` along `axis` (concatenate, stack's relatives,
+    hstack, vstack): `g` cut into one piece per element of xs, each of that element's shape."""
+    if axis is None:
+        g, axis = np.ravel(g), 0
+    g = np.asarray(g)
+    across = g.size // g.shape[axis]
+    sizes = [np.size(x) // across for x in xs]
+    pieces = np.split(g, np.cumsum(sizes)[:-1], axis=axis)
+    return [np.reshape(p, np.shape(x)) for p, x in zip(pieces, xs)]
+
+
+def hstack_axis(xs):
+    """The axis np.hstack joins `xs` along: 0 for 1-D (and 0-D) arrays, else 1."""
+    return 0 if np.ndim(xs[0]) <= 1 else 1
+
+
+# ---------------------------------------------------------------------------------------------
+# Linear algebra
+# ---------------------------------------------------------------------------------------------
+
+def _contracted(axes, a, b):
+    """np.tensordot's `axes` (an int or a pair of sequences) as two lists of non-negative axes."""
+    if isinstance(axes, (int, np.integer)):
+        return list(range(np.ndim(a) - axes, np.ndim(a))), list(range(axes))
+    ia, ib = axes
+    ia = [ia] if isinstance(ia, (int, np.integer)) else list(ia)
+    ib = [ib] if isinstance(ib, (int, np.integer)) else list(ib)
+    return [i % np.ndim(a) for i in ia], [i % np.ndim(b) for i in ib]
+
+
+def tensordot_adjoint_left(g, a, b, axes):
+    """Adjoint of a in np.tensordot(a, b, axes)."""
+    ia, ib = _contracted(axes, a, b)
+    free_a = [i for i in range(np.ndim(a)) if i not in ia]
+    free_b = [i for i in range(np.ndim(b)) if i not in ib]
+    g_free_b = list(range(len(free_a), np.ndim(g)))
+    out = np.tensordot(g, b, axes=(g_free_b, free_b))          # axes: free_a..., then ib order
+    return np.transpose(out, np.argsort(free_a + ia))
+
+
+def tensordot_adjoint_right(g, a, b, axes):
+    """Adjoint of b in np.tensordot(a, b, axes)."""
+    ia, ib = _contracted(axes, a, b)
+    free_a = [i for i in range(np.ndim(a)) if i not in ia]
+    free_b = [i for i in range(np.ndim(b)) if i not in ib]
+    out = np.tensordot(a, g, axes=(free_a, list(range(len(free_a)))))   # axes: ia order, then free_b...
+    return np.transpose(out, np.argsort(ib + free_b))
+
+
+def _dot_axes(a, b):
+    return [np.ndim(a) - 1], [max(np.ndim(b) - 2, 0)]
+
+
+def dot_adjoint_left(g, a, b):
+    """Adjoint of a in np.dot(a, b), for every rank np.dot accepts (a scalar operand multiplies)."""
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return unbroadcast(g * b, a) if np.ndim(a) else np.sum(g * b)
+    return tensordot_adjoint_left(g, a, b, _dot_axes(a, b))
+
+
+def dot_adjoint_right(g, a, b):
+    """Adjoint of b in np.dot(a, b), for every rank np.dot accepts (a scalar operand multiplies)."""
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return unbroadcast(g * a, b) if np.ndim(b) else np.sum(g * a)
+    return tensordot_adjoint_right(g, a, b, _dot_axes(a, b))
+
+
+def inner_adjoint_left(g, a, b):
+    """Adjoint of a in np.inner(a, b) (a contraction over both last axes; a scalar operand multiplies)."""
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return dot_adjoint_left(g, a, b)
+    return tensordot_adjoint_left(g, a, b, ([-1], [-1]))
+
+
+def inner_adjoint_right(g, a, b):
+    """Adjoint of b in np.inner(a, b) (a contraction over both last axes; a scalar operand multiplies)."""
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return dot_adjoint_right(g, a, b)
+    return tensordot_adjoint_right(g, a, b, ([-1], [-1]))
+
+
+def einsum_adjoints(g, subscripts, operands):
+    """One adjoint per operand of np.einsum(subscripts, *operands), for explicit subscripts
+    ('ij,jk->ik') without ellipses or an index repeated within one operand."""
+    if "->" not in subscripts or "." in subscripts:
+        raise NotImplementedError(f"the einsum gradient needs explicit subscripts without '...': {subscripts!r}")
+    inputs, output = subscripts.replace(" ", "").split("->")
+    inputs = inputs.split(",")
+    grads = []
+    for k, (sub, x) in enumerate(zip(inputs, operands)):
+        if len(set(sub)) != len(sub):
+            raise NotImplementedError(f"the einsum gradient does not support the repeated index in {sub!r}")
+        others = [s for j, s in enumerate(inputs) if j != k]
+        seen = set(output).union(*others)
+        kept = "".join(c for c in sub if c in seen)
+        rest = [o for j, o in enumerate(operands) if j != k]
+        gk = np.einsum(",".join([output] + others) + "->" + kept, g, *rest)
+        missing = tuple(i for i, c in enumerate(sub) if c not in seen)   # summed in x alone: broadcast
+        grads.append(np.array(np.broadcast_to(np.expand_dims(gk, missing), np.shape(x))))
+    return grads
+
+
+def identity_like(a):
+    """The identity over the first two axes of `a`, shaped (n, m, 1, ..., 1) in a's dtype:
+    the derivative of np.trace(a)."""
+    n, m = np.shape(a)[:2]
+    return np.eye(n, m, dtype=a.dtype).reshape((n, m) + (1,) * (np.ndim(a) - 2))
+
+
+def diag_adjoint(g, v):
+    """Adjoint of v in np.diag(v) (k=0): the diagonal of g if v is 1-D, else g on v's diagonal."""
+    if np.ndim(v) == 1:
+        return np.diagonal(g).copy()
+    out = np.zeros_like(v, dtype=np.result_type(g))
+    n = len(g)
+    out[np.arange(n), np.arange(n)] = g
+    return out
+
+
+def solve_transposed(a, g, b):
+    """a^-T g, shaped like g: the adjoint of b in np.linalg.solve(a, b) before summing over any
+    broadcast batch axes. b is a vector if 1-D, else a stack of matrices (NumPy 2's rule)."""
+    at = np.swapaxes(a, -1, -2)
+    if np.ndim(b) == 1:
+        return np.linalg.solve(at, np.expand_dims(g, -1))[..., 0]
+    return np.linalg.solve(at, g)
+
+
+def times_transpose(u, v, vectors):
+    """u v^T for stacks of matrices, or for stacks of column vectors when `vectors` (an outer product)."""
+    if vectors:
+        return np.expand_dims(u, -1) * np.expand_dims(v, -2)
+    return u @ np.swapaxes(v, -1, -2)
+
+
+def _lower_half_diagonal(x):
+    """The lower triangle of each matrix in `x`, its diagonal halved."""
+    n = np.shape(x)[-1]
+    return np.tril(x) * (1.0 - 0.5 * np.eye(n, dtype=np.result_type(x)))
+
+
+def cholesky_adjoint(g, L):
+    """Adjoint of a in L = np.linalg.cholesky(a) (lower), after Murray (2016), arXiv:1602.07527.
+
+    S = L^-T Phi(L^T g) L^-1, where Phi takes the lower triangle and halves its diagonal. NumPy
+    reads only the lower triangle of a, so the exact gradient is Phi(S + S^T): lower triangular
+    (for symmetric perturbations it agrees with the usual symmetric (S + S^T) / 2)."""
+    Lt = np.swapaxes(L, -1, -2)
+    P = _lower_half_diagonal(Lt @ g)
+    S = np.linalg.solve(Lt, np.swapaxes(np.linalg.solve(Lt, np.swapaxes(P, -1, -2)), -1, -2))
+    return _lower_half_diagonal(S + np.swapaxes(S, -1, -2))
