@@ -179,15 +179,23 @@ def _derivative(wrapper, gradient, kind):
     return wrapper
 
 
+MODES = ("reverse", "forward", "vjp", "hvp")
+
+
 def source(fn, wrt=0, mode="reverse"):
     """The generated code of the derivative of `fn` (what `s2sgrad show` prints): the gradient
-    (mode="reverse") or the Jacobian-vector product (mode="forward").
+    (mode="reverse"), the Jacobian-vector product ("forward"), the forward sweep and pullback of
+    `vjp` ("vjp"), or the Hessian-vector product ("hvp": the gradient of the jvp, then the jvp).
 
     Example:
         >>> print(source(f, wrt=("x", "a")))
     """
-    if mode not in ("reverse", "forward"):
-        raise ValueError(f"mode must be 'reverse' or 'forward', not {mode!r}")
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(map(repr, MODES))}, not {mode!r}")
+    if mode == "hvp":
+        code = _Gradient(fn, wrt, "forward")
+        forward, reverse = compose.hvp_code(code.fn, code.names, None)
+        return reverse.full_text + "\n\n" + forward.full_text
     return _Gradient(fn, wrt, mode).derived.full_text
 
 
@@ -408,14 +416,14 @@ def _forward_jacobian(forward, args, inputs):
 
 
 def _reverse_jacobian(reverse, args, arguments, inputs):
-    derived = reverse.specialised(arguments)
-    value = reverse.fn(*args)
+    """One forward sweep, then one pullback per output entry (the rows of the Jacobian)."""
+    value, pullback = _Vjp(reverse.fn, reverse.names if not reverse.single else reverse.names[0])(args, {})
     rows = [[] for _ in inputs]
     for seed in _basis(value):
-        _, grads = derived.function(*args, **{derived.seed: seed})
-        grads = (grads,) if len(inputs) == 1 else grads
-        for row, g, x in zip(rows, grads, inputs):
-            row.append(np.asarray(_like(g, x)))
+        grads = pullback(seed)
+        grads = (grads,) if reverse.single else grads
+        for row, g in zip(rows, grads):
+            row.append(np.asarray(g))
     return [np.stack(row).reshape(np.shape(value) + np.shape(x)).astype(_float_type(value, x))
             for row, x in zip(rows, inputs)]
 

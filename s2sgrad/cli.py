@@ -52,8 +52,9 @@ def main(argv=None):
     commands = parser.add_subparsers(dest="command", required=True)
     show = commands.add_parser("show", help="print the generated derivative code of a function")
     show.add_argument("target", help="FILE.py:FUNCTION or MODULE:FUNCTION")
-    show.add_argument("--mode", choices=("reverse", "forward"), default="reverse",
-                      help="reverse: the gradient (default); forward: the Jacobian-vector product")
+    show.add_argument("--mode", choices=api.MODES, default="reverse",
+                      help="reverse: the gradient (default); forward: the Jacobian-vector product; vjp: the "
+                      "forward sweep and the pullback apart; hvp: the Hessian-vector product (gradient of the jvp)")
     show.add_argument("--wrt", help="parameters to differentiate with respect to, e.g. x,a (default: "
                       "the decorator's wrt, else the first parameter)")
     args = parser.parse_args(argv)

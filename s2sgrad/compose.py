@@ -40,8 +40,9 @@ def hvp_code(fn, names, kinds):
     """(forward code of fn with respect to `names`, reverse code of its tangent): the second, called
     with the tangents as the direction v, returns ((value, tangent), H v)."""
     forward = derive(fn, names, kinds, mode="forward")
-    tangent_kinds = tuple(kinds) + tuple((t, k) for t, (n, k) in zip(forward.tangents, [
-        (n, dict(kinds).get(n, "unknown")) for n in names]))
+    tangent_kinds = None
+    if kinds is not None:       # a tangent holds what its argument holds
+        tangent_kinds = tuple(kinds) + tuple((t, dict(kinds).get(n, "unknown")) for t, n in zip(forward.tangents, names))
     reverse = derive(forward.function, names, tangent_kinds, mode="reverse", select=(1,))
     return forward, reverse
 

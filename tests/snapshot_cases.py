@@ -109,6 +109,34 @@ def forward_loop(x: float, a: float, n: int = 10):
     return s * x
 
 
+def inplace_loop(x, w):
+    y = np.zeros(len(x))
+    for i in range(len(x)):
+        y[i] = x[i] * w[i]
+        if i > 0:
+            y[i] += y[i - 1] * 0.5
+    return np.sum(y * y)
+
+
+def mlp_loss(x, W1, b1, W2, b2, target):
+    h = np.tanh(W1 @ x + b1)
+    out = W2 @ h + b2
+    return np.sum((out - target) ** 2)
+
+
+def second_order(x, w):
+    h = np.tanh(x * w)
+    s = 0.0
+    for i in range(3):
+        s = s + np.sum(h * x)
+    return s
+
+
+def two_outputs(x, a: float):
+    y = np.sin(x) * a
+    return y, np.sum(y * x)
+
+
 CASES = [
     ("straight_line", straight_line, (0, 1)),
     ("if_else", if_else, 0),
@@ -123,4 +151,8 @@ CASES = [
     ("array_function", array_function, (0, 1)),
     ("tuple_unpacking", tuple_unpacking, (0, 1)),
     ("forward_loop", forward_loop, ("x", "a"), "forward"),
+    ("inplace_loop", inplace_loop, (0, 1)),
+    ("mlp_loss", mlp_loss, ("W1", "b1", "W2", "b2")),
+    ("second_order", second_order, 0, "hvp"),
+    ("vjp_split", two_outputs, (0, 1), "vjp"),
 ]

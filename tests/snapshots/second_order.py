@@ -1,0 +1,89 @@
+def grad_jvp_second_order(x, w, *, x_dot, ds_dot=1.0):
+    stack = []
+    h_dot_times_x = None
+    h_times_x_dot_1 = None
+    h_times_x_dot = None
+    sum_h_times_x_dot = None
+    plus = None
+    x_times_w = x * w
+    x_times_w_dot = x_dot * w
+    h = np.tanh(x_times_w)
+    h_times_h = h * h
+    minus_h_times_h = 1.0 - h_times_h
+    h_dot = x_times_w_dot * minus_h_times_h
+    s = 0.0
+    s_dot = 0.0
+    for i in range(3):
+        h_times_x = h * x
+        stack.append(h_dot_times_x)
+        h_dot_times_x = h_dot * x
+        stack.append(h_times_x_dot_1)
+        h_times_x_dot_1 = h * x_dot
+        stack.append(h_times_x_dot)
+        h_times_x_dot = h_dot_times_x + h_times_x_dot_1
+        sum_h_times_x = np.sum(h_times_x)
+        stack.append(sum_h_times_x_dot)
+        sum_h_times_x_dot = np.sum(h_times_x_dot)
+        s_plus_sum_h_times_x = s + sum_h_times_x
+        stack.append(plus)
+        plus = s_dot + sum_h_times_x_dot
+        s_plus_sum_h_times_x_dot = broadcast_like(plus, s_plus_sum_h_times_x)
+        s = s_plus_sum_h_times_x
+        stack.append(s_dot)
+        s_dot = s_plus_sum_h_times_x_dot
+    stack.append(range(3))
+    s_dot_value = s_dot
+    # reverse sweep
+    dh = 0.0
+    dh_dot = 0.0
+    dx = 0.0
+    # for i in range(3):
+    for i in reversed(stack.pop()):
+        # s_dot = s_plus_sum_h_times_x_dot
+        s_dot = stack.pop()
+        # s_plus_sum_h_times_x_dot = broadcast_like(s_dot + sum_h_times_x_dot, s_plus_sum_h_times_x)
+        dplus = unbroadcast(ds_dot, plus)
+        ds_dot = unbroadcast(dplus, s_dot)
+        dsum_h_times_x_dot = unbroadcast(dplus, sum_h_times_x_dot)
+        plus = stack.pop()
+        # sum_h_times_x_dot = np.sum(h_times_x_dot)
+        dh_times_x_dot = np.full_like(h_times_x_dot, dsum_h_times_x_dot)
+        sum_h_times_x_dot = stack.pop()
+        # h_times_x_dot = h_dot * x + h * x_dot
+        dh_dot_times_x = unbroadcast(dh_times_x_dot, h_dot_times_x)
+        dh_times_x_dot_1 = unbroadcast(dh_times_x_dot, h_times_x_dot_1)
+        h_times_x_dot = stack.pop()
+        dh = dh + unbroadcast(dh_times_x_dot_1 * x_dot, h)
+        h_times_x_dot_1 = stack.pop()
+        dh_dot = dh_dot + unbroadcast(dh_dot_times_x * x, h_dot)
+        dx = dx + unbroadcast(dh_dot_times_x * h_dot, x)
+        h_dot_times_x = stack.pop()
+    # h_dot = x_times_w_dot * (1.0 - h * h)
+    dminus_h_times_h = unbroadcast(dh_dot * x_times_w_dot, minus_h_times_h)
+    dh_times_h = -dminus_h_times_h
+    dh = dh + dh_times_h * h
+    dh = dh + dh_times_h * h
+    # h = np.tanh(x_times_w)
+    dx_times_w = dh * (1.0 - h * h)
+    # x_times_w = x * w
+    dx = dx + unbroadcast(dx_times_w * w, x)
+    return ((s, s_dot_value), dx)
+
+
+def jvp_second_order(x, w, *, x_dot):
+    x_times_w = x * w
+    x_times_w_dot = x_dot * w
+    h = np.tanh(x_times_w)
+    h_dot = x_times_w_dot * (1.0 - h * h)
+    s = 0.0
+    s_dot = 0.0
+    for i in range(3):
+        h_times_x = h * x
+        h_times_x_dot = h_dot * x + h * x_dot
+        sum_h_times_x = np.sum(h_times_x)
+        sum_h_times_x_dot = np.sum(h_times_x_dot)
+        s_plus_sum_h_times_x = s + sum_h_times_x
+        s_plus_sum_h_times_x_dot = broadcast_like(s_dot + sum_h_times_x_dot, s_plus_sum_h_times_x)
+        s = s_plus_sum_h_times_x
+        s_dot = s_plus_sum_h_times_x_dot
+    return (s, s_dot)
