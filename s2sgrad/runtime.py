@@ -162,6 +162,14 @@ def extremum_share(x, y, axis, keepdims):
     return (hit / count).astype(np.result_type(x, np.float16))
 
 
+def share_of(x, other, z):
+    """How much of the gradient of z = maximum(x, other) (or minimum, fmax, fmin) goes to x:
+    1 where z is x alone, 1/2 where x == other (ties split equally, as JAX does), else 0;
+    in z's dtype."""
+    share = np.where(x == other, 0.5, (x == z) * 1.0)
+    return share.astype(np.result_type(z, np.float16))
+
+
 def prod_of_others(x, axis):
     """For each element of `x`, the product of the other elements reduced with it along `axis`:
     the exact derivative of np.prod, zeros included (no division)."""

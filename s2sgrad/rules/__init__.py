@@ -132,7 +132,7 @@ def is_nondifferentiable(obj):
         return False
 
 
-from . import operators, math, numpy, casts  # noqa: E402,F401  (registers the tables)
+from . import operators, math, numpy, linalg, casts  # noqa: E402,F401  (registers the tables)
 
 import numpy as _np  # noqa: E402
 

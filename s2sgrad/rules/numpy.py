@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from ..runtime import (extremum_share, hstack_axis, prod_of_others, reverse_cumsum, split_like, sum_to_shape,
+from ..runtime import (extremum_share, share_of, hstack_axis, prod_of_others, reverse_cumsum, split_like, sum_to_shape,
                        unbroadcast, unreduce, unrepeat, untile)
 from . import adjoint, d, nondifferentiable
 
@@ -187,20 +187,12 @@ def power(z, x, y):
     d[y] = unbroadcast(d[z] * z * np.log(x), y)
 
 
-@adjoint(np.maximum, np.minimum)
+@adjoint(np.maximum, np.minimum, np.fmax, np.fmin)
 def maximum(z, x, y):
-    # the gradient goes to the argument z equals; where x == y it is split equally (as JAX does)
-    g = np.where(x == y, 0.5 * d[z], d[z])
-    d[x] = unbroadcast(np.where(x == z, g, 0.0), x)
-    d[y] = unbroadcast(np.where(y == z, g, 0.0), y)
-
-
-@adjoint(np.fmax, np.fmin)
-def fmax(z, x, y):
-    # as maximum; fmax/fmin return the other argument where one is NaN, and so does the gradient
-    g = np.where(x == y, 0.5 * d[z], d[z])
-    d[x] = unbroadcast(np.where((x == z) | np.isnan(y), g, 0.0), x)
-    d[y] = unbroadcast(np.where((y == z) | np.isnan(x), g, 0.0), y)
+    # the gradient goes to the argument z equals, split equally where x == y (as JAX does);
+    # fmax/fmin return the other argument where one is NaN, and so does the gradient
+    d[x] = unbroadcast(d[z] * share_of(x, y, z), x)
+    d[y] = unbroadcast(d[z] * share_of(y, x, z), y)
 
 
 @adjoint(np.arctan2)
