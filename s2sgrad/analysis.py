@@ -94,7 +94,7 @@ def operation(core, value):
         keywords = [(k.arg, k.value) for k in value.keywords]
         if obj is NOT_FOUND or obj is LOCAL:
             return Op("norule", value, _positional(value), fn=None)
-        if rules.lookup(obj):
+        if rules.lookup(obj) or rules.is_nondifferentiable(obj):     # x.shape lowers to np.shape(x) here
             return _primitive(obj, value, value.args, keywords)
         if hasattr(obj, "__s2sgrad_derivative__") and not keywords:     # df(x) with df = grad(f)
             return Op("derivative", value, {str(i): a for i, a in enumerate(value.args)}, fn=obj)

@@ -10,7 +10,7 @@ import pytest
 
 ROOT = pathlib.Path(__file__).parent.parent
 # examples that wait for a compiler feature: name -> what their run fails with today
-PENDING = {"mlp.py": "cannot differentiate the call to np.mean"}
+PENDING = {}
 EXAMPLES = sorted(p for p in (ROOT / "examples").glob("*.py") if p.name not in PENDING)
 
 

@@ -2,7 +2,7 @@
 methods with no NumPy function of their own, `x.astype(dtype)` and `x.flatten()` (s2sgrad/runtime.py)."""
 
 from ..runtime import astype as astype_, cast_back, flatten as flatten_
-from . import adjoint, d
+from . import adjoint, d, nondifferentiable
 
 import numpy as np
 
@@ -20,3 +20,6 @@ def flatten(y, x):
 @adjoint(np.copy)
 def copy(y, x):
     d[x] = d[y]
+
+
+nondifferentiable(np.result_type)      # x.dtype
