@@ -262,8 +262,8 @@ def tensordot_adjoint_left(g, a, b, axes):
     free_a = [i for i in range(np.ndim(a)) if i not in ia]
     free_b = [i for i in range(np.ndim(b)) if i not in ib]
     g_free_b = list(range(len(free_a), np.ndim(g)))
-    out = np.tensordot(g, b, axes=(g_free_b, free_b))          # axes: free_a..., then ib order
-    return np.transpose(out, np.argsort(free_a + ia))
+    out = np.tensordot(g, b, axes=(g_free_b, free_b))    # axes: free_a, then b's contracted axes in order
+    return np.transpose(out, np.argsort(free_a + [ia[ib.index(j)] for j in sorted(ib)]))
 
 
 def tensordot_adjoint_right(g, a, b, axes):
@@ -271,8 +271,8 @@ def tensordot_adjoint_right(g, a, b, axes):
     ia, ib = _contracted(axes, a, b)
     free_a = [i for i in range(np.ndim(a)) if i not in ia]
     free_b = [i for i in range(np.ndim(b)) if i not in ib]
-    out = np.tensordot(a, g, axes=(free_a, list(range(len(free_a)))))   # axes: ia order, then free_b...
-    return np.transpose(out, np.argsort(ib + free_b))
+    out = np.tensordot(a, g, axes=(free_a, list(range(len(free_a)))))   # a's contracted axes in order, free_b
+    return np.transpose(out, np.argsort([ib[ia.index(i)] for i in sorted(ia)] + free_b))
 
 
 def _dot_axes(a, b):
@@ -307,9 +307,15 @@ def inner_adjoint_right(g, a, b):
     return tensordot_adjoint_right(g, a, b, ([-1], [-1]))
 
 
+def einsum_adjoint(g, subscripts, operands, k):
+    """The adjoint of operand k in np.einsum(subscripts, *operands)."""
+    return einsum_adjoints(g, subscripts, operands)[k]
+
+
 def einsum_adjoints(g, subscripts, operands):
     """One adjoint per operand of np.einsum(subscripts, *operands), for explicit subscripts
-    ('ij,jk->ik') without ellipses or an index repeated within one operand."""
+    ('ij,jk->ik') without ellipses or an index repeated within one operand (NotImplementedError
+    otherwise). Each is the einsum of d[y] with the other operands."""
     if "->" not in subscripts or "." in subscripts:
         raise NotImplementedError(f"the einsum gradient needs explicit subscripts without '...': {subscripts!r}")
     inputs, output = subscripts.replace(" ", "").split("->")

@@ -1,8 +1,8 @@
-"""Every registered gradient rule, checked against central finite differences inside its domain.
+"""Every registered scalar gradient rule, checked against central finite differences inside its domain.
 
-`SCALAR_RULES` is the table of scalar rules (math, builtins, operators); `NUMPY_RULES` the
-table of NumPy rules. `test_every_registered_*_rule_has_a_test` walks `s2sgrad.rules.RULES`,
-so registering a rule without adding it here fails the suite.
+`SCALAR_RULES` is the table of scalar rules (math, builtins, operators), also run on arrays with
+broadcasting; the NumPy table is tests/test_numpy_rules.py. `test_every_registered_*_rule_has_a_test`
+walks `s2sgrad.rules.RULES`, so registering a rule without adding it to a table fails the suite.
 """
 
 import builtins
@@ -319,91 +319,14 @@ def test_rule_table_walk_sees_the_known_primitives():
 
 
 # ---------------------------------------------------------------------------------------------
-# NumPy rules on arrays
+# Operators on arrays (the NumPy function table is tests/test_numpy_rules.py)
 # ---------------------------------------------------------------------------------------------
 
-def np_sin(x):
-    return np.sum(np.sin(x))
-
-
-def np_cos(x):
-    return np.sum(np.cos(x))
-
-
-def np_tan(x):
-    return np.sum(np.tan(x))
-
-
-def np_exp(x):
-    return np.sum(np.exp(x))
-
-
-def np_log(x):
-    return np.sum(np.log(x))
-
-
-def np_tanh(x):
-    return np.sum(np.tanh(x))
-
-
-def np_sqrt(x):
-    return np.sum(np.sqrt(x))
-
-
-def np_sum(x):
-    return np.sum(x)
-
-
-def np_sum_weighted(x):
-    return np.sum(x * x * 0.5 + x)
-
-
-def np_copy_method(x):
-    y = x.copy()
-    y[0] = 2.0
-    return np.sum(y * x)
-
-
-def np_astype_method(x):
-    return np.sum(np.sin(x.astype(np.float64)).astype(float) * x)
-
-
-def np_flatten_method(x):
-    return np.sum(x.flatten() * np.arange(np.size(x)))
-
+from test_numpy_rules import NUMPY_RULES, np_sin  # noqa: E402,F401  (tests/test_forward.py runs both tables)
 
 POS3 = np.array([0.3, 1.2, 0.7])
-POS23 = np.array([[0.3, 1.2, 0.7], [0.5, 0.9, 1.4]])
 MIX3 = np.array([-0.8, 0.4, 1.1])
 MIX23 = np.array([[-0.8, 0.4, 1.1], [0.2, -1.3, 0.6]])
-
-NUMPY_RULES = [
-    (np.sin, 1, np_sin, [(POS3,), (MIX23,)], 0),
-    (np.cos, 1, np_cos, [(MIX3,), (POS23,)], 0),
-    (np.tan, 1, np_tan, [(MIX3,), (POS23,)], 0),
-    (np.exp, 1, np_exp, [(MIX3,), (MIX23,)], 0),
-    (np.log, 1, np_log, [(POS3,), (POS23,)], 0),
-    (np.tanh, 1, np_tanh, [(MIX3,), (MIX23,)], 0),
-    (np.sqrt, 1, np_sqrt, [(POS3,), (POS23,)], 0),
-    (np.sum, 1, np_sum, [(MIX3,), (MIX23,)], 0),
-    (np.sum, 1, np_sum_weighted, [(MIX3,), (MIX23,)], 0),
-    (np.copy, 1, np_copy_method, [(MIX3,), (MIX23,)], 0),
-    (runtime.astype, 2, np_astype_method, [(MIX3,), (MIX23,)], 0),
-    (runtime.flatten, 1, np_flatten_method, [(MIX3,), (MIX23,)], 0),
-]
-
-_NUMPY_CASES, _NUMPY_IDS = _cases(NUMPY_RULES)
-
-
-@pytest.mark.parametrize("fn, args, wrt", _NUMPY_CASES, ids=_NUMPY_IDS)
-def test_numpy_rule_matches_finite_differences_on_arrays_of_shape_3_and_2x3(fn, args, wrt):
-    grads = assert_grad_matches(fn, *args, wrt=wrt)
-    assert grads[0].shape == args[0].shape
-
-
-def test_every_registered_numpy_rule_has_a_test():
-    missing = _uncovered(NUMPY_RULES, _is_numpy)
-    assert not missing, f"numpy rules without an entry in NUMPY_RULES: {missing}"
 
 
 # Array operators, including broadcasting: the adjoint of a broadcast operand is summed back to its shape.

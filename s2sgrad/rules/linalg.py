@@ -5,7 +5,7 @@ longer formulas live in `s2sgrad.runtime`. Matrix functions accept stacks of mat
 
 import numpy as np
 
-from ..runtime import (cholesky_adjoint, diag_adjoint, dot_adjoint_left, dot_adjoint_right, einsum_adjoints,
+from ..runtime import (cholesky_adjoint, diag_adjoint, dot_adjoint_left, dot_adjoint_right, einsum_adjoint,
                        identity_like, inner_adjoint_left, inner_adjoint_right, matmul_adjoint_left,
                        matmul_adjoint_right, solve_transposed, tensordot_adjoint_left, tensordot_adjoint_right,
                        times_transpose, unbroadcast, unreduce)
@@ -53,10 +53,25 @@ def tensordot(y, a, b, axes=2):
     d[b] = tensordot_adjoint_right(d[y], a, b, axes)
 
 
+# Explicit subscripts ("ij,jk->ik"): each operand's adjoint is the einsum of d[y] with the others.
+# One to three operands; more are refused until the compiler binds `*operands` to a sequence.
+
 @adjoint(np.einsum)
-def einsum(y, subscripts, *operands):
-    # explicit subscripts ("ij,jk->ik"); each operand's adjoint is the einsum of the others with d[y]
-    d[operands] = einsum_adjoints(d[y], subscripts, operands)
+def einsum(y, subscripts, a):
+    d[a] = einsum_adjoint(d[y], subscripts, [a], 0)
+
+
+@adjoint(np.einsum)
+def einsum2(y, subscripts, a, b):
+    d[a] = einsum_adjoint(d[y], subscripts, [a, b], 0)
+    d[b] = einsum_adjoint(d[y], subscripts, [a, b], 1)
+
+
+@adjoint(np.einsum)
+def einsum3(y, subscripts, a, b, c):
+    d[a] = einsum_adjoint(d[y], subscripts, [a, b, c], 0)
+    d[b] = einsum_adjoint(d[y], subscripts, [a, b, c], 1)
+    d[c] = einsum_adjoint(d[y], subscripts, [a, b, c], 2)
 
 
 # ---------------------------------------------------------------------------------------------
