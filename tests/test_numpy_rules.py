@@ -774,8 +774,13 @@ def np_cholesky_upper(a):
     return np.sum(np.linalg.cholesky(a, upper=True))
 
 
-@pytest.mark.parametrize("fn, x", [(np_norm_ord1, X3), (np_diag_offset, X3), (np_cholesky_upper, _spd())],
-                         ids=["norm ord=1", "diag k=1", "cholesky upper"])
+def la_einsum_four(x):
+    return np.einsum("i,i,i,i->", x, x, x, x)
+
+
+@pytest.mark.parametrize("fn, x", [(np_norm_ord1, X3), (np_diag_offset, X3), (np_cholesky_upper, _spd()),
+                                   (la_einsum_four, X3)],
+                         ids=["norm ord=1", "diag k=1", "cholesky upper", "einsum of four operands"])
 def test_forms_without_an_exact_rule_are_refused_at_compile_time(fn, x):
     with pytest.raises(s2sgrad.NoGradientRuleError):
         s2sgrad.grad(fn)(x)
