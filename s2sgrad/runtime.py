@@ -383,3 +383,28 @@ def cholesky_adjoint(g, L):
     P = _lower_half_diagonal(Lt @ g)
     S = np.linalg.solve(Lt, np.swapaxes(np.linalg.solve(Lt, np.swapaxes(P, -1, -2)), -1, -2))
     return _lower_half_diagonal(S + np.swapaxes(S, -1, -2))
+
+
+def cholesky_tangent(t, L):
+    """Tangent of L = np.linalg.cholesky(a) (lower) along t, after Murray (2016): NumPy reads only
+    the lower triangle of a, so the perturbation is that triangle mirrored, dA; then
+    dL = L Phi(L^-1 dA L^-T), where Phi takes the lower triangle and halves its diagonal."""
+    dA = np.tril(t) + np.swapaxes(np.tril(t, -1), -1, -2)
+    left = np.linalg.solve(L, dA)
+    S = np.swapaxes(np.linalg.solve(L, np.swapaxes(left, -1, -2)), -1, -2)
+    return L @ _lower_half_diagonal(S)
+
+
+def solve_like(a, r, b):
+    """Solve a z = r, where r is laid out like the right-hand side b of np.linalg.solve(a, b): a vector
+    (per matrix of a stack) when b is 1-d, else matrices."""
+    if np.ndim(b) == 1:
+        return np.linalg.solve(a, r[..., None])[..., 0]
+    return np.linalg.solve(a, r)
+
+
+def apply_like(m, y, b):
+    """m @ y, with y laid out like the right-hand side b of np.linalg.solve (a vector when b is 1-d)."""
+    if np.ndim(b) == 1:
+        return (m @ y[..., None])[..., 0]
+    return m @ y

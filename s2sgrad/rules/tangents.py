@@ -31,7 +31,8 @@ from dataclasses import dataclass
 import gast
 import numpy as np
 
-from ..runtime import astype as astype_, cast_tangent, flatten as flatten_, unbroadcast
+from ..runtime import (apply_like, astype as astype_, cast_tangent, cholesky_tangent, extremum_share,
+                       flatten as flatten_, prod_of_others, solve_like, unbroadcast)
 from . import Rule, adjoint_of
 
 TANGENTS = {}       # primitive -> Elementwise() | Linear | Bilinear | [Rule, ...] (explicit templates)
@@ -181,8 +182,11 @@ def covers(prim, adjoint_rule):
         if not set(adjoint_rule.differentiable()) <= set(wanted):
             return f"{type(entry).__name__.lower()} in {wanted}, but {adjoint_rule.differentiable()} carry derivatives"
         return None
-    names = [gast.Name(id=p, ctx=gast.Load(), annotation=None, type_comment=None) for p in params]
-    if any(rule.bind(names, []) is not None for rule in entry):
+    kinds = {p.name: p.kind for p in adjoint_rule.signature.parameters.values()}
+    atom = lambda p: gast.Name(id=p, ctx=gast.Load(), annotation=None, type_comment=None)  # noqa: E731
+    args = [atom(p) for p in params if kinds[p] is not inspect.Parameter.KEYWORD_ONLY]
+    keywords = [(p, atom(p)) for p in params if kinds[p] is inspect.Parameter.KEYWORD_ONLY]
+    if any(rule.bind(args, keywords) is not None for rule in entry):
         return None
     return f"no tangent template takes ({', '.join(params)})"
 
@@ -283,7 +287,7 @@ def _sum_terms(expr):
 # Declarations for NumPy primitives take effect once an adjoint rule makes them differentiable;
 # the coverage test (tests/test_forward.py) checks each against its adjoint rule.
 elementwise(
-    np.add, np.subtract, np.divide, np.true_divide, np.power, np.negative, np.positive, np.abs, np.absolute,
+    np.add, np.subtract, np.divide, np.true_divide, np.power, np.float_power, np.negative, np.positive, np.abs, np.absolute,
     np.fabs, np.sign, np.arcsin, np.arccos, np.arctan, np.arctan2, np.sinh, np.cosh, np.arcsinh, np.arccosh,
     np.arctanh, np.exp2, np.expm1, np.log2, np.log10, np.log1p, np.square, np.cbrt, np.reciprocal,
     np.hypot, np.maximum, np.minimum, np.fmax, np.fmin, np.where, np.clip, np.logaddexp, np.logaddexp2,
@@ -312,7 +316,7 @@ def det(y, x):
 
 @tangent(np.linalg.solve)
 def solve(y, a, b):
-    t[y] = np.linalg.solve(a, t[b]) - np.linalg.solve(a, t[a] @ y)
+    t[y] = solve_like(a, t[b], b) - solve_like(a, apply_like(t[a], y, b), b)
 
 
 elementwise(
@@ -334,3 +338,79 @@ linear(flatten_, "x")
 @tangent(astype_)
 def astype(y, x, dtype):
     t[y] = cast_tangent(t[x], y)
+
+
+# Reductions that are not linear: the directional derivative, summed the way the reduction sums.
+
+@tangent(np.prod)
+def prod(y, x):
+    t[y] = np.sum(t[x] * prod_of_others(x, None))
+
+
+@tangent(np.prod)
+def prod_along(y, x, axis=None, *, keepdims=False):
+    t[y] = np.sum(t[x] * prod_of_others(x, axis), axis=axis, keepdims=keepdims)
+
+
+@tangent(np.max, np.amax, np.min, np.amin)
+def max(y, x):
+    t[y] = np.sum(t[x] * extremum_share(x, y, None, False))
+
+
+@tangent(np.max, np.amax, np.min, np.amin)
+def max_along(y, x, axis=None, *, keepdims=False):
+    t[y] = np.sum(t[x] * extremum_share(x, y, axis, keepdims), axis=axis, keepdims=keepdims)
+
+
+@tangent(np.var)
+def var(y, x):
+    t[y] = np.sum(t[x] * (x - np.mean(x))) * 2.0 / np.size(x)
+
+
+@tangent(np.var)
+def var_along(y, x, axis=None, *, ddof=0, keepdims=False):
+    t[y] = np.sum(t[x] * (x - np.mean(x, axis=axis, keepdims=True)), axis=axis, keepdims=keepdims) * 2.0 / (
+        np.size(x) / np.size(y) - ddof)
+
+
+@tangent(np.std)
+def std(y, x):
+    t[y] = np.sum(t[x] * (x - np.mean(x))) / (np.size(x) * y)
+
+
+@tangent(np.std)
+def std_along(y, x, axis=None, *, ddof=0, keepdims=False):
+    t[y] = np.sum(t[x] * (x - np.mean(x, axis=axis, keepdims=True)), axis=axis, keepdims=keepdims) / (
+        (np.size(x) / np.size(y) - ddof) * y)
+
+
+@tangent(np.linalg.norm)
+def norm(y, x):
+    t[y] = np.sum(x * t[x]) / y
+
+
+@tangent(np.linalg.norm)
+def norm_along(y, x, *, axis=None, keepdims=False):
+    t[y] = np.sum(x * t[x], axis=axis, keepdims=keepdims) / y
+
+
+@tangent(np.linalg.cholesky)
+def cholesky(L, a):
+    t[L] = cholesky_tangent(t[a], L)
+
+
+# Multilinear: one term per operand.
+
+@tangent(np.einsum)
+def einsum(y, subscripts, a):
+    t[y] = np.einsum(subscripts, t[a])
+
+
+@tangent(np.einsum)
+def einsum2(y, subscripts, a, b):
+    t[y] = np.einsum(subscripts, t[a], b) + np.einsum(subscripts, a, t[b])
+
+
+@tangent(np.einsum)
+def einsum3(y, subscripts, a, b, c):
+    t[y] = np.einsum(subscripts, t[a], b, c) + np.einsum(subscripts, a, t[b], c) + np.einsum(subscripts, a, b, t[c])
