@@ -408,3 +408,11 @@ def apply_like(m, y, b):
     if np.ndim(b) == 1:
         return (m @ y[..., None])[..., 0]
     return m @ y
+
+
+def pieces_like(g, xs):
+    """The adjoint of `np.array(xs)`: one piece of g per element of a list `xs` (along the first axis),
+    or g itself when xs was one array."""
+    if isinstance(xs, (list, tuple)):
+        return list(g)
+    return g

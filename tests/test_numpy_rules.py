@@ -355,6 +355,15 @@ def np_copy(x):
     return np.sum(np.sin(np.copy(x)) * x)
 
 
+def np_array_of_values(x):
+    v = np.array([x[0] * x[1], np.sin(x[2]), 2.0])
+    return np.sum(v * np.array([1.0, -2.0, 0.5]))
+
+
+def np_array_of_arrays(x):
+    return np.sum(np.array([x, x * x], dtype=float) * 1.5)
+
+
 def np_copy_method(x):
     y = x.copy()
     y[0] = 2.0
@@ -650,6 +659,8 @@ NUMPY_RULES = [
     # shape
     (np.copy, 1, np_copy, [(X2,)], 0),
     (np.copy, 1, np_copy_method, [(X3,), (X2,)], 0),
+    (np.array, 2, np_array_of_values, [(X3,)], 0),
+    (np.array, 2, np_array_of_arrays, [(X3,), (X2,)], 0),
     (runtime.astype, 2, np_astype_method, [(X3,), (X2,)], 0),
     (runtime.flatten, 1, np_flatten_method, [(X3,), (X2,)], 0),
     (np.reshape, 2, np_reshape, [(X234,), (arr(4, 6),)], 0),

@@ -201,7 +201,6 @@ def test_euler_integration_of_a_damped_oscillator_matches_the_propagator_transpo
     np.testing.assert_allclose(s2sgrad.grad(euler_linear)(state0, A, dt, steps), power.T @ final, rtol=1e-11)
 
 
-@pending(ARRAY)
 def test_euler_oscillator_gradient_with_respect_to_stiffness_and_damping():
     state0, dt, steps = np.array([1.0, 0.0]), 0.01, 300
     assert s2sgrad.check_grad(euler_oscillator, state0, 4.0, 0.3, dt, steps, wrt=("state", "k", "c"), rtol=RTOL)

@@ -142,3 +142,32 @@ def test_a_gradient_function_is_never_mistaken_for_the_function_it_differentiate
     except s2sgrad.S2SGradError:
         return
     assert second == pytest.approx(12.0)
+
+
+def add_all(*xs):
+    total = 0.0
+    for x in xs:
+        total = total + x
+    return total
+
+
+def uses_add_all(a, b):
+    return add_all(a * a, b, 3.0) * 2.0
+
+
+def test_a_rule_with_star_parameters_gives_each_element_its_adjoint():
+    # a `*operands` template parameter once bound a plain tuple the compiler took for inactive: zero gradients
+    import s2sgrad.rules as rules
+    from s2sgrad.rules import adjoint, d
+
+    @adjoint(add_all)
+    def add_all_rule(y, *xs):
+        d[xs] = [d[y] for _ in xs]
+    try:
+        from s2sgrad.pipeline import _CACHE
+        _CACHE.clear()
+        grads = s2sgrad.grad(uses_add_all, wrt=(0, 1))(1.5, -0.5)
+        assert grads == pytest.approx((6.0, 2.0))
+    finally:
+        del rules.RULES[add_all]
+        _CACHE.clear()

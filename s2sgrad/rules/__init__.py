@@ -67,7 +67,11 @@ class Rule:
             return None
         out = {}
         for p in params:
-            if p.name in bound.arguments:
+            if p.kind is p.VAR_KEYWORD:
+                return None                  # no template takes **kwargs: the form is not covered
+            if p.kind is p.VAR_POSITIONAL:   # `*operands`: a sequence, one adjoint per element
+                out[p.name] = gast.Tuple(elts=list(bound.arguments.get(p.name, ())), ctx=gast.Load())
+            elif p.name in bound.arguments:
                 out[p.name] = bound.arguments[p.name]
             else:
                 out[p.name] = gast.Constant(value=p.default, kind=None)

@@ -1,7 +1,8 @@
-"""Adjoints of copies and casts: `np.copy` (`x.copy()`), and the array helpers lowering calls for
+"""Adjoints of copies and casts: `np.copy` (`x.copy()`), `np.array` (of an array, or of a list of
+values: `np.array([k, c])`), and the array helpers lowering calls for
 methods with no NumPy function of their own, `x.astype(dtype)` and `x.flatten()` (s2sgrad/runtime.py)."""
 
-from ..runtime import astype as astype_, cast_back, flatten as flatten_
+from ..runtime import astype as astype_, cast_back, flatten as flatten_, pieces_like
 from . import adjoint, d, nondifferentiable
 
 import numpy as np
@@ -23,3 +24,8 @@ def copy(y, x):
 
 
 nondifferentiable(np.result_type)      # x.dtype
+
+
+@adjoint(np.array)
+def array(y, xs, dtype=None):
+    d[xs] = pieces_like(d[y], xs)

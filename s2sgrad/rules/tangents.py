@@ -332,6 +332,7 @@ bilinear(operator.matmul, "x", "y")
 
 linear(np.sum, "x")
 linear(np.copy, "x")
+linear(np.array, "xs")
 linear(flatten_, "x")
 
 
