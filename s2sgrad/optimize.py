@@ -1,7 +1,8 @@
 """Passes on generated code that make it read like hand-written code.
 
 - `simplify`: no arithmetic on two constants (`y - 1` with y = 2 is `1`), no `e ** 1`,
-  no `-(-e)`, `a + -b * c` is `a - b * c`; the meaning of every expression is unchanged.
+  no `-(-e)`, `a + -b * c` is `a - b * c`, `(a, b)[1]` is `b`; the meaning of every
+  expression is unchanged.
 - `drop_dead_stores`: an assignment to an adjoint that nothing reads afterwards is removed
   (primal statements are never touched: they may call user code).
 - `propagate_copies`: `da = db` followed by reads of `da` becomes those reads of `db`, when
@@ -37,6 +38,13 @@ class Simplify(gast.NodeTransformer):
             if positive is not None:
                 node.op = gast.Sub() if isinstance(node.op, gast.Add) else gast.Add()
                 node.right = positive
+        return node
+
+    def visit_Subscript(self, node):
+        self.generic_visit(node)      # `(da, db)[1]` is `db`
+        if isinstance(node.value, gast.Tuple) and isinstance(node.slice, gast.Constant) \
+                and type(node.slice.value) is int and -len(node.value.elts) <= node.slice.value < len(node.value.elts):
+            return node.value.elts[node.slice.value]
         return node
 
     def visit_UnaryOp(self, node):

@@ -379,6 +379,14 @@ class ReverseTransform:
         out.append(assign(restore, self.pop()))
         return out
 
+    def output_adjoint(self, v):
+        """`d[y]` in a template: v's adjoint, or for a tuple (`s, l = np.linalg.slogdet(a)`) a tuple of its
+        items' adjoints, 0.0 for an item nothing reads."""
+        if v not in self.info.tuples:
+            return name(self.d(v))
+        items = [name(self.d(item)) if item in self._state else const(0.0) for item in self.items(v)]
+        return gast.Tuple(elts=items, ctx=gast.Load())
+
     def items(self, var):
         """The adjoints of a tuple a helper returned are one per item, named like `dh_result_0`."""
         return [f"{var}[{k}]" for k in range(self.info.tuples.get(var, 0))]
@@ -447,6 +455,7 @@ class ReverseTransform:
         return []
 
     def inline_rule(self, op, v, state):
+        self._state = state
         rule = op.rule
         mapping = dict(op.inputs)
         mapping[rule.output] = name(v)
@@ -548,7 +557,7 @@ class _Substitute(gast.NodeTransformer):
 
     def visit_Subscript(self, node):
         if adjoint_of(node) is not None:
-            return name(self.t.d(self.v))
+            return self.t.output_adjoint(self.v)
         return self.generic_visit(node)
 
     def visit_Name(self, node):

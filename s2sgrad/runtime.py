@@ -416,3 +416,8 @@ def pieces_like(g, xs):
     if isinstance(xs, (list, tuple)):
         return list(g)
     return g
+
+
+def slogdet_tangent(t, a, y):
+    """The tangent of (sign, log|det a|) = np.linalg.slogdet(a) along t: (0, trace(a^-1 t))."""
+    return zero_tangent(y[0]), np.trace(np.linalg.solve(a, t), axis1=-2, axis2=-1)

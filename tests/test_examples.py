@@ -9,9 +9,7 @@ import sys
 import pytest
 
 ROOT = pathlib.Path(__file__).parent.parent
-# examples that wait for a compiler feature: name -> what their run fails with today
-PENDING = {}
-EXAMPLES = sorted(p for p in (ROOT / "examples").glob("*.py") if p.name not in PENDING)
+EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
 
 
 def run_example(path):
@@ -25,13 +23,6 @@ def test_example_script_runs(path):
     result = run_example(path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip()
-
-
-@pytest.mark.parametrize("name", sorted(PENDING))
-def test_pending_example_fails_only_for_its_missing_feature(name):
-    result = run_example(ROOT / "examples" / name)
-    assert result.returncode != 0, f"examples/{name} runs now: remove it from PENDING so it is tested"
-    assert PENDING[name] in result.stderr, result.stderr
 
 
 def test_loop_example_gradient_matches_finite_differences():

@@ -355,6 +355,18 @@ def np_copy(x):
     return np.sum(np.sin(np.copy(x)) * x)
 
 
+SLOGDET_A = np.array([[2.0, 0.3, -0.1], [0.5, -1.5, 0.2], [0.1, 0.4, 1.1]])
+
+
+def la_slogdet_unpacked(a):
+    sign, logdet = np.linalg.slogdet(a)
+    return logdet * 2.0 + sign
+
+
+def la_slogdet_indexed(a):
+    return np.sum(np.linalg.slogdet(a @ np.swapaxes(a, -1, -2) + np.eye(3))[1])
+
+
 def np_array_of_values(x):
     v = np.array([x[0] * x[1], np.sin(x[2]), 2.0])
     return np.sum(v * np.array([1.0, -2.0, 0.5]))
@@ -660,6 +672,8 @@ NUMPY_RULES = [
     (np.copy, 1, np_copy, [(X2,)], 0),
     (np.copy, 1, np_copy_method, [(X3,), (X2,)], 0),
     (np.array, 2, np_array_of_values, [(X3,)], 0),
+    (np.linalg.slogdet, 1, la_slogdet_unpacked, [(SLOGDET_A,)], 0),
+    (np.linalg.slogdet, 1, la_slogdet_indexed, [(SLOGDET_A,), (np.stack([SLOGDET_A, SLOGDET_A.T * 0.5]),)], 0),
     (np.array, 2, np_array_of_arrays, [(X3,), (X2,)], 0),
     (runtime.astype, 2, np_astype_method, [(X3,), (X2,)], 0),
     (runtime.flatten, 1, np_flatten_method, [(X3,), (X2,)], 0),

@@ -125,3 +125,9 @@ def det(y, a):
 @adjoint(np.linalg.cholesky)
 def cholesky(L, a):
     d[a] = cholesky_adjoint(d[L], L)
+
+
+@adjoint(np.linalg.slogdet)
+def slogdet(y, a):
+    # y = (sign, log|det a|): only the logarithm carries a derivative, d log|det a| = a^-T
+    d[a] = np.expand_dims(d[y][1], (-2, -1)) * np.swapaxes(np.linalg.inv(a), -1, -2)

@@ -32,7 +32,7 @@ import gast
 import numpy as np
 
 from ..runtime import (apply_like, astype as astype_, cast_tangent, cholesky_tangent, extremum_share,
-                       flatten as flatten_, prod_of_others, solve_like, unbroadcast)
+                       flatten as flatten_, prod_of_others, slogdet_tangent, solve_like, unbroadcast)
 from . import Rule, adjoint_of
 
 TANGENTS = {}       # primitive -> Elementwise() | Linear | Bilinear | [Rule, ...] (explicit templates)
@@ -393,6 +393,11 @@ def norm(y, x):
 @tangent(np.linalg.norm)
 def norm_along(y, x, *, axis=None, keepdims=False):
     t[y] = np.sum(x * t[x], axis=axis, keepdims=keepdims) / y
+
+
+@tangent(np.linalg.slogdet)
+def slogdet(y, a):
+    t[y] = slogdet_tangent(t[a], a, y)
 
 
 @tangent(np.linalg.cholesky)
