@@ -50,7 +50,7 @@ class Op:
             return [self.node if self.kind == "copy" else self.node.value]
         if self.kind == "rule":
             return [a for p in self.rule.differentiable() for a in elements(self.inputs[p])]
-        if self.kind in ("helper", "norule", "setitem", "derivative"):
+        if self.kind in ("helper", "norule", "setitem", "derivative", "jvpcall"):
             return [a for v in self.inputs.values() for a in elements(v)]
         return []
 
@@ -98,6 +98,9 @@ def operation(core, value):
             return _primitive(obj, value, value.args, keywords)
         if hasattr(obj, "__s2sgrad_derivative__") and not keywords:     # df(x) with df = grad(f)
             return Op("derivative", value, {str(i): a for i, a in enumerate(value.args)}, fn=obj)
+        if _is_jvp_call(core, obj, value):                               # s2sgrad.jvp(f, (x,), (u,))
+            fn, args, tangents = value.args
+            return Op("jvpcall", value, {"args": args, "tangents": tangents}, fn=core.source.resolve(fn))
         helper = unwrap(obj)
         if inspect.isfunction(helper) and not is_library(helper):
             if any(isinstance(a, (gast.List, gast.Tuple)) for a in list(value.args) + [k for _, k in keywords]):
@@ -109,6 +112,17 @@ def operation(core, value):
             return Op("helper", value, dict(bound.arguments), fn=helper)
         return Op("norule", value, _positional(value), fn=obj)
     return Op("opaque", value)
+
+
+def _is_jvp_call(core, obj, call):
+    """`s2sgrad.jvp(f, (args...), tangents[, wrt=constant])` with f a function of the user's."""
+    if getattr(obj, "__module__", None) != "s2sgrad.api" or getattr(obj, "__name__", None) != "jvp":
+        return False
+    if len(call.args) != 3 or any(k.arg != "wrt" or not isinstance(k.value, (gast.Constant, gast.Tuple))
+                                  for k in call.keywords):
+        return False
+    fn = core.source.resolve(call.args[0])
+    return inspect.isfunction(fn) and isinstance(call.args[1], gast.Tuple)
 
 
 def _positional(call):
@@ -198,6 +212,7 @@ def analyze(core, wrt, param_kinds=None, select=None):
     kinds = _kinds(core, assigns, param_kinds or {})
     mutated = _check_in_place_updates(core, assigns, ops, kinds)
     tuples = {s.targets[0].id: s.s2s_tuple for s in assigns if getattr(s, "s2s_tuple", None)}
+    tuples.update({s.targets[0].id: 2 for s in assigns if ops[id(s)].kind == "jvpcall"})   # (value, tangent)
     for op in ops.values():             # `a = t[0]` on a tuple a helper returned: one adjoint per item
         if op.kind == "getitem" and isinstance(op.node.value, gast.Name) and op.node.value.id in tuples:
             op.node.s2s_item_of_tuple = True
@@ -435,8 +450,8 @@ def _reads(op, target, is_scalar):
                     elif node.id in params:
                         names |= {a.id for a in elements(op.inputs[node.id]) if isinstance(a, gast.Name)}
         return names
-    if op.kind in ("helper", "derivative"):
-        return {a.id for a in op.inputs.values() if isinstance(a, gast.Name)}
+    if op.kind in ("helper", "derivative", "jvpcall"):
+        return {a.id for v in op.inputs.values() for a in elements(v) if isinstance(a, gast.Name)}
     if op.kind == "getitem":            # the adjoint scatters into zeros shaped like x, at the same index
         if getattr(op.node, "s2s_item_of_tuple", False):
             return set()

@@ -135,3 +135,48 @@ def tangent_of_gradient(derivative, tangents, *args):
     reverse = derive(forward.function, gradient.names, kinds_of(arguments), mode="reverse", select=(1,))
     _, grads = reverse.function(*args, **dict(zip(forward.tangents, tangents)))
     return grads
+
+
+def _jvp_code(fn, wrt, args, tangents):
+    """(forward code of fn at these arguments, its parameter names, the tangent keywords, the tangents as
+    a tuple): what a call `s2sgrad.jvp(fn, args, tangents, wrt)` inside generated code runs."""
+    import inspect
+    params = list(inspect.signature(fn).parameters)
+    single = not isinstance(wrt, (tuple, list))
+    names = tuple(params[w] if isinstance(w, int) else w for w in ((wrt,) if single else wrt))
+    arguments = dict(zip(params, args))
+    forward = derive(fn, names, kinds_of(arguments), mode="forward")
+    return forward, tuple(params[:len(args)]), ((tangents,) if single else tuple(tangents)), arguments
+
+
+def pullback_of_jvp(fn, args, tangents, cotangents, wrt=0):
+    """The vector-Jacobian product of `s2sgrad.jvp(fn, args, tangents, wrt)` = (value, tangent) with
+    cotangents (for the value, for the tangent): (gradients for args, gradients for tangents), by
+    generated reverse code over fn's generated forward code. Generated code calls this where a
+    differentiated function calls s2sgrad.jvp (the gradient of a jvp).
+
+    Example:
+        >>> pullback_of_jvp(f, (2.0,), (1.0,), (0.0, 1.0))     # ((f''(2.0),), (f'(2.0),))
+    """
+    forward, names, tangents, arguments = _jvp_code(fn, wrt, args, tangents)
+    kinds = kinds_of(arguments, forward.tangents)
+    reverse = derive(forward.function, names + forward.tangents, kinds, mode="reverse")
+    _, grads = reverse.function(*args, **dict(zip(forward.tangents, tangents)),
+                                **dict(zip(reverse.seeds, cotangents)))
+    grads = grads if isinstance(grads, tuple) else (grads,)
+    return grads[:len(names)], grads[len(names):]
+
+
+def tangent_of_jvp(fn, args, tangents, args_dot, tangents_dot, wrt=0):
+    """The tangent of `s2sgrad.jvp(fn, args, tangents, wrt)` = (value, tangent) when args and tangents
+    move along args_dot and tangents_dot: forward code over fn's forward code.
+
+    Example:
+        >>> tangent_of_jvp(f, (2.0,), (1.0,), (1.0,), (0.0,))     # (f'(2.0), f''(2.0))
+    """
+    forward, names, tangents, arguments = _jvp_code(fn, wrt, args, tangents)
+    twice = derive(forward.function, names + forward.tangents, kinds_of(arguments, forward.tangents),
+                   mode="forward")
+    directions = dict(zip(twice.tangents, tuple(args_dot) + tuple(tangents_dot)))
+    _, derivative = twice.function(*args, **dict(zip(forward.tangents, tangents)), **directions)
+    return derivative

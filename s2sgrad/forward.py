@@ -144,6 +144,8 @@ class ForwardTransform:
             return [assign(self.t(v), self.zero(op.node))]
         if op.kind == "derivative":
             return [assign(self.t(v), self.call_derivative(op))]
+        if op.kind == "jvpcall":
+            return [assign(self.t(v), self.call_jvp(op))]
         if op.kind not in ("rule", "opaque"):
             raise AssertionError(f"forward mode has no tangent for a '{op.kind}' operation")   # never silent
         if op.kind == "opaque" or not any(self.active(a) for a in op.inputs.values()):
@@ -161,6 +163,18 @@ class ForwardTransform:
             terms = [self.substitute(node, op, (p,)) for p in spec.names(op.rule) if self.active(op.inputs[p])]
             return [assign(self.t(v), _sum(terms))]
         self.no_tangent(op)
+
+    def call_jvp(self, op):
+        """`v = s2sgrad.jvp(f, args, tangents)`: its tangent is forward code over f's forward code along
+        the tangents of args and tangents (compose.tangent_of_jvp, run at run time)."""
+        from .compose import tangent_of_jvp           # builds code with the pipeline, which imports this module
+        args, tangents = op.inputs["args"], op.inputs["tangents"]
+        directions = [gast.Tuple(elts=[self.tangent_or_zero(a) for a in elements(x)], ctx=gast.Load())
+                      for x in (args, tangents)]
+        node = op.node
+        return call(name(self.ns.bind("tangent_of_jvp", tangent_of_jvp)),
+                    [clone(node.args[0]), clone(args), clone(tangents)] + directions,
+                    [(k.arg, clone(k.value)) for k in node.keywords])
 
     def call_derivative(self, op):
         """`v = df(x, a)` with df = grad(f): its tangent is the gradient of f's jvp along the arguments'

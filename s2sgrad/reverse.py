@@ -443,6 +443,7 @@ class ReverseTransform:
         if op.kind == "copy":
             return self.accumulate(op.node.id, name(self.d(v)), state) if self.active_name(op.node) else []
         if op.kind == "rule":
+            self._state = state
             return self.inline_rule(op, v, state)
         if op.kind == "helper":
             return self.call_helper(op, v, state)
@@ -450,6 +451,9 @@ class ReverseTransform:
             return self.reverse_getitem(op, v, state)
         if op.kind == "derivative":
             return self.call_derivative(op, v, state)
+        if op.kind == "jvpcall":
+            self._state = state
+            return self.call_jvp(op, v, state)
         if op.kind == "norule":
             raise no_rule_error(self.core, op)
         return []
@@ -511,6 +515,38 @@ class ReverseTransform:
         out = [assign(gast.Tuple(elts=[throwaway, grads], ctx=gast.Store()), value)]
         for var in sorted(seen & self.indexed):      # updated in place later: never the helper's array
             out.append(assign(self.d(var), call(self.np_attr("copy"), [name(self.d(var))])))
+        state |= seen
+        for var, temp in after:
+            out += self.accumulate(var, name(temp), state)
+        return out
+
+    def call_jvp(self, op, v, state):
+        """`v = s2sgrad.jvp(f, args, tangents)`, a (value, tangent) pair: the adjoints of the arguments and
+        tangents come from f's reverse-over-forward code (compose.pullback_of_jvp, run at run time)."""
+        from .compose import pullback_of_jvp          # builds code with the pipeline, which imports this module
+        args, tangents = op.inputs["args"], op.inputs["tangents"]
+        flat = elements(args) + elements(tangents)
+        if not any(self.active_name(a) for a in flat):
+            return []
+        targets, after, seen = [], [], set()
+        for a in flat:
+            if not self.active_name(a):
+                targets.append(name(self.throwaway(), store=True))
+            elif a.id not in state and a.id not in seen:
+                targets.append(name(self.d(a.id), store=True))
+                seen.add(a.id)
+            else:
+                temp = self.namer.fresh(f"d{a.id}_part")
+                targets.append(name(temp, store=True))
+                after.append((a.id, temp))
+        n = len(elements(args))
+        split = gast.Tuple(elts=[gast.Tuple(elts=targets[:n], ctx=gast.Store()),
+                                 gast.Tuple(elts=targets[n:], ctx=gast.Store())], ctx=gast.Store())
+        node = op.node
+        call_args = [clone(node.args[0]), clone(args), clone(tangents), self.output_adjoint(v)]
+        value = call(name(self.ns.bind("pullback_of_jvp", pullback_of_jvp)), call_args,
+                     [(k.arg, clone(k.value)) for k in node.keywords])
+        out = [assign(split, value)]
         state |= seen
         for var, temp in after:
             out += self.accumulate(var, name(temp), state)

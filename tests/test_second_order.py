@@ -308,3 +308,47 @@ def test_every_runtime_helper_rule_has_a_test():
     registered = {p for p in RULES if is_runtime_helper(p)}
     assert registered and registered == {p for p, _, _ in RUNTIME_RULES}
     assert all(RULES[p][0].template.__module__ == GENERATED for p in registered)
+
+
+# -- the gradient of a jvp, written as a call to s2sgrad.jvp ------------------------------------------
+
+def slope_of_sine_times_x(x):
+    return s2sgrad.jvp(sine_times_x, (x,), 1.0)[1]
+
+
+def sine_times_x(x):
+    return math.sin(x) * x
+
+
+def slope_times_value(x, u):
+    value, slope = s2sgrad.jvp(sine_times_x, (x,), u)
+    return slope * value
+
+
+def directional(x, w, v):
+    return s2sgrad.jvp(tanh_of_product, (x, w), v, wrt=0)[1] ** 2
+
+
+def tanh_of_product(x, w):
+    return np.sum(np.tanh(x * w))
+
+
+def test_gradient_of_a_jvp_is_the_second_derivative():
+    x = 0.7
+    second = -math.sin(x) * x + 2 * math.cos(x)
+    assert s2sgrad.grad(slope_of_sine_times_x)(x) == pytest.approx(second)
+    assert s2sgrad.jvp(slope_of_sine_times_x, (x,), 1.0)[1] == pytest.approx(second)
+
+
+def test_gradient_of_a_jvp_with_respect_to_the_point_and_the_direction():
+    x, u = 0.7, 2.0
+    first = math.cos(x) * x + math.sin(x)
+    second = -math.sin(x) * x + 2 * math.cos(x)
+    dx, du = s2sgrad.grad(slope_times_value, wrt=(0, 1))(x, u)
+    assert dx == pytest.approx(u * second * sine_times_x(x) + u * first * first)
+    assert du == pytest.approx(first * sine_times_x(x))
+
+
+def test_gradient_of_a_jvp_on_arrays_matches_finite_differences():
+    x, w, v = np.array([0.3, -0.2]), np.array([1.5, 0.4]), np.array([1.0, 2.0])
+    assert s2sgrad.check_grad(directional, x, w, v, wrt=(0, 1, 2))
