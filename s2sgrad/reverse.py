@@ -513,12 +513,17 @@ class ReverseTransform:
         grads = targets[0] if len(targets) == 1 else gast.Tuple(elts=targets, ctx=gast.Store())
         throwaway = name(self.throwaway(), store=True)
         out = [assign(gast.Tuple(elts=[throwaway, grads], ctx=gast.Store()), value)]
-        for var in sorted(seen & self.indexed):      # updated in place later: never the helper's array
-            out.append(assign(self.d(var), call(self.np_attr("copy"), [name(self.d(var))])))
+        out += self.own(seen)
         state |= seen
         for var, temp in after:
             out += self.accumulate(var, name(temp), state)
         return out
+
+    def own(self, assigned):
+        """Copies of adjoints a call just returned that are updated in place later (`dx[i] += g`): the
+        call may have handed back an array someone else holds."""
+        return [assign(self.d(var), call(self.np_attr("copy"), [name(self.d(var))]))
+                for var in sorted(set(assigned) & self.indexed)]
 
     def call_jvp(self, op, v, state):
         """`v = s2sgrad.jvp(f, args, tangents)`, a (value, tangent) pair: the adjoints of the arguments and
@@ -546,7 +551,7 @@ class ReverseTransform:
         call_args = [clone(node.args[0]), clone(args), clone(tangents), self.output_adjoint(v)]
         value = call(name(self.ns.bind("pullback_of_jvp", pullback_of_jvp)), call_args,
                      [(k.arg, clone(k.value)) for k in node.keywords])
-        out = [assign(split, value)]
+        out = [assign(split, value)] + self.own(seen)
         state |= seen
         for var, temp in after:
             out += self.accumulate(var, name(temp), state)
@@ -572,7 +577,7 @@ class ReverseTransform:
                 targets.append(name(temp, store=True))
                 after.append((a.id, temp))
         value = call(name(pullback), [clone(op.node.func), name(self.d(v))] + [clone(a) for a in args])
-        out = [assign(gast.Tuple(elts=targets, ctx=gast.Store()), value)]
+        out = [assign(gast.Tuple(elts=targets, ctx=gast.Store()), value)] + self.own(seen)
         state |= seen
         for var, temp in after:
             out += self.accumulate(var, name(temp), state)

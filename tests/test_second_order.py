@@ -352,3 +352,22 @@ def test_gradient_of_a_jvp_with_respect_to_the_point_and_the_direction():
 def test_gradient_of_a_jvp_on_arrays_matches_finite_differences():
     x, w, v = np.array([0.3, -0.2]), np.array([1.5, 0.4]), np.array([1.0, 2.0])
     assert s2sgrad.check_grad(directional, x, w, v, wrt=(0, 1, 2))
+
+
+def half_square_sum(x):
+    return np.sum(x * x) * 0.5
+
+
+dhalf_square_sum = s2sgrad.grad(half_square_sum)       # the identity: its pullback may hand back the cotangent
+
+
+def called_gradient_then_indexed(x):
+    s = x[0] * x[1] + x[1]
+    g = dhalf_square_sum(x)
+    return np.sum(g * 3.0) + s
+
+
+def test_an_adjoint_from_a_called_gradient_is_copied_before_it_is_updated_in_place():
+    from gradcheck import assert_grad_matches
+    assert "np.copy(dx)" in s2sgrad.source(called_gradient_then_indexed)
+    assert_grad_matches(called_gradient_then_indexed, np.array([0.5, -1.5, 2.0]))
