@@ -26,7 +26,6 @@ from .check import check
 from .errors import NoGradientRuleError, UnsupportedSyntaxError
 from .frontend import LOCAL, NOT_FOUND, is_library, parse, unwrap
 from .lower import BINOPS, UNARYOPS, lower
-from .runtime import unbroadcast
 from .syntax import leaves
 
 SCALAR, UNKNOWN = "scalar", "unknown"
@@ -413,25 +412,13 @@ def template(op, is_scalar):
         mine = op.inputs.get(param)
         others = [a for p, a in op.inputs.items() if p != param]
         if all(is_scalar(a) or _same_name(a, mine) for a in others):
-            stmt = _DropUnbroadcast(op.rule.globals).visit(copy.deepcopy(stmt))
+            stmt = rules.DropUnbroadcast(op.rule.globals).visit(copy.deepcopy(stmt))
         out.append((param, stmt))
     return out
 
 
 def _same_name(a, b):
     return isinstance(a, gast.Name) and isinstance(b, gast.Name) and a.id == b.id
-
-
-class _DropUnbroadcast(gast.NodeTransformer):
-    def __init__(self, globals_):
-        self.globals = globals_
-
-    def visit_Call(self, node):
-        self.generic_visit(node)
-        func = node.func
-        if isinstance(func, gast.Name) and self.globals.get(func.id) is unbroadcast and len(node.args) == 2:
-            return node.args[0]
-        return node
 
 
 def _reads(op, target, is_scalar):

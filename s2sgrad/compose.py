@@ -94,6 +94,16 @@ def grad_of_derivative(gradient, args, kwargs):
     return flat(out)[position], (grads if len(inputs) > 1 else (grads,))
 
 
+def _gradient_of_source(derivative):
+    """The `_Gradient` of a function made by s2sgrad.grad of a function with source (what a call inside
+    generated code may differentiate), else a clear error."""
+    kind, gradient = derivative.__s2sgrad_derivative__
+    if kind != "grad" or derivative_of(gradient.fn) is not None:
+        raise S2SGradError(f"differentiating a call to a function made by s2sgrad.{kind} is not supported here; "
+                           "call s2sgrad.grad(f) (of a function with source) instead")
+    return gradient
+
+
 def pullback_of_gradient(derivative, cotangent, *args):
     """The vector-Jacobian product of a gradient function `derivative = grad(f, wrt)` at `args`, with
     respect to every argument: by the symmetry of second derivatives it is the gradient of f's jvp in
@@ -103,10 +113,7 @@ def pullback_of_gradient(derivative, cotangent, *args):
     Example:
         >>> pullback_of_gradient(s2sgrad.grad(f), 1.0, 2.0)     # (f''(2.0),)
     """
-    kind, gradient = derivative.__s2sgrad_derivative__
-    if kind != "grad" or derivative_of(gradient.fn) is not None:
-        raise S2SGradError(f"differentiating a call to a function made by s2sgrad.{kind} is not supported here; "
-                           "call s2sgrad.grad(f) (of a function with source) instead")
+    gradient = _gradient_of_source(derivative)
     arguments = gradient.arguments(args, {})
     names = tuple(arguments)[:len(args)]
     cotangents = (cotangent,) if gradient.single else tuple(cotangent)
@@ -125,10 +132,7 @@ def tangent_of_gradient(derivative, tangents, *args):
     Example:
         >>> tangent_of_gradient(s2sgrad.grad(f), (1.0,), 2.0)     # f''(2.0)
     """
-    kind, gradient = derivative.__s2sgrad_derivative__
-    if kind != "grad" or derivative_of(gradient.fn) is not None:
-        raise S2SGradError(f"differentiating a call to a function made by s2sgrad.{kind} is not supported here; "
-                           "call s2sgrad.grad(f) (of a function with source) instead")
+    gradient = _gradient_of_source(derivative)
     arguments = gradient.arguments(args, {})
     names = tuple(arguments)[:len(args)]
     forward = derive(gradient.fn, names, kinds_of(arguments), mode="forward")

@@ -18,7 +18,7 @@ import inspect
 
 import gast
 
-from .analysis import SCALAR, assignments, call_site_kinds, elements, is_setitem, no_rule_error, target_of
+from .analysis import assignments, call_site_kinds, elements, is_setitem, no_rule_error, target_of
 from .errors import NoGradientRuleError
 from .rules import tangents as rules
 from .runtime import broadcast_like, own_tangent, zero_tangent

@@ -500,30 +500,37 @@ class ReverseTransform:
         node = op.node
         keywords = [(k.arg, clone(k.value)) for k in node.keywords] + seeds
         value = call(name(fname), [clone(a) for a in node.args], keywords)
-        targets, after, seen = [], [], set()
-        for p in params:
-            var = op.inputs[p].id
-            if var not in state and var not in seen:
-                targets.append(name(self.d(var), store=True))
-                seen.add(var)
-            else:
-                temp = self.namer.fresh(f"d{p}_{fn.__name__}")
-                targets.append(name(temp, store=True))
-                after.append((var, temp))
+        targets, received = self.receive([op.inputs[p] for p in params], state,
+                                         [f"d{p}_{fn.__name__}" for p in params])
         grads = targets[0] if len(targets) == 1 else gast.Tuple(elts=targets, ctx=gast.Store())
         throwaway = name(self.throwaway(), store=True)
-        out = [assign(gast.Tuple(elts=[throwaway, grads], ctx=gast.Store()), value)]
-        out += self.own(seen)
-        state |= seen
-        for var, temp in after:
-            out += self.accumulate(var, name(temp), state)
-        return out
+        return [assign(gast.Tuple(elts=[throwaway, grads], ctx=gast.Store()), value)] + received()
 
-    def own(self, assigned):
-        """Copies of adjoints a call just returned that are updated in place later (`dx[i] += g`): the
-        call may have handed back an array someone else holds."""
-        return [assign(self.d(var), call(self.np_attr("copy"), [name(self.d(var))]))
-                for var in sorted(set(assigned) & self.indexed)]
+    def receive(self, atoms, state, temp_names=None):
+        """Where a call's gradients for `atoms` go: (assignment targets, one per atom, and a function giving
+        the statements to run after the call). An adjoint written for the first time is the target itself,
+        else a temporary that is added in; an inactive atom's gradient goes to `_`. Adjoints updated in
+        place later (`dx[i] += g`) are copied: the call may have handed back an array someone else holds."""
+        targets, after, seen = [], [], set()
+        for k, a in enumerate(atoms):
+            if not self.active_name(a):
+                targets.append(name(self.throwaway(), store=True))
+            elif a.id not in state and a.id not in seen:
+                targets.append(name(self.d(a.id), store=True))
+                seen.add(a.id)
+            else:
+                temp = self.namer.fresh(temp_names[k] if temp_names else f"d{a.id}_part")
+                targets.append(name(temp, store=True))
+                after.append((a.id, temp))
+
+        def received():
+            out = [assign(self.d(var), call(self.np_attr("copy"), [name(self.d(var))]))
+                   for var in sorted(seen & self.indexed)]
+            state.update(seen)
+            for var, temp in after:
+                out += self.accumulate(var, name(temp), state)
+            return out
+        return targets, received
 
     def call_jvp(self, op, v, state):
         """`v = s2sgrad.jvp(f, args, tangents)`, a (value, tangent) pair: the adjoints of the arguments and
@@ -533,17 +540,7 @@ class ReverseTransform:
         flat = elements(args) + elements(tangents)
         if not any(self.active_name(a) for a in flat):
             return []
-        targets, after, seen = [], [], set()
-        for a in flat:
-            if not self.active_name(a):
-                targets.append(name(self.throwaway(), store=True))
-            elif a.id not in state and a.id not in seen:
-                targets.append(name(self.d(a.id), store=True))
-                seen.add(a.id)
-            else:
-                temp = self.namer.fresh(f"d{a.id}_part")
-                targets.append(name(temp, store=True))
-                after.append((a.id, temp))
+        targets, received = self.receive(flat, state)
         n = len(elements(args))
         split = gast.Tuple(elts=[gast.Tuple(elts=targets[:n], ctx=gast.Store()),
                                  gast.Tuple(elts=targets[n:], ctx=gast.Store())], ctx=gast.Store())
@@ -551,11 +548,7 @@ class ReverseTransform:
         call_args = [clone(node.args[0]), clone(args), clone(tangents), self.output_adjoint(v)]
         value = call(name(self.ns.bind("pullback_of_jvp", pullback_of_jvp)), call_args,
                      [(k.arg, clone(k.value)) for k in node.keywords])
-        out = [assign(split, value)] + self.own(seen)
-        state |= seen
-        for var, temp in after:
-            out += self.accumulate(var, name(temp), state)
-        return out
+        return [assign(split, value)] + received()
 
     def call_derivative(self, op, v, state):
         """`v = df(x, a)` with df = grad(f): the adjoints of the arguments come from the gradient of f's
@@ -565,23 +558,9 @@ class ReverseTransform:
         if not any(self.active_name(a) for a in args):
             return []
         pullback = self.ns.bind("pullback_of_gradient", pullback_of_gradient)
-        targets, after, seen = [], [], set()
-        for a in args:
-            if not self.active_name(a):
-                targets.append(name(self.throwaway(), store=True))
-            elif a.id not in state and a.id not in seen:
-                targets.append(name(self.d(a.id), store=True))
-                seen.add(a.id)
-            else:
-                temp = self.namer.fresh(f"d{a.id}_part")
-                targets.append(name(temp, store=True))
-                after.append((a.id, temp))
+        targets, received = self.receive(args, state)
         value = call(name(pullback), [clone(op.node.func), name(self.d(v))] + [clone(a) for a in args])
-        out = [assign(gast.Tuple(elts=targets, ctx=gast.Store()), value)] + self.own(seen)
-        state |= seen
-        for var, temp in after:
-            out += self.accumulate(var, name(temp), state)
-        return out
+        return [assign(gast.Tuple(elts=targets, ctx=gast.Store()), value)] + received()
 
 
 

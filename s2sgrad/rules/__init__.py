@@ -109,6 +109,21 @@ def nondifferentiable(*primitives):
     NONDIFF.update(primitives)
 
 
+class DropUnbroadcast(gast.NodeTransformer):
+    """`unbroadcast(e, x)` -> `e` in a template expression (where shapes are known to agree)."""
+
+    def __init__(self, globals_):
+        self.globals = globals_
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        func = node.func
+        from ..runtime import unbroadcast
+        if isinstance(func, gast.Name) and self.globals.get(func.id) is unbroadcast and len(node.args) == 2:
+            return node.args[0]
+        return node
+
+
 def views(*primitives):
     """Declare primitives whose result may be a view of an argument (np.reshape, np.transpose, ...)."""
     VIEWS.update(primitives)

@@ -32,8 +32,8 @@ import gast
 import numpy as np
 
 from ..runtime import (apply_like, astype as astype_, cast_tangent, cholesky_tangent, extremum_share,
-                       flatten as flatten_, prod_of_others, slogdet_tangent, solve_like, unbroadcast)
-from . import Rule, adjoint_of
+                       flatten as flatten_, prod_of_others, slogdet_tangent, solve_like)
+from . import DropUnbroadcast, Rule, adjoint_of
 
 TANGENTS = {}       # primitive -> Elementwise() | Linear | Bilinear | [Rule, ...] (explicit templates)
 
@@ -220,11 +220,11 @@ def from_adjoint(rule):
     return local, terms
 
 
-class _Derive(gast.NodeTransformer):
+class _Derive(DropUnbroadcast):
     """`d[y]` -> `t[x]`, `unbroadcast(e, x)` -> `e`."""
 
     def __init__(self, globals_, param):
-        self.globals = globals_
+        super().__init__(globals_)
         self.param = param
 
     def visit_Subscript(self, node):
@@ -233,13 +233,6 @@ class _Derive(gast.NodeTransformer):
                                   slice=gast.Name(id=self.param, ctx=gast.Load(), annotation=None,
                                                   type_comment=None), ctx=gast.Load())
         return self.generic_visit(node)
-
-    def visit_Call(self, node):
-        self.generic_visit(node)
-        func = node.func
-        if isinstance(func, gast.Name) and self.globals.get(func.id) is unbroadcast and len(node.args) == 2:
-            return node.args[0]
-        return node
 
 
 _SPLIT = {}
