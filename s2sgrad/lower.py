@@ -493,7 +493,7 @@ class ANF:
         if is_atom(value):
             return [], value
         if self.constant(value):
-            return [], _fold_negative(value)
+            return [], value        # `-1` stays a minus on a constant: printed `(-1.2) ** 2`, never `-1.2 ** 2`
         if isinstance(value, gast.IfExp) or self.opaque(value):
             temp = self.namer.fresh(base or _describe(value, self.source) or "t")
             return self.assign(temp, value, value), name(temp)
@@ -669,11 +669,7 @@ def _number(value):
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _fold_negative(node):
-    """`-1` written as a unary minus becomes the constant -1 (so `axis=-1` stays as written)."""
-    if isinstance(node, gast.UnaryOp) and isinstance(node.operand, gast.Constant):
-        return located(gast.Constant(value=-node.operand.value, kind=None), node)
-    return node
+
 
 
 def _describe(node, source):

@@ -29,7 +29,7 @@ class Simplify(gast.NodeTransformer):
         left, right = node.left, node.right
         if (isinstance(left, gast.Constant) and isinstance(right, gast.Constant) and type(node.op) in FOLD
                 and _number(left.value) and _number(right.value)):
-            return gast.Constant(value=FOLD[type(node.op)](left.value, right.value), kind=None)
+            return _number_node(FOLD[type(node.op)](left.value, right.value))
         if isinstance(node.op, gast.Pow) and isinstance(right, gast.Constant) and right.value == 1 \
                 and type(right.value) is int:
             return left
@@ -64,6 +64,14 @@ def _without_leading_minus(node):
         if left is not None:
             return gast.BinOp(left=left, op=node.op, right=node.right)
     return None
+
+
+def _number_node(value):
+    """A number as a node: a negative one is a minus on a constant, which `ast.unparse` parenthesizes
+    where needed (a negative Constant would print `-1 ** x`, which is -(1 ** x))."""
+    if value < 0:
+        return gast.UnaryOp(op=gast.USub(), operand=gast.Constant(value=-value, kind=None))
+    return gast.Constant(value=value, kind=None)
 
 
 def _number(value):

@@ -171,3 +171,18 @@ def test_a_rule_with_star_parameters_gives_each_element_its_adjoint():
     finally:
         del rules.RULES[add_all]
         _CACHE.clear()
+
+
+def negative_base(x):
+    return (-1.2) ** 2 + x * 0.0
+
+
+def folded_negative_base(x):
+    return (2 - 3) ** 2 * x
+
+
+@pytest.mark.parametrize("fn", [negative_base, folded_negative_base])
+def test_a_negative_constant_raised_to_a_power_keeps_its_parentheses(fn):
+    # found by the random-program test: a negative Constant printed as `-1.2 ** 2`, which is -(1.2 ** 2)
+    value, _ = s2sgrad.value_and_grad(fn)(0.3)
+    assert value == fn(0.3)
