@@ -157,6 +157,8 @@ class Analysis:
         return self.ops[id(stmt)]
 
     def is_scalar(self, atom):
+        if isinstance(atom, gast.UnaryOp):        # a negative number, `-3.0`
+            atom = atom.operand
         if isinstance(atom, gast.Constant):
             return isinstance(atom.value, (int, float))
         if isinstance(atom, gast.Attribute):
