@@ -84,6 +84,18 @@ def prefix_products_by_hand(x):
     return value, dx
 
 
+A_HVP = np.random.default_rng(1).normal(size=(200, 100)) * 0.1
+
+
+def energy(x):
+    return np.sum(np.tanh(A_HVP @ x) ** 2)
+
+
+def energy_hvp_by_hand(x, v):
+    t = np.tanh(A_HVP @ x)
+    return energy(x), A_HVP.T @ ((2.0 - 6.0 * t * t) * (1.0 - t * t) * (A_HVP @ v))
+
+
 def bench(name, generated, by_hand, args, number):
     v1, g1 = generated(*args)
     v2, g2 = by_hand(*args)
@@ -110,6 +122,13 @@ def main():
     x = rng.normal(size=1000)
     bench("element writes y[i] = ..., n=1000", s2sgrad.value_and_grad(prefix_products), prefix_products_by_hand,
           (x,), 20)
+    x, v = rng.normal(size=100), rng.normal(size=100)
+    bench("hvp, tanh energy, 200x100", lambda x, v: (energy(x), s2sgrad.hvp(energy, (x,), v)), energy_hvp_by_hand,
+          (x, v), 200)
+    start = timeit.default_timer()
+    s2sgrad.hessian(energy)(rng.normal(size=100))
+    print(f"hessian of the 100-input energy, first call (code for forward and reverse-over-forward, then "
+          f"100 hvps): {(timeit.default_timer() - start) * 1e3:.1f} ms")
 
 
 if __name__ == "__main__":

@@ -104,6 +104,22 @@ class _Gradient:
         return value, (grads[0] if self.single else grads)
 
 
+_PREPARED = {}
+
+
+def _prepared(kind, fn, wrt):
+    """The `kind` object (_Vjp, _Jvp, _Hvp) of fn for wrt, made once: calling vjp(f, ...) in a loop
+    should not inspect f's signature every time."""
+    key = (kind, fn, wrt if not isinstance(wrt, list) else tuple(wrt))
+    try:
+        prepared = _PREPARED.get(key)
+    except TypeError:                     # an unhashable callable: nothing to reuse
+        return kind(fn, wrt)
+    if prepared is None:
+        prepared = _PREPARED[key] = kind(fn, wrt)
+    return prepared
+
+
 def _is_scalar(x):
     return isinstance(x, (int, float, np.generic)) or (isinstance(x, np.ndarray) and x.ndim == 0)
 
@@ -273,7 +289,7 @@ def vjp(fn, *args, wrt=0, **kwargs):
         >>> y, pullback = vjp(lambda_free_fn, np.ones(3))
         >>> pullback(np.ones(3))            # like y.backward(torch.ones(3)) in PyTorch
     """
-    return _Vjp(fn, wrt)(args, kwargs)
+    return _prepared(_Vjp, fn, wrt)(args, kwargs)
 
 
 def jvp(fn, args, tangents, wrt=0):
@@ -285,7 +301,7 @@ def jvp(fn, args, tangents, wrt=0):
     Example:
         >>> jvp(f, (0.5, 0.9), (1.0, 0.0), wrt=(0, 1))    # (f(0.5, 0.9), df/dx)
     """
-    return _Jvp(fn, wrt)(args, tangents)
+    return _prepared(_Jvp, fn, wrt)(args, tangents)
 
 
 class _Hvp:
@@ -326,7 +342,7 @@ def hvp(fn, args, v, wrt=0):
     Example:
         >>> hvp(f, (x,), v)            # H(x) @ v for a vector x
     """
-    return _Hvp(fn, wrt)(args, v)
+    return _prepared(_Hvp, fn, wrt)(args, v)
 
 
 def hessian(fn, wrt=0):
