@@ -368,9 +368,11 @@ def hessian(fn, wrt=0):
                 column = (column,) if code.single else column
                 for i, c in enumerate(column):
                     blocks[i][j].append(np.asarray(c))
-        rows = tuple(tuple(np.stack(blocks[i][j], axis=-1).reshape(np.shape(xi) + np.shape(xj))
-                           .astype(_float_type(xi, xj)) for j, xj in enumerate(inputs))
-                     for i, xi in enumerate(inputs))
+        def block(i, j):
+            xi, xj = inputs[i], inputs[j]
+            h = np.stack(blocks[i][j], axis=-1).reshape(np.shape(xi) + np.shape(xj)).astype(_float_type(xi, xj))
+            return _like(h, xi) if np.ndim(xi) == 0 and np.ndim(xj) == 0 else h    # float in, float out
+        rows = tuple(tuple(block(i, j) for j in range(len(inputs))) for i in range(len(inputs)))
         return rows[0][0] if code.single else rows
 
     return functools.wraps(products.code.fn)(hessian_fn)

@@ -55,7 +55,8 @@ class Source:
 
     @property
     def params(self):
-        return [a.id for a in self.node.args.args]
+        """Every parameter, positional and keyword-only (the tangents of generated forward code are)."""
+        return [a.id for a in self.node.args.args + self.node.args.kwonlyargs]
 
     def location(self, node):
         """(filename, lineno, offset, text) of a node, in the user's file, 1-based column."""

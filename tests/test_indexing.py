@@ -281,3 +281,13 @@ def test_a_name_sharing_memory_read_after_an_in_place_change_is_refused(fn):
     # NumPy changes r (or z) too; rebinding or tracking by name would not: refuse, never a wrong number
     with pytest.raises(s2sgrad.UnsupportedSyntaxError, match="may share memory"):
         s2sgrad.grad(fn)(X5)
+
+
+def write_into_keyword_only_parameter(x, *, buf):
+    buf[0] = x
+    return np.sum(buf * x)
+
+
+def test_write_into_a_keyword_only_parameter_is_refused_too():
+    with pytest.raises(s2sgrad.UnsupportedSyntaxError, match="assigning into 'buf'"):
+        s2sgrad.grad(write_into_keyword_only_parameter)(1.0, buf=np.ones(3))

@@ -371,3 +371,17 @@ def test_an_adjoint_from_a_called_gradient_is_copied_before_it_is_updated_in_pla
     from gradcheck import assert_grad_matches
     assert "np.copy(dx)" in s2sgrad.source(called_gradient_then_indexed)
     assert_grad_matches(called_gradient_then_indexed, np.array([0.5, -1.5, 2.0]))
+
+
+def rebinds_its_argument(x, a, n=30):
+    for i in range(n):
+        x = math.sin(x) * a + 0.1 * x
+    return x
+
+
+def test_hessian_when_the_differentiated_argument_is_reassigned_in_a_loop():
+    # the tangent x_dot of the forward code is reassigned too: it once got a None initialisation
+    (hxx, hxa), (hax, haa) = s2sgrad.hessian(rebinds_its_argument, wrt=(0, 1))(0.5, 0.9)
+    assert isinstance(hxx, float) and hxa == pytest.approx(hax)
+    assert hxx == pytest.approx(numeric_hessian(rebinds_its_argument, (0.5, 0.9), 0), rel=1e-5)
+    assert haa == pytest.approx(numeric_hessian(rebinds_its_argument, (0.5, 0.9), 1), rel=1e-5)
