@@ -91,12 +91,14 @@ def derive(fn, wrt, kinds=None, name=None, mode="reverse", select=None):
         core = lower(source)                                    # surface language -> core
         info = analyze(core, wrt, dict(kinds or ()), select)                 # activity, kinds, to-be-recorded
         ns = Namespace(source.namespace, core.namer)
+        ns.values[name] = derived            # its own name means itself (recursion), never another function
+        core.namer.reserve(name)
 
         helper_mode = "reverse" if mode == "vjp" else mode      # helpers run joint, inside the pullback
 
         def derive_helper(helper, helper_wrt, helper_kinds, helper_select=None):
-            d = derive(helper, helper_wrt, helper_kinds, helper_name(helper, helper_wrt, helper_mode), helper_mode,
-                       helper_select)
+            d = derive(helper, helper_wrt, helper_kinds, helper_name(helper, helper_wrt, helper_mode, helper_select),
+                       helper_mode, helper_select)
             derived.helpers.append(d)
             return d
 
@@ -135,11 +137,13 @@ def derive(fn, wrt, kinds=None, name=None, mode="reverse", select=None):
 PREFIX = {"reverse": "grad", "forward": "jvp", "vjp": "vjp"}
 
 
-def helper_name(helper, wrt, mode="reverse"):
-    """`grad_h` when differentiating with respect to every parameter, else `grad_h_wrt_x_y` (`jvp_` forward)."""
+def helper_name(helper, wrt, mode="reverse", select=None):
+    """`grad_h` when differentiating with respect to every parameter, else `grad_h_wrt_x_y` (`jvp_` forward);
+    `grad_h_of_1` when only some returned values are differentiated (here the second)."""
     params = tuple(inspect.signature(helper).parameters)
     base = f"{PREFIX[mode]}_{helper.__name__}"
-    return base if tuple(wrt) == params else f"{base}_wrt_{'_'.join(wrt)}"
+    base = base if tuple(wrt) == params else f"{base}_wrt_{'_'.join(wrt)}"
+    return base if select is None else f"{base}_of_{'_'.join(map(str, select))}"
 
 
 def pseudo_filename(fn, name, text):

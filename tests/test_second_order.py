@@ -385,3 +385,21 @@ def test_hessian_when_the_differentiated_argument_is_reassigned_in_a_loop():
     assert isinstance(hxx, float) and hxa == pytest.approx(hax)
     assert hxx == pytest.approx(numeric_hessian(rebinds_its_argument, (0.5, 0.9), 0), rel=1e-5)
     assert haa == pytest.approx(numeric_hessian(rebinds_its_argument, (0.5, 0.9), 1), rel=1e-5)
+
+
+def recursive_power(x, depth):
+    if depth == 0:
+        return 1.0
+    return x * recursive_power(x, depth - 1)
+
+
+def uses_recursive_power(x, k):
+    return recursive_power(x, k) + recursive_power(x * 0.5, 2)
+
+
+@pytest.mark.parametrize("k", [0, 1, 4])
+def test_hessian_through_a_recursive_helper(k):
+    # two variants of the recursive helper's second-order code once shared a name, and the recursive call
+    # went to the wrong one
+    expected = k * (k - 1) * 0.7 ** (k - 2) if k >= 2 else 0.0
+    assert s2sgrad.hessian(uses_recursive_power)(0.7, k) == pytest.approx(expected + 0.5)
