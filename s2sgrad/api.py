@@ -237,9 +237,17 @@ class _Jvp:
         derived = code.specialised(arguments)
         keywords = {kw: _like(dx, x) for kw, dx, x in zip(derived.tangents, tangents, inputs)}
         value, tangent = derived.function(*args, **keywords)
-        if np.asarray(value).dtype.kind != "f":        # an integer output: a float tangent of its shape
-            return value, _like(tangent, np.zeros(np.shape(value)) if np.ndim(value) else 0.0)
-        return value, _like(tangent, value)
+        return value, _tangent_like(tangent, value)
+
+
+def _tangent_like(tangent, value):
+    """The tangent shaped like the value: a tuple for a tuple (as returned), float for a float, a float
+    tangent of its shape for an integer output."""
+    if isinstance(value, tuple):
+        return tuple(_tangent_like(t, v) for t, v in zip(tangent, value))
+    if np.asarray(value).dtype.kind != "f":
+        return _like(tangent, np.zeros(np.shape(value)) if np.ndim(value) else 0.0)
+    return _like(tangent, value)
 
 
 class _Vjp:

@@ -187,3 +187,14 @@ def test_vjp_is_the_transpose_of_jvp(fn):
         _, ju = s2sgrad.jvp(fn, (x,), u)
         jtv = pullback(v)
         assert np.sum(v * ju) == pytest.approx(np.sum(jtv * u), rel=1e-10, abs=1e-12)
+
+
+def test_jvp_of_a_tuple_output_returns_a_tuple_tangent_matching_the_vjp():
+    x, a = np.array([0.1, 0.7]), 1.3
+    u = (np.array([0.4, -1.0]), 0.5)
+    (y, s), (ty, ts) = s2sgrad.jvp(two_outputs, (x, a), u, wrt=(0, 1))
+    assert ty.shape == y.shape and isinstance(ts, float)
+    _, pullback = s2sgrad.vjp(two_outputs, x, a, wrt=(0, 1))
+    v = (np.array([0.5, -2.0]), 3.0)
+    dx, da = pullback(v)
+    assert np.dot(v[0], ty) + v[1] * ts == pytest.approx(np.dot(dx, u[0]) + da * u[1], rel=1e-12)
