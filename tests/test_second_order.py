@@ -403,3 +403,12 @@ def test_hessian_through_a_recursive_helper(k):
     # went to the wrong one
     expected = k * (k - 1) * 0.7 ** (k - 2) if k >= 2 else 0.0
     assert s2sgrad.hessian(uses_recursive_power)(0.7, k) == pytest.approx(expected + 0.5)
+
+
+def test_second_order_code_leaves_the_point_and_the_direction_alone():
+    x, v = np.array([0.3, -0.6, 0.9]), np.array([1.0, 2.0, -1.0])
+    x0, v0 = x.copy(), v.copy()
+    s2sgrad.hvp(indexed_writes, (x,), v)
+    s2sgrad.hessian(indexed_writes)(x)
+    np.testing.assert_array_equal(x, x0)
+    np.testing.assert_array_equal(v, v0)
