@@ -421,3 +421,8 @@ def pieces_like(g, xs):
 def slogdet_tangent(t, a, y):
     """The tangent of (sign, log|det a|) = np.linalg.slogdet(a) along t: (0, trace(a^-1 t))."""
     return zero_tangent(y[0]), np.trace(np.linalg.solve(a, t), axis1=-2, axis2=-1)
+
+
+def bound_or(bound, default):
+    """A bound of np.clip, with None (no bound) as `default` (-inf or inf)."""
+    return default if bound is None else bound

@@ -211,6 +211,14 @@ def np_clip(x, lo, hi):
     return np.sum(np.sin(np.clip(x, lo, hi)))
 
 
+def np_clip_no_lower_bound(x):
+    return np.sum(np.sin(np.clip(x, None, 0.3)))
+
+
+def np_clip_no_upper_bound(x):
+    return np.sum(np.sin(np.clip(x, -0.3, None)))
+
+
 def np_clip_const(x):
     return np.sum(np.sin(np.clip(x, -0.5, 0.8)))
 
@@ -631,6 +639,8 @@ NUMPY_RULES = [
     (np.hypot, 2, np_hypot, _pairs(PAIRS), (0, 1)),
     (np.logaddexp, 2, np_logaddexp, _pairs(PAIRS), (0, 1)),
     (np.where, 3, np_where, _pairs(PAIRS[:4]), (0, 1)),
+    (np.clip, 3, np_clip_no_lower_bound, [(arr(2, 3),)], 0),
+    (np.clip, 3, np_clip_no_upper_bound, [(arr(2, 3),)], 0),
     (np.clip, 3, np_clip, [(arr(2, 3), -0.5, 0.8), (arr(2, 3), arr(3, lo=-1.0, hi=-0.2), arr(2, 1, lo=0.2, hi=1.0)),
                            (arr(3), arr(2, 3, lo=-1.0, hi=-0.2), 0.6)], (0, 1, 2)),
     (np.clip, 3, np_clip_const, [(X3,), (X234,)], 0),

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from ..runtime import (extremum_share, share_of, hstack_axis, prod_of_others, reverse_cumsum, split_like, sum_to_shape,
+from ..runtime import (bound_or, extremum_share, share_of, hstack_axis, prod_of_others, reverse_cumsum, split_like, sum_to_shape,
                        unbroadcast, unreduce, unrepeat, untile)
 from . import adjoint, d, nondifferentiable
 
@@ -222,10 +222,12 @@ def where(y, cond, a, b):
 @adjoint(np.clip)
 def clip(y, x, lo, hi):
     # y = minimum(maximum(x, lo), hi): x inside [lo, hi] (ends included) gets the gradient; where
-    # lo > hi NumPy returns hi everywhere
-    d[x] = unbroadcast(np.where((lo <= x) & (x <= hi), d[y], 0.0), x)
-    d[lo] = unbroadcast(np.where((x < lo) & (lo <= hi), d[y], 0.0), lo)
-    d[hi] = unbroadcast(np.where((x > hi) | (lo > hi), d[y], 0.0), hi)
+    # lo > hi NumPy returns hi everywhere; a bound of None is no bound
+    low = bound_or(lo, -np.inf)
+    high = bound_or(hi, np.inf)
+    d[x] = unbroadcast(np.where((low <= x) & (x <= high), d[y], 0.0), x)
+    d[lo] = unbroadcast(np.where((x < low) & (low <= high), d[y], 0.0), lo)
+    d[hi] = unbroadcast(np.where((x > high) | (low > high), d[y], 0.0), hi)
 
 
 # ---------------------------------------------------------------------------------------------
