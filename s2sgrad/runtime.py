@@ -17,13 +17,7 @@ def unbroadcast(g, x):
         shape = np.shape(x)
     if getattr(g, "shape", None) == shape:
         return g
-    g = np.asarray(g)
-    extra = g.ndim - len(shape)
-    if extra > 0:
-        g = g.sum(axis=tuple(range(extra)))
-    axes = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
-    if axes:
-        g = g.sum(axis=axes, keepdims=True)
+    g = sum_to_shape(g, shape)
     if not shape and isinstance(x, (float, int)):
         return float(g)
     return g

@@ -33,3 +33,18 @@ def assert_grad_matches(fn, *args, wrt=0, rtol=1e-5, atol=1e-6):
         np.testing.assert_allclose(g, expected, rtol=rtol, atol=atol,
                                    err_msg=f"d{fn.__name__}/d(arg {pos}) at {args}")
     return grads
+
+
+def uncovered(table, wanted):
+    """Registered rules (of primitives `wanted` selects) with no entry of their arity in `table`, whose
+    entries start (primitive, arity, ...): the walk that makes a rule without a test fail the suite."""
+    from s2sgrad.rules import RULES
+    covered = {(id(prim), arity) for prim, arity, *_ in table}
+    missing = []
+    for prim, rules in RULES.items():
+        if not wanted(prim):
+            continue
+        for rule in rules:
+            if (id(prim), len(rule.inputs)) not in covered:
+                missing.append(f"{prim!r} with {len(rule.inputs)} argument(s)")
+    return missing

@@ -12,7 +12,7 @@ import operator
 import numpy as np
 import pytest
 
-from gradcheck import assert_grad_matches
+from gradcheck import assert_grad_matches, uncovered
 from s2sgrad import runtime
 from s2sgrad.rules import RULES
 
@@ -288,20 +288,8 @@ def _is_scalar_module(prim):
     return module in ("math", "builtins", "operator", "_operator")
 
 
-def _uncovered(table, wanted):
-    covered = {(id(prim), arity) for prim, arity, *_ in table}
-    missing = []
-    for prim, rules in RULES.items():
-        if not wanted(prim):
-            continue
-        for rule in rules:
-            if (id(prim), len(rule.inputs)) not in covered:
-                missing.append(f"{prim!r} with {len(rule.inputs)} argument(s)")
-    return missing
-
-
 def test_every_registered_math_builtin_and_operator_rule_has_a_test():
-    missing = _uncovered(SCALAR_RULES, _is_scalar_module)
+    missing = uncovered(SCALAR_RULES, _is_scalar_module)
     assert not missing, f"rules without an entry in SCALAR_RULES: {missing}"
 
 

@@ -16,7 +16,7 @@ from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
 import s2sgrad
-from gradcheck import assert_grad_matches, numeric_grad
+from gradcheck import assert_grad_matches, numeric_grad, uncovered
 from s2sgrad import runtime
 from s2sgrad.rules import RULES
 
@@ -769,20 +769,8 @@ def _is_numpy(prim):
     return (module or "").split(".")[0] == "numpy" or type(prim).__module__.split(".")[0] == "numpy"
 
 
-def _uncovered(table, wanted):
-    covered = {(id(prim), arity) for prim, arity, *_ in table}
-    missing = []
-    for prim, rules in RULES.items():
-        if not wanted(prim):
-            continue
-        for rule in rules:
-            if (id(prim), len(rule.inputs)) not in covered:
-                missing.append(f"{prim!r} with {len(rule.inputs)} argument(s)")
-    return missing
-
-
 def test_every_registered_numpy_rule_has_a_test():
-    missing = _uncovered(NUMPY_RULES, _is_numpy)
+    missing = uncovered(NUMPY_RULES, _is_numpy)
     assert not missing, f"numpy rules without an entry in NUMPY_RULES: {missing}"
 
 
