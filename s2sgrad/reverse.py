@@ -428,7 +428,7 @@ class ReverseTransform:
         dv = self.d(var)
         if var not in state:
             state.add(var)
-            if var in self.indexed and not isinstance(value, (gast.BinOp, gast.UnaryOp)):
+            if var in self.indexed and not self.fresh(value):
                 value = call(self.np_attr("copy"), [value])    # updated in place later: never shared
             return [assign(dv, value)]
         if isinstance(value, gast.UnaryOp) and isinstance(value.op, gast.USub):
@@ -505,6 +505,17 @@ class ReverseTransform:
         grads = targets[0] if len(targets) == 1 else gast.Tuple(elts=targets, ctx=gast.Store())
         throwaway = name(self.throwaway(), store=True)
         return [assign(gast.Tuple(elts=[throwaway, grads], ctx=gast.Store()), value)] + received()
+
+    def fresh(self, value):
+        """Whether an expression always makes a new array (arithmetic, np.full_like, ...): no copy needed
+        before updating it in place."""
+        if isinstance(value, (gast.BinOp, gast.UnaryOp)):
+            return True
+        if isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute):
+            owner = value.func.value
+            return (isinstance(owner, gast.Name) and self.ns.values.get(owner.id) is numpy
+                    and value.func.attr in ("full_like", "zeros_like", "ones_like", "copy", "array"))
+        return False
 
     def receive(self, atoms, state, temp_names=None):
         """Where a call's gradients for `atoms` go: (assignment targets, one per atom, and a function giving
