@@ -95,8 +95,9 @@ def operation(core, value):
             return Op("norule", value, _positional(value), fn=None)
         if rules.lookup(obj) or rules.is_nondifferentiable(obj):     # x.shape lowers to np.shape(x) here
             return _primitive(obj, value, value.args, keywords)
-        if hasattr(obj, "__s2sgrad_derivative__") and not keywords:     # df(x) with df = grad(f)
-            return Op("derivative", value, {str(i): a for i, a in enumerate(value.args)}, fn=obj)
+        if hasattr(obj, "__s2sgrad_derivative__"):                       # df(x) with df = grad(f)
+            kind = "derivative" if obj.__s2sgrad_derivative__[0] == "grad" and not keywords else "norule"
+            return Op(kind, value, {str(i): a for i, a in enumerate(value.args)}, fn=obj)
         if _is_jvp_call(core, obj, value):                               # s2sgrad.jvp(f, (x,), (u,))
             fn, args, tangents = value.args
             return Op("jvpcall", value, {"args": args, "tangents": tangents}, fn=core.source.resolve(fn))
@@ -566,6 +567,9 @@ def no_rule_error(core, op):
     if op.fn is None:
         why = (f"'{label}' is not a function s2sgrad can resolve (a local variable, or a name not "
                "defined when the gradient was first built)")
+    elif hasattr(op.fn, "__s2sgrad_derivative__"):
+        why = (f"differentiating a call to a function made by s2sgrad.{op.fn.__s2sgrad_derivative__[0]} is not "
+               "supported, except one made by s2sgrad.grad called with positional arguments")
     elif inspect.isfunction(op.fn):
         if any(isinstance(a, (gast.List, gast.Tuple)) for a in op.inputs.values()):
             why = "lists of values passed to your own functions are not supported; pass the values one by one"

@@ -121,6 +121,37 @@ def uses_view_after_write(x):
     return np.sum(r * x)  # MARK:view read after write
 
 
+GLOBAL_ARRAY = np.zeros(3)
+
+
+def uses_write_into_global(x):
+    GLOBAL_ARRAY[0] = x  # MARK:write into global
+    return np.sum(GLOBAL_ARRAY * x)
+
+
+def uses_unknown_attribute(x):
+    return np.sum(x.imag * x)  # MARK:unknown attribute
+
+
+def uses_mixed_returns(x):
+    if x > 0.0:
+        return x, x
+    return x  # MARK:mixed returns
+
+
+def uses_enumerate(x):
+    s = 0.0
+    for i in enumerate(x):  # MARK:enumerate
+        s = s + 1.0
+    return s
+
+
+def uses_chained_indexed_assignment(x):
+    y = np.zeros(2)
+    y[0] = y[1] = x  # MARK:chained indexed
+    return np.sum(y)
+
+
 def uses_unknown_method(x):
     return x.conjugate()  # MARK:unknown method
 
@@ -170,6 +201,11 @@ UNSUPPORTED = [
     (uses_write_into_parameter, "write into parameter", "x[0]", ["assigning into 'x'", "copy()"]),
     (uses_view_after_write, "view read after write", "r * x", ["'r' may share memory with 'y'"]),
     (uses_unknown_method, "unknown method", "x.conjugate", ["'.conjugate()'", "np."]),
+    (uses_write_into_global, "write into global", "GLOBAL_ARRAY[0]", ["local array"]),
+    (uses_unknown_attribute, "unknown attribute", "x.imag", ["'.imag'", "outside"]),
+    (uses_mixed_returns, "mixed returns", "return", ["same form on every path"]),
+    (uses_enumerate, "enumerate", "enumerate(x)", ["enumerate", "range(len(xs))"]),
+    (uses_chained_indexed_assignment, "chained indexed", "y[0]", ["chained assignments", "own statement"]),
     (uses_list_return, "list return", "[y, x]", ["list values", "tuple"]),
     (uses_list_display, "list display", "[x, 2.0]", ["list"]),
     (uses_raise, "raise", "raise", ["'raise'"]),
@@ -181,7 +217,8 @@ _IDS = [case[1].replace(" ", "_") for case in UNSUPPORTED]
 
 
 def _arg_for(fn):
-    return np.array([1.0, 2.0]) if fn in (uses_write_into_parameter, uses_view_after_write) else 0.5
+    arrays = (uses_write_into_parameter, uses_view_after_write, uses_unknown_attribute, uses_enumerate)
+    return np.array([1.0, 2.0]) if fn in arrays else 0.5
 
 
 @pytest.mark.parametrize("fn, mark, token, words", UNSUPPORTED, ids=_IDS)
@@ -417,3 +454,37 @@ def test_all_s2sgrad_errors_derive_from_the_base_class():
         assert issubclass(cls, s2sgrad.S2SGradError)
     assert issubclass(s2sgrad.S2SGradError, Exception)
     assert issubclass(s2sgrad.UnsupportedSyntaxError, SyntaxError)
+
+
+def takes_two(a, b):
+    return a * b
+
+
+def passes_a_list_to_a_helper(x):
+    return np.sum(takes_list([x, x]))
+
+
+def takes_list(xs):
+    return xs[0] * xs[1]
+
+
+def test_a_list_of_values_passed_to_your_own_function_is_refused_with_advice():
+    with pytest.raises(s2sgrad.NoGradientRuleError, match="pass the values one by one"):
+        s2sgrad.grad(passes_a_list_to_a_helper)(0.5)
+
+
+def value_and_slope(x):
+    return x ** 3
+
+
+value_and_slope_fn = s2sgrad.value_and_grad(value_and_slope)
+
+
+def calls_value_and_grad(x):
+    value, slope = value_and_slope_fn(x)
+    return slope
+
+
+def test_differentiating_a_call_to_value_and_grad_is_refused_clearly():
+    with pytest.raises(s2sgrad.NoGradientRuleError, match="s2sgrad.value_and_grad is not supported"):
+        s2sgrad.grad(calls_value_and_grad)(0.5)
