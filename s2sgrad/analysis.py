@@ -213,8 +213,12 @@ def analyze(core, wrt, param_kinds=None, select=None):
     _check_discarded_calls(core, core.body, varied)
     kinds = _kinds(core, assigns, param_kinds or {})
     mutated = _check_in_place_updates(core, assigns, ops, kinds)
-    tuples = {s.targets[0].id: s.s2s_tuple for s in assigns if getattr(s, "s2s_tuple", None)}
-    tuples.update({s.targets[0].id: 2 for s in assigns if ops[id(s)].kind == "jvpcall"})   # (value, tangent)
+    tuples = {}
+    for s in assigns:
+        if not is_setitem(s):
+            length = _tuple_length(core, s, ops[id(s)])
+            if length:
+                tuples[s.targets[0].id] = length
     for op in ops.values():             # `a = t[0]` on a tuple a helper returned: one adjoint per item
         if op.kind == "getitem" and isinstance(op.node.value, gast.Name) and op.node.value.id in tuples:
             op.node.s2s_item_of_tuple = True
@@ -522,6 +526,42 @@ def _kind(core, value, kinds):
         if inspect.isfunction(helper) and not is_library(helper):
             return _helper_result_kind(helper, value, atom_kind)
     return UNKNOWN
+
+
+def _tuple_length(core, stmt, op):
+    """How many values `v = call(...)` holds when the call returns a tuple (0 when it does not): a jvp
+    call gives (value, tangent), a gradient with respect to several parameters one per parameter, a
+    helper of the user's what its return statements give. A helper returning nested tuples is refused:
+    its items would not be single values."""
+    if op.kind == "jvpcall":
+        return 2
+    if op.kind == "derivative":
+        gradient = op.fn.__s2sgrad_derivative__[1]
+        return 0 if gradient.single else len(gradient.names)
+    if op.kind != "helper":
+        return getattr(stmt, "s2s_tuple", None) or 0
+    form = _result_form(op.fn)
+    if form and any(f is not None for f in form):
+        raise UnsupportedSyntaxError(
+            f"calling {op.fn.__qualname__}, which returns nested tuples, is not supported in a differentiated "
+            "function; return a flat tuple ('return a, b, c')", core.source.location(stmt))
+    return len(form) if form else (getattr(stmt, "s2s_tuple", None) or 0)
+
+
+_RESULT_FORMS = {}
+
+
+def _result_form(helper):
+    """The form of what a user helper returns: None for one value, else a tuple of its items' forms."""
+    if helper not in _RESULT_FORMS:
+        _RESULT_FORMS[helper] = None
+        try:
+            core = lower(check(parse(helper)))
+        except Exception:                                # its own errors surface when it is derived
+            return None
+        form = lambda node: tuple(form(e) for e in node.elts) if isinstance(node, gast.Tuple) else None  # noqa
+        _RESULT_FORMS[helper] = form(core.result)
+    return _RESULT_FORMS[helper]
 
 
 _RESULT_KINDS = {}

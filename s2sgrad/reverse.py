@@ -379,12 +379,12 @@ class ReverseTransform:
         out.append(assign(restore, self.pop()))
         return out
 
-    def output_adjoint(self, v):
+    def output_adjoint(self, v, state):
         """`d[y]` in a template: v's adjoint, or for a tuple (`s, l = np.linalg.slogdet(a)`) a tuple of its
         items' adjoints, 0.0 for an item nothing reads."""
         if v not in self.info.tuples:
             return name(self.d(v))
-        items = [name(self.d(item)) if item in self._state else const(0.0) for item in self.items(v)]
+        items = [name(self.d(item)) if item in state else const(0.0) for item in self.items(v)]
         return gast.Tuple(elts=items, ctx=gast.Load())
 
     def items(self, var):
@@ -443,7 +443,6 @@ class ReverseTransform:
         if op.kind == "copy":
             return self.accumulate(op.node.id, name(self.d(v)), state) if self.active_name(op.node) else []
         if op.kind == "rule":
-            self._state = state
             return self.inline_rule(op, v, state)
         if op.kind == "helper":
             return self.call_helper(op, v, state)
@@ -452,14 +451,12 @@ class ReverseTransform:
         if op.kind == "derivative":
             return self.call_derivative(op, v, state)
         if op.kind == "jvpcall":
-            self._state = state
             return self.call_jvp(op, v, state)
         if op.kind == "norule":
             raise no_rule_error(self.core, op)
         return []
 
     def inline_rule(self, op, v, state):
-        self._state = state
         rule = op.rule
         mapping = dict(op.inputs)
         mapping[rule.output] = name(v)
@@ -469,7 +466,7 @@ class ReverseTransform:
             bound = op.inputs.get(param)
             if param is not None and not any(self.active_name(a) for a in elements(bound)):
                 continue
-            value = _Substitute(self, rule, v, mapping, local_names).visit(clone(stmt.value))
+            value = _Substitute(self, rule, v, mapping, local_names, state).visit(clone(stmt.value))
             if param is None:
                 local_names[target.id] = self.namer.fresh(target.id)
                 out.append(assign(local_names[target.id], value))
@@ -556,7 +553,7 @@ class ReverseTransform:
         split = gast.Tuple(elts=[gast.Tuple(elts=targets[:n], ctx=gast.Store()),
                                  gast.Tuple(elts=targets[n:], ctx=gast.Store())], ctx=gast.Store())
         node = op.node
-        call_args = [clone(node.args[0]), clone(args), clone(tangents), self.output_adjoint(v)]
+        call_args = [clone(node.args[0]), clone(args), clone(tangents), self.output_adjoint(v, state)]
         value = call(name(self.ns.bind("pullback_of_jvp", pullback_of_jvp)), call_args,
                      [(k.arg, clone(k.value)) for k in node.keywords])
         return [assign(split, value)] + received()
@@ -570,7 +567,7 @@ class ReverseTransform:
             return []
         pullback = self.ns.bind("pullback_of_gradient", pullback_of_gradient)
         targets, received = self.receive(args, state)
-        value = call(name(pullback), [clone(op.node.func), name(self.d(v))] + [clone(a) for a in args])
+        value = call(name(pullback), [clone(op.node.func), self.output_adjoint(v, state)] + [clone(a) for a in args])
         return [assign(gast.Tuple(elts=targets, ctx=gast.Store()), value)] + received()
 
 
@@ -579,16 +576,17 @@ class _Substitute(gast.NodeTransformer):
     """Instantiates one template expression: parameters become atoms, `d[y]` the output adjoint,
     the template's globals names bound in the generated namespace."""
 
-    def __init__(self, transform, rule, v, mapping, local_names):
+    def __init__(self, transform, rule, v, mapping, local_names, state):
         self.t = transform
         self.rule = rule
         self.v = v
         self.mapping = mapping
         self.local_names = local_names
+        self.state = state
 
     def visit_Subscript(self, node):
         if adjoint_of(node) is not None:
-            return self.t.output_adjoint(self.v)
+            return self.t.output_adjoint(self.v, self.state)
         return self.generic_visit(node)
 
     def visit_Name(self, node):
