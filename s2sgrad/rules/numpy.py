@@ -157,34 +157,8 @@ nondifferentiable(np.sign, np.floor, np.ceil, np.round, np.around, np.rint, np.t
 # Elementwise, two or three arguments (broadcasting: adjoints are summed back to each shape)
 # ---------------------------------------------------------------------------------------------
 
-@adjoint(np.add)
-def add(z, x, y):
-    d[x] = unbroadcast(d[z], x)
-    d[y] = unbroadcast(d[z], y)
-
-
-@adjoint(np.subtract)
-def subtract(z, x, y):
-    d[x] = unbroadcast(d[z], x)
-    d[y] = -unbroadcast(d[z], y)
-
-
-@adjoint(np.multiply)
-def multiply(z, x, y):
-    d[x] = unbroadcast(d[z] * y, x)
-    d[y] = unbroadcast(d[z] * x, y)
-
-
-@adjoint(np.divide)            # np.true_divide is the same object
-def divide(z, x, y):
-    d[x] = unbroadcast(d[z] / y, x)
-    d[y] = -unbroadcast(d[z] * z / y, y)
-
-
-@adjoint(np.power, np.float_power)
-def power(z, x, y):
-    d[x] = unbroadcast(d[z] * y * x ** (y - 1), x)
-    d[y] = unbroadcast(d[z] * z * np.log(x), y)
+# np.add, np.subtract, np.multiply, np.divide (np.true_divide), np.power and np.float_power share
+# the templates of the operators they compute: rules/operators.py.
 
 
 @adjoint(np.maximum, np.minimum, np.fmax, np.fmin)

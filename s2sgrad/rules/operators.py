@@ -1,4 +1,5 @@
-"""Adjoints of Python's arithmetic operators (on scalars and, with broadcasting, on arrays)."""
+"""Adjoints of Python's arithmetic operators (on scalars and, with broadcasting, on arrays), and of the
+NumPy functions that compute the same (np.add for +, np.power for **, ...)."""
 
 import operator
 
@@ -8,31 +9,31 @@ from ..runtime import matmul_adjoint_left, matmul_adjoint_right, unbroadcast
 from . import adjoint, d, nondifferentiable
 
 
-@adjoint(operator.add)
+@adjoint(operator.add, np.add)
 def add(z, x, y):
     d[x] = unbroadcast(d[z], x)
     d[y] = unbroadcast(d[z], y)
 
 
-@adjoint(operator.sub)
+@adjoint(operator.sub, np.subtract)
 def sub(z, x, y):
     d[x] = unbroadcast(d[z], x)
     d[y] = -unbroadcast(d[z], y)
 
 
-@adjoint(operator.mul)
+@adjoint(operator.mul, np.multiply)
 def mul(z, x, y):
     d[x] = unbroadcast(d[z] * y, x)
     d[y] = unbroadcast(d[z] * x, y)
 
 
-@adjoint(operator.truediv)
+@adjoint(operator.truediv, np.divide)          # np.true_divide is np.divide
 def truediv(z, x, y):
     d[x] = unbroadcast(d[z] / y, x)
     d[y] = -unbroadcast(d[z] * z / y, y)
 
 
-@adjoint(operator.pow)
+@adjoint(operator.pow, np.power, np.float_power)
 def pow(z, x, y):
     d[x] = unbroadcast(d[z] * y * x ** (y - 1), x)
     d[y] = unbroadcast(d[z] * z * np.log(x), y)
