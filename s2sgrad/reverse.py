@@ -23,7 +23,7 @@ import numpy
 
 from .runtime import unbroadcast, written
 
-from .analysis import call_site_kinds, elements, is_setitem, no_rule_error, target_of, template
+from .analysis import assignments, call_site_kinds, elements, is_setitem, no_rule_error, target_of, template
 from .rules import adjoint_of
 from .syntax import assign, assigned_names, call, clone, const, expr_stmt, leaves, located, map_leaves, name
 
@@ -53,7 +53,7 @@ class ReverseTransform:
         self.uses_stack = False
         # Arrays read or written by index: their adjoints are updated in place (`dx[i] += dy`), so each is
         # always an array of its own (first writes copy, zeros are arrays).
-        self.indexed = {target_of(s) for s in _all_assigns(core.body) if is_setitem(s)} | {
+        self.indexed = {target_of(s) for s in assignments(core.body) if is_setitem(s)} | {
             op.node.value.id for op in info.ops.values()
             if op.kind == "getitem" and isinstance(op.node.value, gast.Name)}
         self.indexed = {v for v in self.indexed if v in info.active and v not in info.tuples}
@@ -626,14 +626,6 @@ def _function(fname, args, body):
 
 def _loads(stmts):
     return {n.id for s in stmts for n in gast.walk(s) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
-
-
-def _all_assigns(stmts):
-    for s in stmts:
-        if isinstance(s, gast.Assign):
-            yield s
-        for field_name in ("body", "orelse"):
-            yield from _all_assigns(getattr(s, field_name, []) or [])
 
 
 def _no_pass(stmts, empty=None):

@@ -387,14 +387,7 @@ def test_hessian_when_the_differentiated_argument_is_reassigned_in_a_loop():
     assert haa == pytest.approx(numeric_hessian(rebinds_its_argument, (0.5, 0.9), 1), rel=1e-5)
 
 
-def recursive_power(x, depth):
-    if depth == 0:
-        return 1.0
-    return x * recursive_power(x, depth - 1)
-
-
-def uses_recursive_power(x, k):
-    return recursive_power(x, k) + recursive_power(x * 0.5, 2)
+from test_constructs import recursive_user as uses_recursive_power  # noqa: E402  (power(x, k) + power(x / 2, 2))
 
 
 @pytest.mark.parametrize("k", [0, 1, 4])

@@ -135,14 +135,7 @@ def absolute(y, x):
     d[x] = d[y] * np.sign(x)
 
 
-@adjoint(np.negative)
-def negative(y, x):
-    d[x] = -d[y]
-
-
-@adjoint(np.positive)
-def positive(y, x):
-    d[x] = d[y]
+# np.negative and np.positive share the templates of unary - and +: rules/operators.py.
 
 
 @adjoint(np.reciprocal)

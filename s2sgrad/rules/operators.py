@@ -51,12 +51,12 @@ def matmul(z, x, y):
     d[y] = matmul_adjoint_right(d[z], x, y)
 
 
-@adjoint(operator.neg)
+@adjoint(operator.neg, np.negative)
 def neg(z, x):
     d[x] = -d[z]
 
 
-@adjoint(operator.pos)
+@adjoint(operator.pos, np.positive)
 def pos(z, x):
     d[x] = d[z]
 
