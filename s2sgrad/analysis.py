@@ -20,6 +20,7 @@ import inspect
 from dataclasses import dataclass, field
 
 import gast
+import numpy
 
 from . import rules
 from .check import check
@@ -42,15 +43,31 @@ class Op:
     inputs: dict = field(default_factory=dict)   # parameter name -> atom (rule or helper)
     rule: object = None
     fn: object = None               # the primitive or the helper function
+    callee: gast.expr = None        # a local name called as a function (`g(1.0)` with `g = make(a)`)
 
     def differentiable_inputs(self):
-        """Atoms through which a derivative flows."""
+        """Atoms through which a derivative flows (for "norule", every input: the operation is refused when
+        one of them carries a derivative)."""
         if self.kind in ("copy", "getitem"):
             return [self.node if self.kind == "copy" else self.node.value]
         if self.kind == "rule":
             return [a for p in self.rule.differentiable() for a in elements(self.inputs[p])]
         if self.kind in ("helper", "norule", "setitem", "derivative", "jvpcall"):
-            return [a for v in self.inputs.values() for a in elements(v)]
+            callee = [self.callee] if self.callee is not None else []
+            return [a for v in self.inputs.values() for a in elements(v)] + callee
+        return []
+
+    def underived(self):
+        """(what, names) for every position this operation reads without differentiating it: a value that
+        depends on a wrt input there would lose its derivative, so `check_activity` refuses it."""
+        if self.kind in ("getitem", "setitem"):
+            if getattr(self.node, "s2s_item_of_tuple", False):
+                return []
+            return [("index", index_names(self.node.slice))]
+        if self.kind == "rule":
+            skipped = set(self.rule.inputs) - set(self.rule.differentiable()) - set(getattr(self.rule, "inert", ()))
+            return [(p, {a.id for a in elements(self.inputs[p]) if isinstance(a, gast.Name)})
+                    for p in self.rule.inputs if p in skipped]
         return []
 
 
@@ -92,7 +109,8 @@ def operation(core, value):
         obj = core.source.resolve(value.func)
         keywords = [(k.arg, k.value) for k in value.keywords]
         if obj is NOT_FOUND or obj is LOCAL:
-            return Op("norule", value, _positional(value), fn=None)
+            callee = value.func if isinstance(value.func, gast.Name) else None      # a temporary is NOT_FOUND
+            return Op("norule", value, _positional(value), fn=None, callee=callee)
         if rules.lookup(obj) or rules.is_nondifferentiable(obj):     # x.shape lowers to np.shape(x) here
             return _primitive(obj, value, value.args, keywords)
         if hasattr(obj, "__s2sgrad_derivative__"):                       # df(x) with df = grad(f)
@@ -222,11 +240,62 @@ def analyze(core, wrt, param_kinds=None, select=None):
     for op in ops.values():             # `a = t[0]` on a tuple a helper returned: one adjoint per item
         if op.kind == "getitem" and isinstance(op.node.value, gast.Name) and op.node.value.id in tuples:
             op.node.s2s_item_of_tuple = True
+    check_activity(core, assigns, ops, varied, useful)
     info = Analysis(ops, varied, useful, active, kinds, set(), mutated, select, tuples)
     for s in assigns:
         if target_of(s) in active:
             info.recorded |= _reads(ops[id(s)], target_of(s), info.is_scalar)
     return info
+
+
+def check_activity(core, assigns, ops, varied, useful):
+    """The one place that decides, for every value depending on a wrt input (`varied`), that it is
+    differentiated wherever it is read on the way to the result (`useful`), or refused at the user's line:
+    as an argument a rule has no adjoint for, as an index, as a callee or an argument of a call with no
+    rule. New constructs get their positions from `Op.underived`, so they cannot forget this check."""
+    def carries(names):
+        return sorted(n for n in names if n in varied)
+
+    for s in assigns:
+        if target_of(s) not in useful:
+            continue
+        op = ops[id(s)]
+        if op.kind == "norule":
+            if carries(a.id for a in op.differentiable_inputs() if isinstance(a, gast.Name)):
+                raise no_rule_error(core, op, varied)
+            continue
+        for what, names in op.underived():
+            bad = carries(names)
+            if not bad:
+                continue
+            text = gast.unparse(op.node).strip() if not isinstance(op.node, gast.Subscript) else None
+            if what == "index":
+                raise UnsupportedSyntaxError(_index_message(core, op, bad), core.source.location(s))
+            label = _label(core, op.node.func) if isinstance(op.node, gast.Call) else _operator_label(op.fn, text)
+            where = core.source.location(op.node)
+            raise NoGradientRuleError(
+                f"{where[0]}:{where[1]}:{where[2]}: cannot differentiate the call to {label}: its argument "
+                f"'{what}' depends on a differentiated input ({', '.join(map(repr, bad))}), and the gradient "
+                f"rule of {label} has no derivative with respect to '{what}'. Compute that argument from values "
+                f"that carry no derivative.\n"
+                f"    {where[3].strip()}")
+
+
+def _index_message(core, op, names):
+    base = op.node.value
+    obj = core.source.resolve(base) if isinstance(base, (gast.Name, gast.Attribute)) else LOCAL
+    text = core.source.line_text(op.node)
+    if obj is not LOCAL and obj is not NOT_FOUND and not isinstance(obj, numpy.ndarray):
+        return (f"indexing '{gast.unparse(base).strip()}' (not an array) with a value that depends on a "
+                f"differentiated input ({', '.join(map(repr, names))}) is not supported: the index carries no "
+                "derivative. For np.r_/np.c_ write np.concatenate([...]) or np.stack([...]) instead")
+    return (f"an index that depends on a differentiated input ({', '.join(map(repr, names))}) is not supported: "
+            f"an index carries no derivative; compute it from values that carry none (int(...), np.argmax(...)) "
+            f"in '{text}'")
+
+
+def _operator_label(fn, text):
+    return getattr(fn, "__name__", None) or text or "this operation"
 
 
 def _check_in_place_updates(core, assigns, ops, kinds):
@@ -598,31 +667,57 @@ def call_site_kinds(info, fn, op):
     return tuple(kinds)
 
 
-def no_rule_error(core, op):
+def _label(core, func):
+    """How the user wrote a callee (`np.sin`), for messages."""
+    return getattr(func, "s2s_label", None) or gast.unparse(func).strip()
+
+
+def qualified_name(core, func, obj):
+    """`scipy.special.erf`: the module the user reached `obj` through and its name there, else the
+    object's own module and qualified name."""
+    if isinstance(func, gast.Attribute):
+        base = core.source.resolve(func.value)
+        if inspect.ismodule(base):
+            return f"{base.__name__}.{func.attr}"
+    module = getattr(obj, "__module__", None) or type(obj).__module__
+    owner = getattr(obj, "__self__", None)
+    qual = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None) or type(obj).__name__
+    if owner is not None and not inspect.ismodule(owner):      # a bound method: scipy.stats.norm.logpdf
+        module = type(owner).__module__.partition("._")[0]
+        qual = f"{getattr(owner, 'name', type(owner).__name__)}.{getattr(obj, '__name__', qual)}"
+    return f"{module}.{qual}"
+
+
+def no_rule_error(core, op, varied=frozenset()):
     """The NoGradientRuleError for an operation with no rule that binds, at the user's line."""
     node = op.node
     where = core.source.location(node)
     func = getattr(node, "func", None)
-    label = (gast.unparse(func) if func is not None else type(node).__name__).strip()
-    if op.fn is None:
+    label = _label(core, func) if func is not None else type(node).__name__
+    fn = op.fn
+    library = fn is not None and (is_library(unwrap(fn)) or not inspect.isfunction(unwrap(fn)))
+    if fn is None and op.callee is not None and op.callee.id in varied:
+        why = (f"'{label}' is a function value computed from a differentiated input (a closure or lambda made "
+               "from it), which s2sgrad does not differentiate through yet; call a function defined with "
+               "'def' and pass the value to it as an argument")
+    elif fn is None:
         why = (f"'{label}' is not a function s2sgrad can resolve (a local variable, or a name not "
                "defined when the gradient was first built)")
-    elif hasattr(op.fn, "__s2sgrad_derivative__"):
-        why = (f"differentiating a call to a function made by s2sgrad.{op.fn.__s2sgrad_derivative__[0]} is not "
+    elif hasattr(fn, "__s2sgrad_derivative__"):
+        why = (f"differentiating a call to a function made by s2sgrad.{fn.__s2sgrad_derivative__[0]} is not "
                "supported, except one made by s2sgrad.grad called with positional arguments")
-    elif inspect.isfunction(op.fn):
-        if any(isinstance(a, (gast.List, gast.Tuple)) for a in op.inputs.values()):
-            why = "lists of values passed to your own functions are not supported; pass the values one by one"
-        else:
-            why = f"the arguments of this call do not match the signature of {op.fn.__qualname__}"
-    elif rules.lookup(op.fn):
-        forms = ", ".join(f"{label}({', '.join(r.inputs)})" for r in rules.lookup(op.fn))
+    elif rules.lookup(fn):
+        forms = ", ".join(f"{label}({', '.join(r.inputs)})" for r in rules.lookup(fn))
         why = f"the gradient rule of '{label}' covers only {forms}"
+    elif inspect.ismethod(fn) and not library:
+        why = (f"'{label}' is a method of an object of yours; calling methods of objects is not supported "
+               "yet: call a function defined with 'def', passing the object's arrays as arguments")
+    elif library:
+        why = f"s2sgrad has no gradient rule for {qualified_name(core, func, fn)}"
+    elif any(isinstance(a, (gast.List, gast.Tuple)) for a in op.inputs.values()):
+        why = "lists of values passed to your own functions are not supported; pass the values one by one"
     else:
-        module = getattr(op.fn, "__module__", None) or type(op.fn).__module__
-        qual = getattr(op.fn, "__qualname__", None) or getattr(op.fn, "__name__", None) or type(op.fn).__name__
-        why = (f"s2sgrad has no gradient rule for '{label}' ({module}.{qual}) and it has no Python "
-               "source to differentiate")
+        why = f"the arguments of this call do not match the signature of {fn.__qualname__}"
     return NoGradientRuleError(
         f"{where[0]}:{where[1]}:{where[2]}: cannot differentiate the call to {label}: {why}. "
         f"Compute this value outside the differentiated function, or write it with supported "

@@ -526,7 +526,14 @@ class ANF:
         if isinstance(value, gast.Call):
             if isinstance(value.func, gast.Attribute) and self.is_value(value.func.value):
                 value = self.method_call(value)
-            pre, args = [], []
+            rewrite = REWRITES.get(_hashable(self.source.resolve(value.func)))
+            if rewrite is not None:
+                value = rewrite(self, value)
+            pre, func = [], value.func
+            if not isinstance(func, (gast.Name, gast.Attribute)):    # make(a)(1.0): the callee is a value
+                pre, func = self.atom(func, base="fn")
+                func.s2s_label = gast.unparse(value.func).strip()
+            args = []
             for a in value.args:
                 p, at = self.argument(a)
                 pre += p
@@ -538,7 +545,7 @@ class ANF:
                 p, at = self.argument(kw.value)
                 pre += p
                 keywords.append(gast.keyword(arg=kw.arg, value=at))
-            return pre, located(gast.Call(func=value.func, args=args, keywords=keywords), value)
+            return pre, located(gast.Call(func=func, args=args, keywords=keywords), value)
         if isinstance(value, gast.BoolOp):
             self.unsupported(value, "'and'/'or' on numeric values",
                              "write 'a if condition else b' to choose between values")
@@ -667,6 +674,50 @@ class ANF:
 
 def _number(value):
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _hashable(obj):
+    try:
+        hash(obj)
+    except TypeError:
+        return None
+    return obj
+
+
+_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def einsum_subscripts(anf, call):
+    """`np.einsum(x, [0, 1], y, [1, 2], [0, 2])` (the sublist form) -> `np.einsum("ab,bc->ac", x, y)`, so
+    that one rule covers both forms; the sublists must be written out as literals."""
+    args = call.args
+    if not args or (isinstance(args[0], gast.Constant) and isinstance(args[0].value, str)):
+        return call
+
+    def letters(node):
+        if not (isinstance(node, (gast.List, gast.Tuple)) and all(
+                isinstance(e, gast.Constant) and (type(e.value) is int or e.value is Ellipsis) for e in node.elts)):
+            anf.unsupported(node, "np.einsum sublists other than literal lists of integers",
+                            "write the subscripts as a string: np.einsum('ij,jk->ik', a, b)")
+        out = []
+        for e in node.elts:
+            if e.value is Ellipsis:
+                out.append("...")
+            elif 0 <= e.value < len(_LETTERS):
+                out.append(_LETTERS[e.value])
+            else:
+                anf.unsupported(e, "np.einsum sublist labels outside 0..51", "use labels from 0 to 51")
+        return "".join(out)
+
+    operands, subs = args[0::2], args[1::2]
+    output = None
+    if len(args) % 2:                          # a trailing sublist names the output
+        operands, output = operands[:-1], args[-1]
+    text = ",".join(letters(s) for s in subs) + ("" if output is None else "->" + letters(output))
+    return located(gast.Call(func=call.func, args=[const(text)] + list(operands), keywords=call.keywords), call)
+
+
+REWRITES = {numpy.einsum: einsum_subscripts}       # calls written another way first (one rule per function)
 
 
 

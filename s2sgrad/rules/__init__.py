@@ -43,6 +43,7 @@ class Rule:
     output: str
     body: list              # gast statements
     globals: dict           # what the template's free names mean
+    inert: frozenset = frozenset()   # inputs with no derivative that may still depend on wrt (see `adjoint`)
 
     @property
     def inputs(self):
@@ -89,14 +90,27 @@ def _adjoint_of(node):
 adjoint_of = _adjoint_of
 
 
-def adjoint(*primitives):
-    """Register the decorated template as the adjoint rule of each primitive."""
+def adjoint(*primitives, inert=()):
+    """Register the decorated template as the adjoint rule of each primitive.
+
+    An input the template writes no adjoint for is refused by the compiler when it depends on a
+    differentiated input, unless it is named in `inert`: it carries no derivative by the math (a
+    piecewise-constant condition, an argument read only for its shape).
+
+    Example:
+        >>> @adjoint(np.where, inert=("cond",))
+        ... def where(y, cond, a, b): ...
+    """
 
     def register(template):
         source = textwrap.dedent(inspect.getsource(template))
         fn = gast.parse(source).body[0]
         sig = inspect.signature(template)
-        rule = Rule(primitives[0], template, sig, next(iter(sig.parameters)), fn.body, template.__globals__)
+        rule = Rule(primitives[0], template, sig, next(iter(sig.parameters)), fn.body, template.__globals__,
+                    frozenset(inert))
+        unknown = rule.inert - set(rule.inputs)
+        if unknown:
+            raise TypeError(f"{template.__name__}: inert names {sorted(unknown)}, which are not its inputs")
         for prim in primitives:
             RULES.setdefault(prim, []).append(rule)
         return template

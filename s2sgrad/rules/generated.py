@@ -1,28 +1,28 @@
 """Rules for the helpers generated code calls (s2sgrad/runtime.py), so that generated code can itself be
 differentiated: the gradient of a jvp (Hessian-vector products) and forward mode over forward mode
-(higher derivatives). Each helper is linear in its first argument; the second only gives a shape."""
+(higher derivatives). Each helper is linear in its first argument; the second only gives a shape (inert)."""
 
 from ..runtime import broadcast_like, cast_back, cast_tangent, own_tangent, unbroadcast, zero_tangent
 from . import adjoint, d, nondifferentiable
 from .tangents import linear
 
 
-@adjoint(broadcast_like)
+@adjoint(broadcast_like, inert=("y",))
 def broadcast_like_rule(z, t, y):
     d[t] = unbroadcast(d[z], t)
 
 
-@adjoint(own_tangent)
+@adjoint(own_tangent, inert=("y",))
 def own_tangent_rule(z, t, y):
     d[t] = unbroadcast(d[z], t)
 
 
-@adjoint(cast_tangent)
+@adjoint(cast_tangent, inert=("y",))
 def cast_tangent_rule(z, t, y):
     d[t] = cast_back(d[z], t, z)
 
 
-@adjoint(unbroadcast)
+@adjoint(unbroadcast, inert=("x",))
 def unbroadcast_rule(z, g, x):
     d[g] = broadcast_like(d[z], g)
 
