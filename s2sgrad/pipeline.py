@@ -9,6 +9,7 @@ Example:
 
 import hashlib
 import inspect
+import threading
 from dataclasses import dataclass, field
 
 from .analysis import analyze
@@ -67,6 +68,9 @@ class Derived:
 
 
 _CACHE = {}
+# One compilation at a time: an entry is in the cache while it is built (so recursion finds it), and no
+# other thread may see it before its function is compiled. Reentrant, as deriving calls derive.
+_LOCK = threading.RLock()
 
 
 def derive(fn, wrt, kinds=None, name=None, mode="reverse", select=None):
@@ -79,6 +83,11 @@ def derive(fn, wrt, kinds=None, name=None, mode="reverse", select=None):
     `float`/`int` annotations. `select` (reverse modes) differentiates only those returned
     values, by position among the leaves of a returned tuple.
     """
+    with _LOCK:
+        return _derive(fn, wrt, kinds, name, mode, select)
+
+
+def _derive(fn, wrt, kinds, name, mode, select):
     key = (fn, tuple(wrt), kinds, name, mode, select)
     cached = _CACHE.get(key)
     if cached is not None and (cached.function is None or cached.is_current()):
