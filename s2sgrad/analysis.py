@@ -171,6 +171,7 @@ class Analysis:
     mutated: set = field(default_factory=set)   # arrays written by index, and names that may share their memory
     select: tuple = None         # positions of the returned values to differentiate (None: all)
     tuples: dict = field(default_factory=dict)   # name -> length, for tuples a helper returned (a, b = h(x))
+    used_items: dict = field(default_factory=dict)   # such a tuple -> positions of the items that reach the result
 
     def op(self, stmt):
         return self.ops[id(stmt)]
@@ -237,11 +238,19 @@ def analyze(core, wrt, param_kinds=None, select=None):
             length = _tuple_length(core, s, ops[id(s)])
             if length:
                 tuples[s.targets[0].id] = length
-    for op in ops.values():             # `a = t[0]` on a tuple a helper returned: one adjoint per item
+    used_items = {t: set() for t in tuples}
+    for s in assigns:                   # `a = t[0]` on a tuple a helper returned: one adjoint per item
+        op = ops[id(s)]
         if op.kind == "getitem" and isinstance(op.node.value, gast.Name) and op.node.value.id in tuples:
             op.node.s2s_item_of_tuple = True
+            if target_of(s) in useful:
+                used_items[op.node.value.id].add(op.node.slice.value)
+    for a in outputs:                   # a tuple returned whole: every item
+        if isinstance(a, gast.Name) and a.id in tuples:
+            used_items[a.id] = set(range(tuples[a.id]))
     check_activity(core, assigns, ops, varied, useful)
-    info = Analysis(ops, varied, useful, active, kinds, set(), mutated, select, tuples)
+    info = Analysis(ops, varied, useful, active, kinds, set(), mutated, select, tuples,
+                    {t: tuple(sorted(k)) for t, k in used_items.items()})
     for s in assigns:
         if target_of(s) in active:
             info.recorded |= _reads(ops[id(s)], target_of(s), info.is_scalar)

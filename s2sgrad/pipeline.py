@@ -7,6 +7,7 @@ Example:
     >>> value, y_dot = derive(f, ("x", "a"), mode="forward").function(0.5, 0.9, x_dot=1.0, a_dot=0.0)
 """
 
+import functools
 import hashlib
 import inspect
 import threading
@@ -36,11 +37,35 @@ class Derived:
     text: str = ""             # its source (without helpers)
     function: object = None    # the compiled generated function
     pullback: object = None    # mode "vjp": the reverse sweep alone, pullback(saved, *seeds)
-    restores: bool = False     # mode "vjp": a pullback changes the saved arrays (so runs once per forward)
+    mutates: bool = False      # mode "vjp": its own pullback puts arrays back in place (see `restores`)
     seeds: tuple = ()          # reverse modes: the seed keywords, one per differentiated returned value
     helpers: list = field(default_factory=list)
     source: object = None      # the parsed user function (frontend.Source)
-    waiters: list = field(default_factory=list)   # (globals, name) to bind once compiled (recursion)
+    waiters: list = field(default_factory=list)   # (globals, name, part) to bind once compiled (recursion)
+
+    @property
+    def pullback_name(self):
+        """`pullback_h_wrt_x` for `vjp_h_wrt_x`: the name of the reverse sweep of a split function."""
+        return "pullback" + self.name[len("vjp"):] if self.name.startswith("vjp") else f"pullback_{self.name}"
+
+    @functools.cached_property
+    def pullback_ref(self):
+        """What a caller binds to call this function's pullback (it may not be compiled yet: recursion)."""
+        return Pullback(self)
+
+    @property
+    def restores(self):
+        """Whether a pullback puts arrays back in place, its own or a helper's (so it runs once per
+        forward sweep: a second call must redo the forward sweep first)."""
+        seen, todo = set(), [self]
+        while todo:
+            d = todo.pop()
+            if id(d) not in seen:
+                seen.add(id(d))
+                if d.mutates:
+                    return True
+                todo.extend(d.helpers)
+        return False
 
     def is_current(self, _seen=None):
         """False once a global or closure value this code (or a helper's) was built with has changed."""
@@ -65,6 +90,22 @@ class Derived:
 
         add(self)
         return "\n\n".join(parts)
+
+
+@dataclass(frozen=True, eq=False)
+class Pullback:
+    """The pullback of a split function, as a value in generated code's globals."""
+
+    derived: Derived
+
+
+def _bound(value):
+    """The object a generated name means: a Derived's function or pullback (None while being built)."""
+    if isinstance(value, Derived):
+        return value.function
+    if isinstance(value, Pullback):
+        return value.derived.pullback
+    return value
 
 
 _CACHE = {}
@@ -102,8 +143,13 @@ def _derive(fn, wrt, kinds, name, mode, select):
         ns = Namespace(source.namespace, core.namer)
         ns.values[name] = derived            # its own name means itself (recursion), never another function
         core.namer.reserve(name)
+        if mode == "vjp":
+            ns.values[derived.pullback_name] = derived.pullback_ref
+            core.namer.reserve(derived.pullback_name)
 
-        helper_mode = "reverse" if mode == "vjp" else mode      # helpers run joint, inside the pullback
+        # Helpers run split (what a tape does): the caller's forward sweep runs a helper's forward sweep
+        # once, keeping its saved state; the caller's reverse sweep runs only the helper's pullback.
+        helper_mode = "vjp" if mode in ("reverse", "vjp") else mode
 
         def derive_helper(helper, helper_wrt, helper_kinds, helper_select=None):
             d = derive(helper, helper_wrt, helper_kinds, helper_name(helper, helper_wrt, helper_mode, helper_select),
@@ -119,24 +165,26 @@ def _derive(fn, wrt, kinds, name, mode, select):
             derived.seed, derivatives = transform.seed, transform.adjoint_names
             derived.seeds = tuple(k for k, _ in transform.seeds)
         if mode == "vjp":                                        # forward sweep and pullback apart
-            fn_defs = transform.split(name, f"pullback_{source.name}")
+            fn_defs = transform.split(name, derived.pullback_name)
         else:
             fn_defs = [transform.transform()[0]]
         removable = derivatives()
         fn_defs = [tidy(propagate_copies(drop_dead_stores(simplify(d), removable), removable), is_comment)
                    for d in fn_defs]                                                        # optimize
         derived.text = "\n\n".join(emit(d) for d in fn_defs)                               # print
-        values = {k: (v.function if isinstance(v, Derived) else v) for k, v in ns.values.items()}
+        values = {k: _bound(v) for k, v in ns.values.items()}
         derived.function = load(derived.text, name, {k: v for k, v in values.items() if v is not None},
                                 pseudo_filename(fn, name, derived.text))
+        env = derived.function.__globals__
         if mode == "vjp":
-            derived.pullback = derived.function.__globals__[fn_defs[1].name]
-            derived.restores = bool(info.mutated)     # its reverse sweep puts arrays back in place
-        for k, v in ns.values.items():       # helpers still being built (mutual recursion): bind later
-            if isinstance(v, Derived) and v.function is None and v is not derived:
-                v.waiters.append((derived.function.__globals__, k))
-        for env, k in derived.waiters:
-            env[k] = derived.function
+            derived.pullback = env[fn_defs[1].name]
+            derived.mutates = bool(info.mutated)     # its reverse sweep puts arrays back in place
+        for k, v in ns.values.items():       # helpers still being built (recursion): bind once they are
+            if isinstance(v, (Derived, Pullback)) and _bound(v) is None:
+                owner = v if isinstance(v, Derived) else v.derived
+                owner.waiters.append((env, k, v))
+        for where, k, v in derived.waiters:
+            where[k] = _bound(v)
     except BaseException:
         _CACHE.pop(key, None)
         raise

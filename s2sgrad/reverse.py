@@ -51,6 +51,7 @@ class ReverseTransform:
         self.pushed = set()
         self.stack = None
         self.uses_stack = False
+        self.loops = 0              # loops around the statement the forward sweep is at
         # Arrays read or written by index: their adjoints are updated in place (`dx[i] += dy`), so each is
         # always an array of its own (first writes copy, zeros are arrays).
         self.indexed = {target_of(s) for s in assignments(core.body) if is_setitem(s)} | {
@@ -204,7 +205,21 @@ class ReverseTransform:
             self.note_push(s.s2s_push, v, must)
             s.s2s_rev = s.s2s_push or v in info.active
             out = [self.push(name(v))] if s.s2s_push else []
-            out.append(clone(s))
+            split = self.split_helper(s, v)
+            if split is None:
+                out.append(clone(s))
+            else:               # `v, h_state = vjp_h(x)`: the helper's forward sweep, once
+                helper, state_var, _ = split
+                s.s2s_push_state = self.loops > 0          # an older state is still needed: save it
+                self.note_push(s.s2s_push_state, state_var, must)
+                if s.s2s_push_state:
+                    out.append(self.push(name(state_var)))
+                targets = gast.Tuple(elts=[name(v, store=True), name(state_var, store=True)], ctx=gast.Store())
+                node = s.value
+                forward = call(name(self.ns.bind(helper.name, helper)), [clone(a) for a in node.args],
+                               [(k.arg, clone(k.value)) for k in node.keywords])
+                out.append(located(assign(targets, forward), s))
+                must.add(state_var)
             may.add(v)
             must.add(v)
             return out
@@ -221,7 +236,9 @@ class ReverseTransform:
             return [located(gast.If(test=clone(s.test), body=_no_pass(body), orelse=_no_pass(orelse, [])), s)]
         if isinstance(s, gast.While):
             changed = assigned_names(s.body)
+            self.loops += 1
             body = self.fwd_block(s.body, may | changed, set(must))
+            self.loops -= 1
             may |= changed
             s.s2s_rev = _any_rev(s.body)
             if not s.s2s_rev:
@@ -237,7 +254,9 @@ class ReverseTransform:
             changed = assigned_names(s.body) | {i}
             s.s2s_push = i in self.info.recorded and i in may
             self.note_push(s.s2s_push, i, must)
+            self.loops += 1
             body = self.fwd_block(s.body, may | changed, must | {i})
+            self.loops -= 1
             may |= changed
             body_rev = _any_rev(s.body)
             s.s2s_rev = body_rev or s.s2s_push
@@ -254,6 +273,24 @@ class ReverseTransform:
                 return out + [assign(count, const(0)), loop, self.push(trips)]
             return out + [loop, self.push(clone(s.iter))]
         return [clone(s)]
+
+    def split_helper(self, s, v):
+        """(split code of the helper `s` calls, the name of its saved state, the parameters differentiated),
+        when `v = h(...)` needs the helper's derivative; else None. Decided in the forward sweep, which runs
+        the helper's forward half; the reverse sweep then calls its pullback."""
+        if v not in self.info.active or self.info.op(s).kind != "helper":
+            return None
+        if hasattr(s, "s2s_split"):
+            return s.s2s_split
+        op = self.info.op(s)
+        fn = op.fn
+        params = tuple(p for p in inspect.signature(fn).parameters if self.active_name(op.inputs.get(p)))
+        select = self.info.used_items.get(v) if v in self.info.tuples else None
+        s.s2s_split = None
+        if params and select != ():
+            helper = self.derive_helper(fn, params, call_site_kinds(self.info, fn, op), select)
+            s.s2s_split = (helper, self.namer.fresh(f"{fn.__name__}_state"), params)
+        return s.s2s_split
 
     def note_push(self, pushed, var, must):
         if pushed:
@@ -291,6 +328,8 @@ class ReverseTransform:
                     out += self.adjoint(s, v, state)
                 state.discard(v)
                 state.difference_update(self.items(v))
+            if getattr(s, "s2s_push_state", False):           # pushed after v: popped before it
+                out.append(assign(s.s2s_split[1], self.pop()))
             if s.s2s_push:
                 out.append(assign(v, self.pop()))
             return out
@@ -445,7 +484,7 @@ class ReverseTransform:
         if op.kind == "rule":
             return self.inline_rule(op, v, state)
         if op.kind == "helper":
-            return self.call_helper(op, v, state)
+            return self.call_helper(s, op, v, state)
         if op.kind == "getitem":
             return self.reverse_getitem(op, v, state)
         if op.kind == "derivative":
@@ -481,27 +520,25 @@ class ReverseTransform:
                 out += self.accumulate(bound.id, value, state)
         return out
 
-    def call_helper(self, op, v, state):
-        fn = op.fn
-        params = [p for p in inspect.signature(fn).parameters if self.active_name(op.inputs.get(p))]
-        if not params:
+    def call_helper(self, s, op, v, state):
+        """`v, h_state = vjp_h(x)` ran in the forward sweep: the helper's pullback gives the adjoints of its
+        arguments from h_state and v's adjoint (one seed per returned item in use)."""
+        if getattr(s, "s2s_split", None) is None:
             return []
-        if v in self.info.tuples:        # seed only the items whose adjoints are in use
-            used = [k for k, item in enumerate(self.items(v)) if item in state]
-            helper = self.derive_helper(fn, tuple(params), call_site_kinds(self.info, fn, op), tuple(used))
-            seeds = [(seed, name(self.d(self.items(v)[k]))) for seed, k in zip(helper.seeds, used)]
+        helper, state_var, params = s.s2s_split
+        if v in self.info.tuples:
+            items = self.items(v)
+            seeds = [name(self.d(items[k])) if items[k] in state else const(0.0)
+                     for k in self.info.used_items[v]]
         else:
-            helper = self.derive_helper(fn, tuple(params), call_site_kinds(self.info, fn, op))
-            seeds = [(helper.seed, name(self.d(v)))]
-        fname = self.ns.bind(helper.name, helper)
-        node = op.node
-        keywords = [(k.arg, clone(k.value)) for k in node.keywords] + seeds
-        value = call(name(fname), [clone(a) for a in node.args], keywords)
+            seeds = [name(self.d(v))]
+        fn = op.fn
+        pullback = name(self.ns.bind(helper.pullback_name, helper.pullback_ref))
+        value = call(pullback, [name(state_var)] + seeds)
         targets, received = self.receive([op.inputs[p] for p in params], state,
                                          [f"d{p}_{fn.__name__}" for p in params])
         grads = targets[0] if len(targets) == 1 else gast.Tuple(elts=targets, ctx=gast.Store())
-        throwaway = name(self.throwaway(), store=True)
-        return [assign(gast.Tuple(elts=[throwaway, grads], ctx=gast.Store()), value)] + received()
+        return [assign(grads, value)] + received()
 
     def fresh(self, value):
         """Whether an expression always makes a new array (arithmetic, np.full_like, ...): no copy needed
