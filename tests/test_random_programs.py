@@ -3,11 +3,16 @@
 `program_generator` writes small functions `f(x, y, n)` in the supported language (assignments,
 augmented and tuple assignment, arithmetic, math calls, abs/min/max, conditional expressions,
 if/elif/else, for and while loops with break/continue, returns anywhere, helpers called with
-keyword arguments). Each is written to its own file (s2sgrad reads source) and imported as a
-fresh module. For each program and point:
+keyword arguments), and array programs `f(x, [W,] c, n)` (NumPy arrays of small shapes in float64,
+float32 or float16: elementwise functions, broadcasting, reductions with axis, `@`, indexing reads,
+writes into local copies, np.where, helpers calling helpers, ...). Each is written to its own file
+(s2sgrad reads source) and imported as a fresh module. For each program and point:
 
 - the value from `value_and_grad` is exactly the value of `f` (same operations, same order);
-- the gradient matches central finite differences (eps 1e-6, float64) with rtol 1e-5, atol 1e-6;
+- the gradient matches central finite differences (eps 1e-6, float64) with rtol 1e-5, atol 1e-6
+  (float32/float16 programs: the tolerances of tests/fuzz.py's LOW_PRECISION);
+- for array programs also jvp against the gradient, side effects and argument ownership, as
+  `fuzz.check_program` does (tests/fuzz.py runs the same checks offline on thousands of programs);
 - the generated code is the same text each time it is generated, whatever the hash seed.
 
 Programs compare computed values, so a point may sit on (or within 1e-5 of) a kink or a jump,
@@ -17,12 +22,14 @@ at eps 1e-6 must agree with the one at eps 1e-5, and the second difference must 
 eps as a smooth function's does (a kink exactly at the point leaves both central differences
 equal but makes the second difference independent of eps).
 
-Generated programs that failed, reduced by hand to a few lines, are kept below as plain
-regression tests (`REDUCED`).
+Generated programs that failed, reduced to a few lines, are kept below as regression tests
+(`REDUCED`); those s2sgrad still gets wrong are strict xfails, so a fix shows up as XPASS.
 
-A failure names the program's seed: `generate(RandomChooser(seed)).text` rebuilds it.
+A failure names the program's seed: `generate(RandomChooser(seed)).text` (scalar) or
+`python tests/fuzz.py --replay SEED --mix ...` (array programs, with the slice's mix) rebuilds it.
 Failures are not shrunk (shrinking a seed only tries other programs, for minutes); to shrink,
-use `program_generator.programs()`, whose every choice is a hypothesis draw.
+use `program_generator.programs()`, whose every choice is a hypothesis draw, or
+`python tests/fuzz.py --reduce SEED`, which removes the lines a failure does not need.
 """
 
 import importlib.util
@@ -37,14 +44,19 @@ import pytest
 from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis import strategies as st
 
+import numpy as np
+
 import s2sgrad
-from program_generator import Program, RandomChooser, generate, seeded_programs
+from fuzz import OK, REFUSED, check_program as fuzz_check
+from program_generator import Program, RandomChooser, generate, make_program, seeded_programs
 
 EPS = 1e-6                 # central differences, float64
 RTOL, ATOL = 1e-5, 1e-6
 
+# Fewer examples than a search needs: the suite keeps a fast derandomised slice, and tests/fuzz.py
+# runs thousands of programs offline.
 random_programs = settings(
-    max_examples=150, deadline=None, derandomize=True,
+    max_examples=60, deadline=None, derandomize=True,
     phases=[Phase.explicit, Phase.reuse, Phase.generate],     # no shrinking: see the module docstring
     suppress_health_check=[HealthCheck.too_slow])
 
@@ -169,18 +181,38 @@ def _reduced(text):
     return Program(textwrap.dedent(text), textwrap.dedent(annotated))
 
 
-# Generated programs that failed, reduced by hand to a few lines (kept as regression tests).
+def _array(text, params, dtype="float64"):
+    """A hand-reduced array program: `params` maps f's parameters, in order, to ("float",), ("int",)
+    or ("array", shape); f is differentiated with respect to all but the ints."""
+    text = "import math\n\nimport numpy as np\n" + textwrap.dedent(text)
+    spec = tuple(params.items())
+    return Program(text, text, family="array", params=spec, dtype=dtype,
+                   wrt=tuple(n for n, s in spec if s[0] != "int"))
+
+
+ARRAY, FLOAT = (lambda *shape: ("array", shape)), ("float",)
+
+
+class Reduced:
+    """A reduced program, the point it failed at, the outcomes that are right for it (a refusal is
+    right where s2sgrad may decline the construct), and, while s2sgrad still gets it wrong, why."""
+
+    def __init__(self, program, point, allowed=(OK,), xfail=None):
+        self.program, self.point, self.allowed, self.xfail = program, point, allowed, xfail
+
+
+# Generated programs that failed, reduced to a few lines (kept as regression tests).
 REDUCED = {
     # A parameter overwritten by a constant leaves a reverse-sweep branch (or loop) with nothing
     # but a comment: the generated code did not compile (IndentationError).
-    "dead_adjoint_in_branch": (_reduced("""
+    "dead_adjoint_in_branch": Reduced(_reduced("""
         def f(x, y, n):
             x = 0.5
             if y > 0.0:
                 return x
             return 1.0
         """), (0.5, 0.3, 2)),
-    "dead_adjoint_in_loop": (_reduced("""
+    "dead_adjoint_in_loop": Reduced(_reduced("""
         def f(x, y, n):
             x = 0.5
             for i in range(n):
@@ -190,7 +222,7 @@ REDUCED = {
     # A helper with a negative default (`-0.5` is a unary minus, not a constant, in the AST)
     # gives a result of unknown kind, so an augmented assignment to it is refused as if it could
     # be an array shared with the caller, although everything is a float (k=0.5 is accepted).
-    "negative_default_result_updated_in_place": (_reduced("""
+    "negative_default_result_updated_in_place": Reduced(_reduced("""
         def h(u, k=-0.5):
             return u * k
 
@@ -200,7 +232,7 @@ REDUCED = {
             a += 1.0
             return a
         """), (0.5, 0.3, 2)),
-    "negative_default_result_passed_to_a_parameter_updated_in_place": (_reduced("""
+    "negative_default_result_passed_to_a_parameter_updated_in_place": Reduced(_reduced("""
         def h(u, k=-0.5):
             u += 1.0
             return u * k
@@ -209,20 +241,141 @@ REDUCED = {
         def f(x, y, n):
             return h(h(x))
         """), (0.5, 0.3, 2)),
+    # Issue 8's f7, found again by the fuzzer: the overwritten sqrt's adjoint is zero, and zero
+    # times the partial 1 / (2 sqrt(x - 2)), NaN where x < 2, made the first entry NaN.
+    "nan_partial_overwritten_in_a_branch": Reduced(_array("""
+        def f(x, c):
+            w = np.sqrt(x - 2.0)
+            if c > 0.0:
+                w = np.exp(x)
+            return np.sum(w)
+        """, {"x": ARRAY(2), "c": FLOAT}), (np.array([1.0, 3.0]), 1.0)),
+    "nan_partial_of_a_float_overwritten_in_a_branch": Reduced(_array("""
+        def f(x, c):
+            w = np.sqrt(x - 2.0)
+            if c > 0.0:
+                w = np.exp(x)
+            return w
+        """, {"x": FLOAT, "c": FLOAT}), (1.0, 1.0)),
+    # A helper ignoring an argument gives it a zero adjoint 0.0 (a float); un-reducing that float
+    # along axis 1 of x raised AxisError inside the generated code.
+    "ignored_helper_argument_reduced_along_an_axis": Reduced(_array("""
+        def h(u, v):
+            return np.cos(u)
+
+
+        def f(x):
+            return np.sum(h(x[0], np.sum(x, axis=1)))
+        """, {"x": ARRAY(2, 3)}), (np.array([[0.1, 0.2, 0.3], [0.4, 0.5, 0.6]]),),
+        xfail="a helper's zero adjoint for an unused argument is a float; unreduce(0.0, x, 1) fails"),
+    # Over-cautious refusals (issue 8): the call's specialisation knows these are floats, or that
+    # `w = w` leaves w the function's own array.
+    "augmented_assignment_to_an_entry_read_as_a_float": Reduced(_array("""
+        def f(x, c):
+            t = x[0]
+            t += c
+            return t * t
+        """, {"x": ARRAY(3), "c": FLOAT}), (np.array([0.5, -0.3, 1.2]), 0.7),
+        xfail="issue 8: augmented assignment to a name the specialisation knows is a float"),
+    "augmented_assignment_to_a_float_parameter_after_a_numpy_result": Reduced(_array("""
+        def f(x, c):
+            c = np.tanh(np.sum(x) * c)
+            c += 0.5
+            return c * c
+        """, {"x": ARRAY(3), "c": FLOAT}), (np.array([0.5, -0.3, 1.2]), 0.7)),
+    "no_op_self_assignment_keeps_a_fresh_array_writable": Reduced(_array("""
+        def f(x):
+            w = x * 1.0
+            w = w
+            w[0] = 2.0 * w[1]
+            return np.sum(w * w)
+        """, {"x": ARRAY(3)}), (np.array([0.5, -0.3, 1.2]),),
+        xfail="issue 8: a no-op `w = w` spoils the freshness of `w = x * 1.0`"),
+    # `w *= np.sin(c)` keeps w's float32 (NumPy updates in place, casting); lowered to
+    # `w = w * np.sin(c)`, a float64 NumPy scalar promotes w to float64 (NEP 50): value_and_grad's
+    # value was float64 where f's is float32.
+    "augmented_assignment_keeps_a_float32_arrays_dtype": Reduced(_array("""
+        def f(x, c):
+            w = np.tanh(x)
+            w *= np.sin(c)
+            return np.sum(w)
+        """, {"x": ARRAY(3), "c": FLOAT}, dtype="float32"), (np.array([0.5, -0.3, 1.2]), 0.7),
+        xfail="an augmented assignment lowered to `w = w * y` promotes a float32 array that NumPy keeps"),
+    # Function values made from an active value, and np.r_ of active values: wrong numbers before
+    # issue 8 (0.0); now refused at the line, which is a right answer.
+    "function_made_by_a_factory_from_an_active_value": Reduced(_array("""
+        def make(a):
+            return lambda u: np.tanh(u) * a
+
+
+        def f(x, c):
+            return np.sum(make(c)(x))
+        """, {"x": ARRAY(3), "c": FLOAT}), (np.array([0.5, -0.3, 1.2]), 0.7), allowed=(OK, REFUSED)),
+    "np_r_of_active_values": Reduced(_array("""
+        def f(x, c):
+            return np.sum(np.tanh(np.r_[x, c]) ** 2)
+        """, {"x": ARRAY(3), "c": FLOAT}), (np.array([0.5, -0.3, 1.2]), 0.7), allowed=(OK, REFUSED)),
 }
 
 
-@pytest.mark.parametrize("name", sorted(REDUCED))
+def _report(result):
+    lines = [f"outcome {result.outcome} at f({result.point})"]
+    for f in result.findings:
+        lines.append(f"{f.outcome} in {f.check}: {f.message}\n{f.trace}")
+    return "\n".join(lines) + f"\n--- program (seed {result.seed}) ---\n{result.text}"
+
+
+@pytest.mark.parametrize("name", [pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=r.xfail))
+                                  if r.xfail else name for name, r in sorted(REDUCED.items())])
 def test_reduced_failing_program(program_dir, name):
-    program, (x, y, n) = REDUCED[name]
+    case = REDUCED[name]
+    result = fuzz_check(case.program, str(program_dir), hessian=True, at=[list(case.point)])
+    assert result.outcome in case.allowed, _report(result)
+    if result.outcome == OK:
+        assert result.points == 1 and result.skipped == 0, \
+            "the reduced program is not smooth at its point" + _report(result)
 
-    def smooth_here(smooth):
-        assert smooth, "the reduced program is not smooth at its point"
 
-    check_program(program, x, y, n, smooth_here)
+# The suite's slice of tests/fuzz.py: array programs (and a share of scalar ones) from fixed seeds,
+# with the constructs s2sgrad does not get right today left out (each a reproducer in REDUCED or a
+# figure in the fuzz report), so that every program here must come out `ok`: no refusal either.
+# Put a construct back (delete its line) when its issue is closed.
+SLICE_MIX = {
+    "nan-overwrite": 0.0,      # a zero adjoint times a NaN partial (REDUCED: nan_partial_*)
+    "aug-float": 0.0,          # over-cautious refusals (REDUCED: augmented_assignment_*)
+    "noop-assign": 0.0,        # over-cautious refusal (REDUCED: no_op_self_assignment_*)
+    "param-write": 0.0,        # a write into a parameter's array is refused (issue 8 asks to decide)
+    "closure": 0.0, "lambda": 0.0, "function-value": 0.0, "factory": 0.0, "np-r": 0.0,
+    "decorated-helper": 0.0,   # refused (a right answer, but not `ok`)
+    "side-effect": 0.2, "helper-random": 0.2, "random-in-f": 0.1,     # helpers run once: kept in, and more often
+    "float32": 0.2, "float16": 0.1,
+}
+SLICE_SEEDS = range(30)
 
 
-@random_programs
+@pytest.mark.parametrize("seed", SLICE_SEEDS)
+def test_generated_program_value_gradient_jvp_and_side_effects_match_the_program(program_dir, seed):
+    program = make_program(seed, SLICE_MIX)
+    result = fuzz_check(program, str(program_dir), points=1, hessian=seed % 6 == 0, determinism=seed % 4 == 0)
+    assert result.outcome == OK, (f"(replay: python tests/fuzz.py --replay {seed} --mix "
+                                  f"{','.join(f'{k}={v}' for k, v in SLICE_MIX.items())})\n" + _report(result))
+
+
+def test_fuzz_classifies_a_located_refusal_and_names_the_construct_on_its_line(program_dir):
+    """The harness itself: a refusal pointing into the program is `refused`, with the `# [...]` tag of
+    the line it points at; an exception from inside s2sgrad would be INTERNAL (see fuzz.classified)."""
+    program = _array("""
+        def f(x):
+            class Box:  # [class-in-f]
+                pass
+            return np.sum(x)
+        """, {"x": ARRAY(3)})
+    result = fuzz_check(program, str(program_dir), at=[[np.array([0.5, -0.3, 1.2])]])
+    assert result.outcome == REFUSED, _report(result)
+    assert result.findings[0].tags == ("class-in-f",), _report(result)
+
+
+@settings(random_programs, max_examples=25)     # three compilations each; array programs get theirs in the slice
 @given(program=seeded_programs())
 def test_random_program_generated_code_is_deterministic(program_dir, program):
     # The annotated copy, because source() prints the generic code, which refuses augmented
@@ -260,7 +413,7 @@ _HASH_SEED_SCRIPT = textwrap.dedent("""
 def test_random_programs_generated_code_does_not_depend_on_the_hash_seed(tmp_path):
     """Set and dict-of-str iteration order changes with PYTHONHASHSEED; the text must not."""
     paths = []
-    for seed in range(30):
+    for seed in range(20):
         path = tmp_path / f"hashseed_program_{seed}.py"
         path.write_text(generate(RandomChooser(seed)).annotated)
         paths.append(str(path))
