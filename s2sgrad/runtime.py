@@ -5,7 +5,23 @@ Example:
     >>> unbroadcast(np.ones((3, 2)), np.ones(2))   # array([3., 3.])
 """
 
+import math
+import string
+from collections import Counter
+
 import numpy as np
+
+
+def float_dtype(x):
+    """The floating dtype a share, mask or constant for `x` takes: x's own for float arrays and NumPy
+    floats (float16 stays float16), float64 for Python numbers, integers and booleans. Never
+    `np.result_type(x, np.float16)`: under NumPy 2 that is float16 for a Python float.
+
+    Example:
+        >>> float_dtype(2.0), float_dtype(np.ones(2, np.float32))   # float64, float32
+    """
+    dtype = x.dtype if isinstance(x, (np.ndarray, np.generic)) else np.asarray(x).dtype
+    return dtype if dtype.kind == "f" else np.dtype(float)
 
 
 def unbroadcast(g, x):
@@ -112,8 +128,41 @@ def own_tangent(t, y):
 
 
 # ---------------------------------------------------------------------------------------------
+# Elementwise
+# ---------------------------------------------------------------------------------------------
+
+def times_power(c, x, e):
+    """c * x ** e, where a zero c gives 0 even where x ** e is infinite or NaN (0·∞ is 0 here). The
+    slope of x ** y in x is times_power(y, x, y - 1): 0 at y == 0 for every x, x == 0 included, as in
+    JAX and autograd. Where x ** e is infinite (x == 0, e < 0) the result is ±inf, also for Python
+    floats, which raise ZeroDivisionError for 0.0 ** -0.5.
+
+    Example:
+        >>> times_power(0.0, 0.0, -1.0), times_power(0.5, 0.0, -0.5)    # (0.0, inf)
+    """
+    if isinstance(e, (int, float)) and e >= 0:      # x ** e is finite: the plain product
+        return c * x ** e
+    with np.errstate(divide="ignore", invalid="ignore"):
+        product = c * np.power(x, e)
+    out = np.where(c == 0, 0.0, product)
+    return out[()] if out.ndim == 0 else out       # a NumPy scalar, not a 0-d array, for scalars
+
+
+# ---------------------------------------------------------------------------------------------
 # Reductions
 # ---------------------------------------------------------------------------------------------
+
+def reduced_count(x, axis):
+    """How many elements of `x` each value of a reduction over `axis` (None, an int or a tuple)
+    combines: the n of a mean, var or std. A Python int, 0 for an empty axis (which a ratio of
+    sizes would divide by).
+
+    Example:
+        >>> reduced_count(np.ones((2, 3, 4)), (0, 2))     # 8
+    """
+    shape = np.shape(x)
+    return math.prod(shape[a] for a in _axes(axis, len(shape)))
+
 
 def _axes(axis, ndim):
     """`axis` (None, an int or a sequence, negatives allowed) as a sorted tuple of non-negative axes."""
@@ -153,7 +202,7 @@ def extremum_share(x, y, axis, keepdims):
     The gradient of a tie is split equally among the tied elements (what JAX does)."""
     hit = x == unreduce(y, x, axis, keepdims)
     count = np.sum(hit, axis=_axes(axis, np.ndim(x)), keepdims=True)
-    return (hit / count).astype(np.result_type(x, np.float16))
+    return (hit / count).astype(float_dtype(x))
 
 
 def share_of(x, other, z):
@@ -161,7 +210,7 @@ def share_of(x, other, z):
     1 where z is x alone, 1/2 where x == other (ties split equally, as JAX does), else 0;
     in z's dtype."""
     share = np.where(x == other, 0.5, (x == z) * 1.0)
-    return share.astype(np.result_type(z, np.float16))
+    return share.astype(float_dtype(z))
 
 
 def prod_of_others(x, axis):
@@ -191,6 +240,29 @@ def reverse_cumsum(g, axis):
 # ---------------------------------------------------------------------------------------------
 # Shape
 # ---------------------------------------------------------------------------------------------
+
+def inverse_axes(axes, ndim):
+    """The permutation that undoes np.transpose(x, axes) for an x of `ndim` axes: None (reverse the
+    axes again) for axes=None, negative axes counted from the end.
+
+    Example:
+        >>> inverse_axes((2, 0, 1), 3), inverse_axes((-1, 0, 1), 3), inverse_axes(None, 3)   # [1 2 0] twice, None
+    """
+    if axes is None:
+        return None
+    return np.argsort([int(a) % ndim for a in axes])
+
+
+def linspace_weights(y, num, endpoint):
+    """k / (num - 1) (num without the endpoint) for the k-th value of y = np.linspace(start, stop, num, endpoint)
+    along its first axis, shaped to broadcast against y and in y's dtype: y is start * (1 - w) + stop * w.
+
+    Example:
+        >>> linspace_weights(np.linspace(0.0, 1.0, 3), 3, True)     # array([0. , 0.5, 1. ])
+    """
+    w = np.linspace(0.0, 1.0, num, endpoint=endpoint, dtype=float_dtype(y))
+    return np.reshape(w, (-1,) + (1,) * (np.ndim(y) - 1))
+
 
 def untile(g, x, reps):
     """The adjoint of np.tile(x, reps): the tiles of `g` summed into one of x's shape."""
@@ -301,31 +373,86 @@ def inner_adjoint_right(g, a, b):
     return tensordot_adjoint_right(g, a, b, ([-1], [-1]))
 
 
-def einsum_adjoint(g, subscripts, operands, k):
-    """The adjoint of operand k in np.einsum(subscripts, *operands)."""
-    return einsum_adjoints(g, subscripts, operands)[k]
+def einsum_parts(subscripts, shapes):
+    """(input subscripts, output subscript) of np.einsum(subscripts, *operands) for operands of these
+    `shapes`, spelled out: each '...' becomes letters the subscripts do not use (right-aligned, one per
+    broadcast axis), and an implicit output (no '->') is NumPy's: the '...' axes, then the letters that
+    appear once, in alphabetical order (upper case first).
+
+    Example:
+        >>> einsum_parts("...ij,jk", [(5, 2, 3), (3, 4)])     # (['Aij', 'jk'], 'Aik')
+    """
+    if not isinstance(subscripts, str):
+        raise TypeError(f"the einsum gradient needs subscripts given as a string, not {type(subscripts).__name__}")
+    spec = subscripts.replace(" ", "")
+    lhs, arrow, output = spec.partition("->")
+    inputs = lhs.split(",")
+    if len(inputs) != len(shapes):
+        raise ValueError(f"einsum subscripts {subscripts!r} name {len(inputs)} operands, not {len(shapes)}")
+    unused = [c for c in string.ascii_uppercase + string.ascii_lowercase if c not in spec]
+    ranks = [len(shape) - (len(sub) - 3) if "..." in sub else 0 for sub, shape in zip(inputs, shapes)]
+    ellipsis = "".join(unused[:max(ranks, default=0)])
+    named = inputs
+    inputs = [sub.replace("...", ellipsis[len(ellipsis) - rank:]) for sub, rank in zip(inputs, ranks)]
+    if arrow:
+        return inputs, output.replace("...", ellipsis)
+    counts = Counter("".join(named).replace("...", ""))
+    return inputs, ellipsis + "".join(sorted(c for c, n in counts.items() if n == 1))
 
 
-def einsum_adjoints(g, subscripts, operands):
-    """One adjoint per operand of np.einsum(subscripts, *operands), for explicit subscripts
-    ('ij,jk->ik') without ellipses or an index repeated within one operand (NotImplementedError
-    otherwise). Each is the einsum of d[y] with the other operands."""
-    if "->" not in subscripts or "." in subscripts:
-        raise NotImplementedError(f"the einsum gradient needs explicit subscripts without '...': {subscripts!r}")
-    inputs, output = subscripts.replace(" ", "").split("->")
-    inputs = inputs.split(",")
+def einsum_adjoints(g, subscripts, operands, optimize=False):
+    """One adjoint per operand of y = np.einsum(subscripts, *operands), every form NumPy accepts with
+    string subscripts: '...', an implicit output, letters repeated in an operand ('ii', 'ii->i': the
+    adjoint sits on the diagonal), any number of operands, and labels broadcast from size 1 (summed
+    back). Each is the einsum of g (y's adjoint) with the other operands, shaped like its operand.
+
+    Example:
+        >>> einsum_adjoints(np.ones(()), "ii", [np.eye(2)])     # [array([[1., 0.], [0., 1.]])]
+    """
+    operands = [np.asarray(x) for x in operands]
+    g = np.asarray(g, dtype=np.result_type(g, *operands))        # a Python float seed takes their dtype
+    inputs, output = einsum_parts(subscripts, [x.shape for x in operands])
     grads = []
     for k, (sub, x) in enumerate(zip(inputs, operands)):
-        if len(set(sub)) != len(sub):
-            raise NotImplementedError(f"the einsum gradient does not support the repeated index in {sub!r}")
-        others = [s for j, s in enumerate(inputs) if j != k]
-        seen = set(output).union(*others)
-        kept = "".join(c for c in sub if c in seen)
-        rest = [o for j, o in enumerate(operands) if j != k]
-        gk = np.einsum(",".join([output] + others) + "->" + kept, g, *rest)
-        missing = tuple(i for i, c in enumerate(sub) if c not in seen)   # summed in x alone: broadcast
-        grads.append(np.array(np.broadcast_to(np.expand_dims(gk, missing), np.shape(x))))
+        letters = "".join(dict.fromkeys(sub))                      # each letter once, in order
+        others = inputs[:k] + inputs[k + 1:]
+        reached = set(output).union(*others)
+        kept = "".join(c for c in letters if c in reached)         # letters x shares with g or the others
+        part = np.einsum(",".join([output] + others) + "->" + kept, g, *operands[:k], *operands[k + 1:],
+                         optimize=optimize)
+        part = np.expand_dims(part, tuple(i for i, c in enumerate(letters) if c not in kept))
+        size = [x.shape[sub.index(c)] for c in letters]
+        broadcast = tuple(i for i, n in enumerate(size) if n == 1 and part.shape[i] != 1)
+        if broadcast:                                              # a size-1 label of x the others spread
+            part = np.sum(part, axis=broadcast, keepdims=True)
+        part = np.broadcast_to(part, size)                         # letters summed in x alone
+        if letters == sub:
+            grads.append(np.array(part))
+            continue
+        diagonal = tuple(np.arange(size[letters.index(c)]).reshape(
+            [-1 if j == letters.index(c) else 1 for j in range(len(letters))]) for c in sub)
+        full = np.zeros(x.shape, dtype=part.dtype)
+        full[diagonal] = part                                      # 'ii': g on the diagonal, zero elsewhere
+        grads.append(full)
     return grads
+
+
+def einsum_tangent(subscripts, operands, tangents, optimize=False):
+    """The tangent of np.einsum(subscripts, *operands) when each operand moves along its tangent (None
+    for one that does not move): one einsum per moving operand, with its tangent in its place.
+
+    Example:
+        >>> einsum_tangent("i,i->", [a, b], [u, None])     # np.einsum("i,i->", u, b)
+    """
+    out = None
+    for k, t in enumerate(tangents):
+        if t is None:
+            continue
+        term = np.einsum(subscripts, *operands[:k], t, *operands[k + 1:], optimize=optimize)
+        out = term if out is None else out + term
+    if out is None:
+        return zero_tangent(np.einsum(subscripts, *operands, optimize=optimize))
+    return out
 
 
 def identity_like(a):
@@ -404,9 +531,12 @@ def apply_like(m, y, b):
     return m @ y
 
 
-def pieces_like(g, xs):
-    """The adjoint of `np.array(xs)`: one piece of g per element of a list `xs` (along the first axis),
-    or g itself when xs was one array."""
+def pieces_like(g, xs, y):
+    """The adjoint of `y = np.array(xs)`: one piece of g per element of a list `xs` (along the first axis),
+    or g itself when xs was one array; zero when y holds integers or booleans (dtype=int), which carry
+    no derivative."""
+    if np.result_type(y).kind != "f":
+        g = np.zeros(np.shape(y))
     if isinstance(xs, (list, tuple)):
         return list(g)
     return g

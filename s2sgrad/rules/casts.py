@@ -8,7 +8,7 @@ from . import adjoint, d, nondifferentiable
 import numpy as np
 
 
-@adjoint(astype_)
+@adjoint(astype_, inert=("dtype",))
 def astype(y, x, dtype):
     d[x] = cast_back(d[y], x, y)
 
@@ -26,6 +26,6 @@ def copy(y, x):
 nondifferentiable(np.result_type)      # x.dtype
 
 
-@adjoint(np.array)
+@adjoint(np.array, inert=("dtype",))
 def array(y, xs, dtype=None):
-    d[xs] = pieces_like(d[y], xs)
+    d[xs] = pieces_like(d[y], xs, y)

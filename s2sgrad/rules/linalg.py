@@ -5,7 +5,7 @@ longer formulas live in `s2sgrad.runtime`. Matrix functions accept stacks of mat
 
 import numpy as np
 
-from ..runtime import (cholesky_adjoint, diag_adjoint, dot_adjoint_left, dot_adjoint_right, einsum_adjoint,
+from ..runtime import (cholesky_adjoint, diag_adjoint, dot_adjoint_left, dot_adjoint_right, einsum_adjoints,
                        identity_like, inner_adjoint_left, inner_adjoint_right, matmul_adjoint_left,
                        matmul_adjoint_right, solve_transposed, tensordot_adjoint_left, tensordot_adjoint_right,
                        times_transpose, unbroadcast, unreduce)
@@ -47,31 +47,19 @@ def outer(y, a, b):
     d[b] = np.reshape(np.ravel(a) @ d[y], np.shape(b))
 
 
-@adjoint(np.tensordot)
+@adjoint(np.tensordot, inert=("axes",))
 def tensordot(y, a, b, axes=2):
     d[a] = tensordot_adjoint_left(d[y], a, b, axes)
     d[b] = tensordot_adjoint_right(d[y], a, b, axes)
 
 
-# Explicit subscripts ("ij,jk->ik"): each operand's adjoint is the einsum of d[y] with the others.
-# One to three operands; more are refused until the compiler binds `*operands` to a sequence.
+# Every form with string subscripts: '...', implicit outputs, repeated letters ('ii'), broadcast size-1
+# labels, any number of operands. Each operand's adjoint is the einsum of d[y] with the others.
+# `subscripts` is not inert: in the sublist form (np.einsum(x, [0, 1])) it is an operand.
 
-@adjoint(np.einsum)
-def einsum(y, subscripts, a):
-    d[a] = einsum_adjoint(d[y], subscripts, [a], 0)
-
-
-@adjoint(np.einsum)
-def einsum2(y, subscripts, a, b):
-    d[a] = einsum_adjoint(d[y], subscripts, [a, b], 0)
-    d[b] = einsum_adjoint(d[y], subscripts, [a, b], 1)
-
-
-@adjoint(np.einsum)
-def einsum3(y, subscripts, a, b, c):
-    d[a] = einsum_adjoint(d[y], subscripts, [a, b, c], 0)
-    d[b] = einsum_adjoint(d[y], subscripts, [a, b, c], 1)
-    d[c] = einsum_adjoint(d[y], subscripts, [a, b, c], 2)
+@adjoint(np.einsum, inert=("optimize",))
+def einsum(y, subscripts, *operands, optimize=False):
+    d[operands] = einsum_adjoints(d[y], subscripts, operands, optimize)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -92,16 +80,18 @@ def diag(y, v):
 # np.linalg
 # ---------------------------------------------------------------------------------------------
 
+# The 2-norm x / y; at x == 0, a kink, 0 (0 / 1): the subgradient PyTorch gives (JAX gives NaN).
+
 @adjoint(np.linalg.norm)
 def norm(y, x):
-    # the 2-norm of all elements (Frobenius for a matrix); not differentiable at 0
-    d[x] = d[y] * x / y
+    # the 2-norm of all elements (Frobenius for a matrix)
+    d[x] = d[y] * x / np.where(y == 0, 1.0, y)
 
 
-@adjoint(np.linalg.norm)
+@adjoint(np.linalg.norm, inert=("axis", "keepdims"))
 def norm_along(y, x, *, axis=None, keepdims=False):
     # ord=None only: the 2-norm along an axis, or Frobenius over a pair of axes
-    d[x] = unreduce(d[y] / y, x, axis, keepdims) * x
+    d[x] = unreduce(d[y] / np.where(y == 0, 1.0, y), x, axis, keepdims) * x
 
 
 @adjoint(np.linalg.inv)

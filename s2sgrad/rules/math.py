@@ -1,4 +1,9 @@
-"""Adjoints of the `math` module and of the scalar builtins abs, min, max, float."""
+"""Adjoints of the `math` module and of the scalar builtins abs, min, max, float (math.pow shares the
+template of `**`: rules/operators.py).
+
+These run on Python floats, which raise ZeroDivisionError where NumPy gives inf: where a slope is infinite
+(sqrt at 0, asin at ±1) or a kink or jump makes a 0 / 0 (hypot and atan2 at the origin), a conditional
+expression gives the value the math has instead, and keeps the common case a plain Python division."""
 
 import builtins
 import math
@@ -25,12 +30,12 @@ def tan(y, x):
 
 @adjoint(math.asin)
 def asin(y, x):
-    d[x] = d[y] / math.sqrt(1.0 - x * x)
+    d[x] = d[y] * (1.0 / math.sqrt(1.0 - x * x) if x * x < 1.0 else math.inf)     # inf at ±1
 
 
 @adjoint(math.acos)
 def acos(y, x):
-    d[x] = -d[y] / math.sqrt(1.0 - x * x)
+    d[x] = -d[y] * (1.0 / math.sqrt(1.0 - x * x) if x * x < 1.0 else math.inf)    # -inf at ±1
 
 
 @adjoint(math.atan)
@@ -40,8 +45,11 @@ def atan(y, x):
 
 @adjoint(math.atan2)
 def atan2(z, y, x):
-    d[y] = d[z] * x / (x * x + y * y)
-    d[x] = -d[z] * y / (x * x + y * y)
+    # x / (x^2 + y^2) and -y / (x^2 + y^2), divided by r twice (r * r underflows for tiny x, y); at the
+    # origin atan2 jumps and has no derivative: NaN, as in JAX and PyTorch
+    r = math.hypot(x, y)
+    d[y] = d[z] * (x / r / r if r else math.nan)
+    d[x] = -d[z] * (y / r / r if r else math.nan)
 
 
 @adjoint(math.sinh)
@@ -97,24 +105,19 @@ def log10(y, x):
 
 @adjoint(math.sqrt)
 def sqrt(y, x):
-    d[x] = d[y] / (2.0 * y)
-
-
-@adjoint(math.pow)
-def pow(z, x, y):
-    d[x] = d[z] * y * x ** (y - 1.0)
-    d[y] = d[z] * z * math.log(x)
+    d[x] = d[y] * (0.5 / y if y else math.inf)          # inf at 0, the slope of sqrt there
 
 
 @adjoint(math.hypot)
 def hypot(z, x, y):
-    d[x] = d[z] * x / z
-    d[y] = d[z] * y / z
+    # at the origin, a kink, 0: the subgradient PyTorch gives the norm there
+    d[x] = d[z] * (x / z if z else 0.0)
+    d[y] = d[z] * (y / z if z else 0.0)
 
 
 @adjoint(math.fabs, builtins.abs)
 def fabs(y, x):
-    d[x] = d[y] * np.sign(x)
+    d[x] = d[y] * np.sign(x)                             # 0 at the kink, as in JAX and PyTorch
 
 
 @adjoint(builtins.min)

@@ -31,8 +31,8 @@ from dataclasses import dataclass
 import gast
 import numpy as np
 
-from ..runtime import (apply_like, astype as astype_, cast_tangent, cholesky_tangent, extremum_share,
-                       flatten as flatten_, prod_of_others, slogdet_tangent, solve_like)
+from ..runtime import (apply_like, astype as astype_, cast_tangent, cholesky_tangent, einsum_tangent, extremum_share,
+                       flatten as flatten_, prod_of_others, reduced_count, slogdet_tangent, solve_like, times_power)
 from . import DropUnbroadcast, Rule, adjoint_of
 
 TANGENTS = {}       # primitive -> Elementwise() | Linear | Bilinear | [Rule, ...] (explicit templates)
@@ -312,6 +312,7 @@ def solve(y, a, b):
     t[y] = solve_like(a, t[b], b) - solve_like(a, apply_like(t[a], y, b), b)
 
 
+elementwise(times_power)
 elementwise(
     operator.add, operator.sub, operator.truediv, operator.pow, operator.mod, operator.neg, operator.pos,
     math.sin, math.cos, math.tan, math.asin, math.acos, math.atan, math.atan2, math.sinh, math.cosh,
@@ -364,28 +365,31 @@ def var(y, x):
 @tangent(np.var)
 def var_along(y, x, axis=None, *, ddof=0, keepdims=False):
     t[y] = np.sum(t[x] * (x - np.mean(x, axis=axis, keepdims=True)), axis=axis, keepdims=keepdims) * 2.0 / (
-        np.size(x) / np.size(y) - ddof)
+        reduced_count(x, axis) - ddof)
 
+
+# std and norm divide by their value; where it is 0, so is the numerator (x - mean, x): 0 / 1, the
+# subgradient 0 the adjoint rules give.
 
 @tangent(np.std)
 def std(y, x):
-    t[y] = np.sum(t[x] * (x - np.mean(x))) / (np.size(x) * y)
+    t[y] = np.sum(t[x] * (x - np.mean(x))) / (np.size(x) * np.where(y == 0, 1.0, y))
 
 
 @tangent(np.std)
 def std_along(y, x, axis=None, *, ddof=0, keepdims=False):
     t[y] = np.sum(t[x] * (x - np.mean(x, axis=axis, keepdims=True)), axis=axis, keepdims=keepdims) / (
-        (np.size(x) / np.size(y) - ddof) * y)
+        (reduced_count(x, axis) - ddof) * np.where(y == 0, 1.0, y))
 
 
 @tangent(np.linalg.norm)
 def norm(y, x):
-    t[y] = np.sum(x * t[x]) / y
+    t[y] = np.sum(x * t[x]) / np.where(y == 0, 1.0, y)
 
 
 @tangent(np.linalg.norm)
 def norm_along(y, x, *, axis=None, keepdims=False):
-    t[y] = np.sum(x * t[x], axis=axis, keepdims=keepdims) / y
+    t[y] = np.sum(x * t[x], axis=axis, keepdims=keepdims) / np.where(y == 0, 1.0, y)
 
 
 @tangent(np.linalg.slogdet)
@@ -398,18 +402,51 @@ def cholesky(L, a):
     t[L] = cholesky_tangent(t[a], L)
 
 
-# Multilinear: one term per operand.
+# Constructors: the value spread to the output's shape, in its dtype (zero for an integer output).
+
+@tangent(np.full)
+def full(y, shape, fill_value, dtype=None):
+    t[y] = cast_tangent(np.broadcast_to(t[fill_value], np.shape(y)), y)
+
+
+@tangent(np.full_like)
+def full_like(y, a, fill_value, dtype=None):
+    t[y] = cast_tangent(np.broadcast_to(t[fill_value], np.shape(y)), y)
+
+
+linear(np.linspace, "start", "stop")        # start * (1 - w) + stop * w
+
+
+@tangent(np.arange)
+def arange_from(y, start, stop):
+    t[y] = np.full_like(y, t[start])
+
+
+@tangent(np.arange)
+def arange_by(y, start, stop, step):
+    t[y] = np.full_like(y, t[start]) + t[step] * np.arange(np.size(y))
+
+
+# Multilinear: one term per operand. One to three operands are spelled out, so that the tangent is made of
+# einsums, which are differentiated again (Hessians); more go through one helper, with t[operands] the
+# tuple of the operands' tangents (None for an operand that carries none).
 
 @tangent(np.einsum)
-def einsum(y, subscripts, a):
-    t[y] = np.einsum(subscripts, t[a])
+def einsum(y, subscripts, a, *, optimize=False):
+    t[y] = np.einsum(subscripts, t[a], optimize=optimize)
 
 
 @tangent(np.einsum)
-def einsum2(y, subscripts, a, b):
-    t[y] = np.einsum(subscripts, t[a], b) + np.einsum(subscripts, a, t[b])
+def einsum2(y, subscripts, a, b, *, optimize=False):
+    t[y] = np.einsum(subscripts, t[a], b, optimize=optimize) + np.einsum(subscripts, a, t[b], optimize=optimize)
 
 
 @tangent(np.einsum)
-def einsum3(y, subscripts, a, b, c):
-    t[y] = np.einsum(subscripts, t[a], b, c) + np.einsum(subscripts, a, t[b], c) + np.einsum(subscripts, a, b, t[c])
+def einsum3(y, subscripts, a, b, c, *, optimize=False):
+    t[y] = (np.einsum(subscripts, t[a], b, c, optimize=optimize) + np.einsum(subscripts, a, t[b], c, optimize=optimize)
+            + np.einsum(subscripts, a, b, t[c], optimize=optimize))
+
+
+@tangent(np.einsum)
+def einsum_any(y, subscripts, *operands, optimize=False):
+    t[y] = einsum_tangent(subscripts, operands, t[operands], optimize)
