@@ -258,3 +258,231 @@ def _tidy_stmt(s, is_comment):
 
 def _calls(node):
     return any(isinstance(n, gast.Call) for n in gast.walk(node))
+
+
+# ---------------------------------------------------------------------------------------------
+# None adjoints (see reverse.State): a zero known only at run time is None where paths meet, so that no
+# rule multiplies it by partials that may be inf or NaN. Where every use a `d = None` reaches only adds to
+# d (`g if d is None else d + g`) or reads it as a value (`0.0 if d is None else d`), a zero is as exact:
+# it becomes one, and the tests of None that are then decided are folded away.
+# ---------------------------------------------------------------------------------------------
+
+def settle_nones(fn_def, removable):
+    """Replace `d = None` by d's zero where no rule can consume that None, then fold decided `is None`
+    tests (conditional expressions and `if d is not None:` guards); returns the function."""
+    removable = set(removable)
+    while True:
+        flow = _Nullness(removable)
+        flow.block(fn_def.body, {p: {_EITHER} for p in getattr(fn_def, "s2s_nullable", ())})
+        zeroed = {label for label in flow.none_defs if label not in flow.consumed}
+        for label in zeroed:
+            stmt = flow.none_defs[label]
+            stmt.value = stmt.s2s_zero
+            del stmt.s2s_zero
+        folded = _Fold(flow, zeroed).block(fn_def.body)
+        fn_def.body = folded[0] or [gast.Pass()]
+        fused = _fuse_guards(fn_def)
+        if not zeroed and not folded[1] and not fused:
+            return fn_def
+
+
+def _fuse_guards(node):
+    """`if c: ...; t = e` `else: t = None` then `if t is not None: B` is one branch: B moves into the first
+    (t is not None exactly when c held). Returns whether anything moved."""
+    changed = False
+    for field in ("body", "orelse"):
+        stmts = getattr(node, field, None)
+        if not stmts:
+            continue
+        for s in stmts:
+            changed |= _fuse_guards(s)
+        i = 0
+        while i + 1 < len(stmts):
+            first, second = stmts[i], stmts[i + 1]
+            tested = _guard_vars(second.test) if isinstance(second, gast.If) else None
+            if isinstance(first, gast.If) and tested and all(
+                    _last_value(first.body, v) is True and _last_value(first.orelse, v) is False for v in tested):
+                first.body += second.body
+                first.orelse += second.orelse
+                del stmts[i + 1]
+                changed = True
+                continue
+            i += 1
+    return changed
+
+
+def _last_value(stmts, var):
+    """True when the last write to `var` in a block (at its top level, none nested) is a value, False when
+    it is `var = None`, else None."""
+    verdict = None
+    for s in stmts:
+        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) and s.targets[0].id == var:
+            verdict = not (isinstance(s.value, gast.Constant) and s.value.value is None)
+        elif var in _stores(s):
+            return None
+    return verdict
+
+
+_VALUE = "value"          # the label of a definition that is never None
+_EITHER = "either"        # the label of a parameter a caller may pass None (a seed of several)
+
+
+def _none_test(node, positive):
+    """The variable of `v is None` (positive) or `v is not None`, else None."""
+    if (isinstance(node, gast.Compare) and isinstance(node.left, gast.Name) and len(node.ops) == 1
+            and isinstance(node.ops[0], gast.Is if positive else gast.IsNot)
+            and isinstance(node.comparators[0], gast.Constant) and node.comparators[0].value is None):
+        return node.left.id
+    return None
+
+
+def _guard_vars(test):
+    """The variables of a guard `d1 is not None or d2 is not None`, else None."""
+    parts = test.values if isinstance(test, gast.BoolOp) and isinstance(test.op, gast.Or) else [test]
+    names = [_none_test(p, positive=False) for p in parts]
+    return names if all(names) else None
+
+
+class _Nullness:
+    """Forward dataflow over generated code: which definitions of each adjoint reach each point (a
+    definition is a statement `d = None`, or `_VALUE` for one that is never None), which `d = None`
+    reach a use that consumes the None (a guard testing it, a plain read), and the labels reaching each
+    decidable test (recorded by node id for `_Fold`)."""
+
+    def __init__(self, removable):
+        self.removable = removable
+        self.none_defs = {}       # id(stmt) -> `d = None` statement
+        self.consumed = set()     # ids of `d = None` reaching a consuming use
+        self.reaching = {}        # id(test node) -> set of labels reaching its variable(s)
+
+    def labels(self, env, var):
+        return env.get(var, {_VALUE})
+
+    def use(self, env, node):
+        """Record the reads in an expression: a test of None (a safe use) or any other read."""
+        if isinstance(node, gast.IfExp):
+            var = _none_test(node.test, positive=True)
+            if var in self.removable:
+                self.reaching[id(node)] = set(self.labels(env, var))
+                self.use(env, node.body)
+                self.use(dict(env, **{var: {_VALUE}}), node.orelse)      # read there only when not None
+                return
+        if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load) and node.id in self.removable:
+            self.consumed |= self.labels(env, node.id)
+            return
+        for child in gast.iter_child_nodes(node):
+            self.use(env, child)
+
+    def block(self, stmts, env):
+        for s in stmts:
+            env = self.stmt(s, env)
+        return env
+
+    def stmt(self, s, env):
+        if isinstance(s, gast.Assign):
+            self.use(env, s.value)
+            env = dict(env)
+            target = s.targets[0]
+            if isinstance(target, gast.Name) and target.id in self.removable:
+                value = s.value
+                if isinstance(value, gast.Constant) and value.value is None and hasattr(s, "s2s_zero"):
+                    self.none_defs[id(s)] = s
+                    env[target.id] = {id(s)}
+                elif isinstance(value, gast.Constant) and value.value is None:
+                    self.consumed.add(id(s))
+                    self.none_defs.setdefault(id(s), s)
+                    env[target.id] = {id(s)}
+                elif isinstance(value, gast.Name) and value.id in self.removable:
+                    env[target.id] = set(self.labels(env, value.id))       # a copy carries a None along
+                else:
+                    env[target.id] = {_VALUE}
+            else:
+                for n in gast.walk(target):
+                    if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
+                        env[n.id] = {_VALUE}
+                    elif isinstance(n, gast.Name):
+                        self.use(env, n)
+            return env
+        if isinstance(s, gast.If):
+            guarded = _guard_vars(s.test)
+            if guarded and all(v in self.removable for v in guarded):
+                self.reaching[id(s)] = set().union(*(self.labels(env, v) for v in guarded))
+                for v in guarded:            # the rule under the guard consumes what reaches it
+                    self.consumed |= self.labels(env, v) - {_VALUE, _EITHER}
+            else:
+                self.use(env, s.test)
+            return _merge(self.block(s.body, dict(env)), self.block(s.orelse, dict(env)))
+        if isinstance(s, (gast.For, gast.While)):
+            self.use(env, s.iter if isinstance(s, gast.For) else s.test)
+            head = dict(env)
+            while True:
+                end = self.block(s.body, dict(head))
+                merged = _merge(head, end)
+                if merged == head:
+                    break
+                head = merged
+            return end if getattr(s, "s2s_runs", False) else head
+        self.use(env, s)
+        return env
+
+
+def _merge(a, b):
+    return {k: a.get(k, {_VALUE}) | b.get(k, {_VALUE}) for k in set(a) | set(b)}
+
+
+class _Fold:
+    """Fold the tests of None that the labels reaching them decide: never None (only values and zeroed
+    definitions reach) or always None (only `d = None` definitions that stayed)."""
+
+    def __init__(self, flow, zeroed):
+        self.flow = flow
+        self.zeroed = zeroed
+
+    def decided(self, labels):
+        """True: surely not None; False: surely None; None: either."""
+        if _EITHER in labels:
+            return None
+        if all(label == _VALUE or label in self.zeroed for label in labels):
+            return True
+        if all(label != _VALUE and label not in self.zeroed for label in labels):
+            return False
+        return None
+
+    def block(self, stmts):
+        out, changed = [], False
+        for s in stmts:
+            new, c = self.stmt(s)
+            out += new
+            changed |= c
+        return out, changed
+
+    def stmt(self, s):
+        changed = False
+        if isinstance(s, gast.If) and id(s) in self.flow.reaching:
+            verdict = self.decided(self.flow.reaching[id(s)])
+            if verdict is not None:
+                kept, _ = self.block(s.body if verdict else s.orelse)
+                return kept, True
+        for field in ("body", "orelse"):
+            if getattr(s, field, None):
+                block, c = self.block(getattr(s, field))
+                setattr(s, field, block or ([gast.Pass()] if field == "body" else []))
+                changed |= c
+        folder = _FoldExpressions(self)
+        folder.visit(s)
+        return [s], changed or folder.changed
+
+
+class _FoldExpressions(gast.NodeTransformer):
+    def __init__(self, fold):
+        self.fold = fold
+        self.changed = False
+
+    def visit_IfExp(self, node):
+        self.generic_visit(node)
+        labels = self.fold.flow.reaching.get(id(node))
+        verdict = self.fold.decided(labels) if labels is not None else None
+        if verdict is None:
+            return node
+        self.changed = True
+        return node.orelse if verdict else node.body

@@ -20,7 +20,7 @@ from .forward import ForwardTransform
 from .frontend import parse
 from .load import load
 from .lower import lower
-from .optimize import drop_dead_stores, propagate_copies, simplify, tidy
+from .optimize import drop_dead_stores, propagate_copies, settle_nones, simplify, tidy
 from .reverse import ReverseTransform, is_comment
 from .syntax import Namespace
 
@@ -169,7 +169,8 @@ def _derive(fn, wrt, kinds, name, mode, select):
         else:
             fn_defs = [transform.transform()[0]]
         removable = derivatives()
-        fn_defs = [tidy(propagate_copies(drop_dead_stores(simplify(d), removable), removable), is_comment)
+        fn_defs = [tidy(propagate_copies(drop_dead_stores(settle_nones(simplify(d), removable), removable),
+                                         removable), is_comment)
                    for d in fn_defs]                                                        # optimize
         derived.text = "\n\n".join(emit(d) for d in fn_defs)                               # print
         values = {k: _bound(v) for k, v in ns.values.items()}

@@ -23,7 +23,8 @@ import numpy
 
 from .runtime import unbroadcast, written
 
-from .analysis import assignments, call_site_kinds, elements, is_setitem, no_rule_error, target_of, template
+from .analysis import (assignments, call_site_kinds, elements, is_setitem, no_rule_error, result_form, target_of,
+                       template)
 from .rules import adjoint_of
 from .syntax import assign, assigned_names, call, clone, const, expr_stmt, leaves, located, map_leaves, name
 
@@ -33,6 +34,35 @@ COMMENT = "__comment__"
 def comment(text):
     """A marker statement that emit.py prints as a `# text` line."""
     return gast.Expr(value=call(name(COMMENT), [const(text)]))
+
+
+class State(set):
+    """The adjoints defined at a point of the reverse sweep, and `maybe`: those that may hold None there, a
+    zero known only at run time (a branch not taken, a value overwritten on one path, a loop run no times).
+    Such a zero is never multiplied by a rule's partials, which may be inf or NaN where the value they
+    belong to had no effect: the rule runs under `if dv is not None:`."""
+
+    def __init__(self, defined=(), maybe=()):
+        super().__init__(defined)
+        self.maybe = set(maybe) & set(self)
+
+    def copy(self):
+        return State(self, self.maybe)
+
+    def discard(self, var):
+        super().discard(var)
+        self.maybe.discard(var)
+
+    def difference_update(self, names):
+        names = set(names)
+        super().difference_update(names)
+        self.maybe -= names
+
+    def become(self, other):
+        """Take `other`'s contents (the state after a join)."""
+        self.clear()
+        self.update(other)
+        self.maybe = set(other.maybe)
 
 
 class ReverseTransform:
@@ -52,6 +82,9 @@ class ReverseTransform:
         self.stack = None
         self.uses_stack = False
         self.loops = 0              # loops around the statement the forward sweep is at
+        # Variables the function assigns: a rule may later consume their adjoints, so an adjoint of theirs
+        # missing on one path is None there, never a zero a partial could turn into NaN (see State).
+        self.assigned = {target_of(s) for s in assignments(core.body)}
         # Arrays read or written by index: their adjoints are updated in place (`dx[i] += dy`), so each is
         # always an array of its own (first writes copy, zeros are arrays).
         self.indexed = {target_of(s) for s in assignments(core.body) if is_setitem(s)} | {
@@ -134,7 +167,14 @@ class ReverseTransform:
         rev_body += backward + [gast.Return(value=grads)]
         rev_args = gast.arguments(args=[name(saved_name)] + [name(k) for k, _ in self.seeds], posonlyargs=[],
                                   vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[])
-        return _function(forward_name, fwd_args, fwd_body), _function(pullback_name, rev_args, rev_body)
+        pullback = _function(pullback_name, rev_args, rev_body)
+        pullback.s2s_nullable = self.nullable_seeds()
+        return _function(forward_name, fwd_args, fwd_body), pullback
+
+    def nullable_seeds(self):
+        """Seeds a caller may pass as None (a zero on its path): those of a function returning several
+        values, when the caller uses only some of them."""
+        return {k for k, _ in self.seeds} if len(self.seeds) > 1 else set()
 
     def sweeps(self):
         """(prologue, forward sweep, returned value, reverse sweep, gradients node), built once."""
@@ -147,18 +187,33 @@ class ReverseTransform:
         params = core.params
         self.must = set(params)
         forward = self.fwd_block(core.body, set(params), self.must)
-        state = set()
+        state = State()
         backward = []
+        # A caller passes None for a returned value whose adjoint is zero on its path (split helpers
+        # returning several values): with several seeds, each may be None.
+        several = len(self.seeds) > 1
         for (seed, var) in self.seeds:
             if var is None or var not in self.info.active:
                 continue
+            if var in self.info.tuples:        # a helper's tuple returned whole: its seed is a tuple too
+                for k in self.info.used_items[var]:
+                    item = self.items(var)[k]
+                    piece = gast.Subscript(value=name(seed), slice=const(k), ctx=gast.Load())
+                    backward += self.accumulate(item, piece, state)
+                continue
             if var in state:       # returned twice: both seeds flow into it
-                backward += self.accumulate(var, name(seed), state)
+                backward += self.guarded([], state, lambda inner: self.accumulate(var, name(seed), inner),
+                                         [seed] if several else [])
             else:
                 state.add(var)
+                if several:
+                    state.maybe.add(var)
         seeded = [var for _, var in self.seeds if var in self.indexed]
         for var in dict.fromkeys(seeded):       # updated in place: never the caller's cotangent
-            backward.insert(0, assign(self.d(var), call(self.np_attr("copy"), [name(self.d(var))])))
+            own = call(self.np_attr("copy"), [name(self.d(var))])
+            if var in state.maybe:
+                own = _if_none(name(self.d(var)), const(None), own)
+            backward.insert(0, assign(self.d(var), own))
         backward += self.rev_block(core.body, state)
 
         value = _Value(None, [])
@@ -176,7 +231,7 @@ class ReverseTransform:
         if self.uses_stack:
             prologue.append(assign(self.stack, gast.List(elts=[], ctx=gast.Load())))
         prologue += [assign(v, const(None)) for v in self.init_none]
-        grads = [name(self.d(p)) if p in state else const(0.0) for p in self.wrt]
+        grads = [self.definite(p, state) if p in state else const(0.0) for p in self.wrt]
         grads_node = grads[0] if len(grads) == 1 else gast.Tuple(elts=grads, ctx=gast.Load())
         self._sweeps = (prologue, forward, value, backward, grads_node)
         return self._sweeps
@@ -285,7 +340,10 @@ class ReverseTransform:
         op = self.info.op(s)
         fn = op.fn
         params = tuple(p for p in inspect.signature(fn).parameters if self.active_name(op.inputs.get(p)))
-        select = self.info.used_items.get(v) if v in self.info.tuples else None
+        # A helper returning `a, b` is seeded item by item, only the items in use; one returning a tuple it
+        # got from a call (`return g(x)`) takes one seed, a tuple of the items' adjoints.
+        flat = v in self.info.tuples and result_form(fn) is not None
+        select = self.info.used_items[v] if flat else None
         s.s2s_split = None
         if params and select != ():
             helper = self.derive_helper(fn, params, call_site_kinds(self.info, fn, op), select)
@@ -324,7 +382,15 @@ class ReverseTransform:
             v = s.targets[0].id
             out = []
             if v in self.info.active:
-                if v in state or any(item in state for item in self.items(v)):
+                present = [u for u in [v] + self.items(v) if u in state]
+                op = self.info.op(s)
+                if op.kind == "copy" and v in state.maybe and self.active_name(op.node) \
+                        and op.node.id not in state:        # `dx = dv` carries a None along
+                    out += self.accumulate(op.node.id, name(self.d(v)), state)
+                    state.maybe.add(op.node.id)
+                elif present and all(u in state.maybe for u in present):
+                    out += self.guarded(present, state, lambda inner: self.adjoint(s, v, inner))
+                elif present:
                     out += self.adjoint(s, v, state)
                 state.discard(v)
                 state.difference_update(self.items(v))
@@ -334,14 +400,13 @@ class ReverseTransform:
                 out.append(assign(v, self.pop()))
             return out
         if isinstance(s, gast.If):
-            sb, so = set(state), set(state)
+            sb, so = state.copy(), state.copy()
             body = self.rev_block(s.body, sb)
             orelse = self.rev_block(s.orelse, so)
-            merged = sb | so
-            body += self.zeros(merged - sb)
-            orelse += self.zeros(merged - so)
-            state.clear()
-            state |= merged
+            merged = self.join(sb, so)
+            body += self.absent(merged - sb)
+            orelse += self.absent(merged - so)
+            state.become(merged)
             if not _has_code(body) and not _has_code(orelse):
                 return [expr_stmt(self.pop())]
             if not _has_code(body):
@@ -350,29 +415,33 @@ class ReverseTransform:
         return self.rev_loop(s, state)
 
     def rev_loop(self, s, state):
-        head = set(state)
+        head = state.copy()
         while True:
             taken, adj = set(self.namer.taken), dict(self.adj)
-            end = set(head)
+            end = head.copy()
             body = self.rev_block(s.body, end)
-            if end <= head:
+            merged = self.join(head, end)        # an iteration starts where the last one or the loop left
+            if merged == head and merged.maybe == head.maybe:
                 break
-            head |= end
+            head = merged
             self.namer.taken, self.adj = taken, adj
-        body += self.zeros(head - end)
-        out = self.zeros(head - state)
+        body += self.absent(head - end)
+        out = self.absent(head - state)
+        after = end if _runs(s) else head         # a loop that surely runs ends where its body does
         if _any_rev(s.body):
             if not _has_code(body):
                 out.append(expr_stmt(self.pop()))
             elif isinstance(s, gast.For):
                 trips = call(self.ns.bind("reversed", reversed), [self.pop()])
-                out.append(gast.For(target=name(s.target.id, store=True), iter=trips, body=body, orelse=[],
-                                    type_comment=None))
+                loop = gast.For(target=name(s.target.id, store=True), iter=trips, body=body, orelse=[],
+                                type_comment=None)
+                loop.s2s_runs = _runs(s)
+                out.append(loop)
             else:
                 trips = call(self.ns.bind("range", range), [self.pop()])
                 out.append(gast.For(target=name(self.throwaway(), store=True), iter=trips, body=body,
                                     orelse=[], type_comment=None))
-        state |= head
+        state.become(after)
         if isinstance(s, gast.For) and s.s2s_push:
             out.append(assign(s.target.id, self.pop()))
         return out
@@ -381,11 +450,52 @@ class ReverseTransform:
         """`_` for values nobody reads, unless the user's function reads a variable of that name."""
         return "_" if "_" not in self.core.source.locals else self.namer.fresh("unused")
 
-    def zeros(self, names):
-        out = [assign(self.d(v), self.zero(v)) for v in sorted(names)]
-        for stmt in out:
-            stmt.s2s_zero = True
+    def nullable(self, var):
+        """Whether a missing adjoint of `var` is None rather than zero: a rule may still consume it."""
+        return var.partition("[")[0] in self.assigned
+
+    def join(self, a, b):
+        """The state after two paths meet: adjoints defined on either; maybe None where maybe on either, or
+        missing on one and nullable (see `absent`)."""
+        union = a | b
+        missing = {v for v in union if (v not in a or v not in b) and self.nullable(v)}
+        return State(union, a.maybe | b.maybe | missing)
+
+    def absent(self, names):
+        """Statements giving the adjoints `names`, missing on this path, a value where paths meet: None for
+        a variable the function assigns (a rule may consume it), else zero (it is only added to)."""
+        out = []
+        for v in sorted(names):
+            stmt = assign(self.d(v), const(None) if self.nullable(v) else self.zero(v))
+            stmt.s2s_zero = self.zero(v)          # optimize.settle_nones may make a None this zero
+            out.append(stmt)
         return out
+
+    def guarded(self, tested, state, code, seeds=()):
+        """`code(inner)` run under `if d is not None` for the adjoints of `tested` (any of them) or the
+        seed keywords `seeds`: the state inside knows them defined; adjoints first written inside are None
+        on the other path."""
+        if not tested and not seeds:
+            return code(state)
+        inner = state.copy()
+        inner.maybe -= set(tested)
+        body = code(inner)
+        if not _has_code(body):
+            return body
+        merged = self.join(inner, state)
+        body += self.absent(merged - inner)
+        orelse = self.absent(merged - state)
+        state.become(merged)
+        tests = [gast.Compare(left=name(n), ops=[gast.IsNot()], comparators=[const(None)])
+                 for n in [self.d(u) for u in tested] + list(seeds)]
+        test = tests[0] if len(tests) == 1 else gast.BoolOp(op=gast.Or(), values=tests)
+        return [gast.If(test=test, body=body, orelse=orelse)]
+
+    def definite(self, var, state):
+        """The adjoint of `var` as a value: a None it may hold read as zero."""
+        if var in state.maybe:
+            return _if_none(name(self.d(var)), const(0.0), name(self.d(var)))
+        return name(self.d(var))
 
     def zero(self, var):
         """The zero adjoint of `var`: 0.0, or an array of zeros for arrays updated in place."""
@@ -403,17 +513,23 @@ class ReverseTransform:
         """`x[idx] = v`: v's adjoint is what x's adjoint holds at idx; the old part of x had no effect
         on the result, so its adjoint there is zero; then the old part is put back."""
         x, target = target_of(s), s.targets[0]
-        value, out = s.value, []
-        if x in state and self.active_name(value):
-            part = gast.Subscript(value=name(self.d(x)), slice=clone(target.slice), ctx=gast.Load())
-            part = call(gast.Attribute(value=part, attr="copy", ctx=gast.Load()))   # zeroed just below
-            if not self.basic(target.slice):     # repeated indices: only the last write counts
-                part = call(name(self.ns.bind("written", written)), [name(self.d(x)), index_expr(target.slice)])
-            gathered = call(name(self.ns.bind("unbroadcast", unbroadcast)), [part, name(value.id)])
-            out += self.accumulate(value.id, gathered, state)
-        if x in state:
-            zeroed = gast.Subscript(value=name(self.d(x)), slice=clone(target.slice), ctx=gast.Store())
-            out.append(assign(zeroed, const(0.0)))
+        value = s.value
+
+        def adjoint(inner):
+            out = []
+            if x in inner and self.active_name(value):
+                part = gast.Subscript(value=name(self.d(x)), slice=clone(target.slice), ctx=gast.Load())
+                part = call(gast.Attribute(value=part, attr="copy", ctx=gast.Load()))   # zeroed just below
+                if not self.basic(target.slice):     # repeated indices: only the last write counts
+                    part = call(name(self.ns.bind("written", written)), [name(self.d(x)), index_expr(target.slice)])
+                gathered = call(name(self.ns.bind("unbroadcast", unbroadcast)), [part, name(value.id)])
+                out += self.accumulate(value.id, gathered, inner)
+            if x in inner:
+                zeroed = gast.Subscript(value=name(self.d(x)), slice=clone(target.slice), ctx=gast.Store())
+                out.append(assign(zeroed, const(0.0)))
+            return out
+
+        out = self.guarded([x] if x in state.maybe else [], state, adjoint)
         restore = gast.Subscript(value=name(x), slice=clone(target.slice), ctx=gast.Store())
         out.append(assign(restore, self.pop()))
         return out
@@ -423,7 +539,7 @@ class ReverseTransform:
         items' adjoints, 0.0 for an item nothing reads."""
         if v not in self.info.tuples:
             return name(self.d(v))
-        items = [name(self.d(item)) if item in state else const(0.0) for item in self.items(v)]
+        items = [self.definite(item, state) if item in state else const(0.0) for item in self.items(v)]
         return gast.Tuple(elts=items, ctx=gast.Load())
 
     def items(self, var):
@@ -441,6 +557,10 @@ class ReverseTransform:
         if x.id not in state:
             state.add(x.id)
             out.append(assign(dx, self.zero(x.id)))
+        elif x.id in state.maybe:          # updated in place below: an array of zeros where it is None
+            state.maybe.discard(x.id)
+            none = gast.Compare(left=name(dx), ops=[gast.Is()], comparators=[const(None)])
+            out.append(gast.If(test=none, body=[assign(dx, self.zero(x.id))], orelse=[]))
         index = op.node.slice
         if self.basic(index):
             target = gast.Subscript(value=name(dx), slice=clone(index), ctx=gast.Store())
@@ -465,11 +585,15 @@ class ReverseTransform:
     # -- one operation -------------------------------------------------------
     def accumulate(self, var, value, state):
         dv = self.d(var)
-        if var not in state:
-            state.add(var)
+        if var not in state or var in state.maybe:
+            first = value
             if var in self.indexed and not self.fresh(value):
-                value = call(self.np_attr("copy"), [value])    # updated in place later: never shared
-            return [assign(dv, value)]
+                first = call(self.np_attr("copy"), [clone(value)])    # updated in place later: never shared
+            if var in state.maybe:                   # `dv = value if dv is None else dv + value`
+                state.maybe.discard(var)
+                return [assign(dv, _if_none(name(dv), first, gast.BinOp(left=name(dv), op=gast.Add(), right=value)))]
+            state.add(var)
+            return [assign(dv, first)]
         if isinstance(value, gast.UnaryOp) and isinstance(value.op, gast.USub):
             return [assign(dv, gast.BinOp(left=name(dv), op=gast.Sub(), right=value.operand))]
         return [assign(dv, gast.BinOp(left=name(dv), op=gast.Add(), right=value))]
@@ -528,8 +652,10 @@ class ReverseTransform:
         helper, state_var, params = s.s2s_split
         if v in self.info.tuples:
             items = self.items(v)
-            seeds = [name(self.d(items[k])) if items[k] in state else const(0.0)
+            seeds = [name(self.d(items[k])) if items[k] in state else const(None)    # None: a zero seed
                      for k in self.info.used_items[v]]
+            if result_form(op.fn) is None:
+                seeds = [self.output_adjoint(v, state)]
         else:
             seeds = [name(self.d(v))]
         fn = op.fn
@@ -652,6 +778,22 @@ class _Value:
 
     def __init__(self, node, keeps):
         self.node, self.keeps = node, keeps
+
+
+def _if_none(var, then, otherwise):
+    """`then if var is None else otherwise`."""
+    test = gast.Compare(left=var, ops=[gast.Is()], comparators=[const(None)])
+    return gast.IfExp(test=test, body=then, orelse=otherwise)
+
+
+def _runs(loop):
+    """Whether a primal loop surely runs at least once: `for i in range(3)`, literal bounds."""
+    if not isinstance(loop, gast.For) or not isinstance(loop.iter, gast.Call):
+        return False
+    bounds = loop.iter.args
+    if not bounds or not all(isinstance(b, gast.Constant) and type(b.value) is int for b in bounds):
+        return False
+    return len(range(*[b.value for b in bounds])) > 0
 
 
 def _function(fname, args, body):

@@ -214,3 +214,128 @@ def test_the_printed_source_of_a_recursive_function_defines_every_generated_func
     called = {n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
     generated = {c for c in called if c.split("_")[0] in ("grad", "vjp", "pullback", "jvp")}
     assert generated <= defined, f"calls {sorted(generated - defined)} without defining them"
+
+
+# -- a zero adjoint stays zero ---------------------------------------------------------------------
+# Each function computes, on some path, a value whose partial is NaN or inf (sqrt or log of a negative
+# number, a division by zero) and then overwrites or ignores it: the true gradient does not see it.
+
+def overwritten_in_a_branch(x, c):
+    w = np.sqrt(x - 2.0)
+    if c > 0.0:
+        w = np.exp(x)
+    return np.sum(w)
+
+
+def read_in_one_branch_only(x, c):
+    w = np.log(x - 2.0)
+    y = x * 3.0
+    if c > 0.0:
+        y = y + w
+    return np.sum(y)
+
+
+def read_in_a_loop_that_may_not_run(x, n):
+    w = np.sqrt(x - 2.0)
+    s = np.sum(x) * 0.5
+    for i in range(n):
+        s = s + np.sum(w)
+    return s
+
+
+def overwritten_in_a_loop(x, n):
+    w = 1.0 / (x - 1.0)
+    for i in range(n):
+        w = np.tanh(x) * (i + 1.0)
+    return np.sum(w * x)
+
+
+def written_by_index_after_a_nan(x, c):
+    v = np.sqrt(x - 2.0)
+    if c > 0.0:
+        v = x * 2.0
+    v[0] = 5.0
+    return np.sum(v * v)
+
+
+def scalar_overwritten_in_a_branch(x, c):
+    w = np.sqrt(x - 2.0)
+    if c > 0.0:
+        w = x * x
+    return w
+
+
+def pair_with_a_nan_item(x):
+    return x * 2.0, np.sqrt(x - 5.0)
+
+
+def uses_one_item(x, c):
+    a, b = pair_with_a_nan_item(x)
+    y = np.sum(a)
+    if c > 0.0:
+        y = y + np.sum(b)
+    return y
+
+
+X13 = np.array([1.0, 3.0])
+
+
+def _finite_difference(fn, x, *rest):
+    g = np.zeros_like(x)
+    for i in range(x.size):
+        e = np.zeros_like(x)
+        e.flat[i] = 1e-6
+        g.flat[i] = (fn(x + e, *rest) - fn(x - e, *rest)) / 2e-6
+    return g
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("fn, rest", [
+    (overwritten_in_a_branch, (1.0,)),
+    (read_in_one_branch_only, (-1.0,)),
+    (read_in_a_loop_that_may_not_run, (0,)),
+    (overwritten_in_a_loop, (3,)),
+    (written_by_index_after_a_nan, (1.0,)),
+    (uses_one_item, (-1.0,)),
+])
+def test_a_nan_partial_of_a_value_that_does_not_reach_the_result_leaves_the_gradient_finite_and_exact(fn, rest):
+    x = X13 if fn is not overwritten_in_a_loop else np.array([1.0, 3.0])
+    expected = _finite_difference(fn, x, *rest)
+    assert np.all(np.isfinite(expected))
+    g = s2sgrad.grad(fn)(x, *rest)
+    np.testing.assert_allclose(g, expected, rtol=1e-6, atol=1e-8)
+    _, pullback = s2sgrad.vjp(fn, x, *rest)
+    np.testing.assert_allclose(pullback(1.0), expected, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_the_other_branch_still_gets_the_nan_the_math_has():
+    g = s2sgrad.grad(overwritten_in_a_branch)(X13, -1.0)   # sqrt(1 - 2) is NaN, and it is the result
+    assert np.isnan(g[0]) and np.isfinite(g[1])
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_a_python_float_overwritten_in_a_branch_after_a_nan_partial():
+    assert s2sgrad.grad(scalar_overwritten_in_a_branch)(1.0, 1.0) == 2.0       # d/dx x*x at 1
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_hessian_through_a_value_overwritten_after_a_nan_partial():
+    def f(x):
+        return overwritten_in_a_branch(x, 1.0)
+    h = s2sgrad.hessian(f)(X13)
+    np.testing.assert_allclose(h, np.diag(np.exp(X13)), rtol=1e-10)
+
+
+def accumulated_in_a_loop_that_surely_runs(x):
+    h = np.tanh(x)
+    s = 0.0
+    for i in range(3):
+        s = s + np.sum(h * i)
+    return s
+
+
+def test_an_adjoint_only_added_to_in_a_loop_that_surely_runs_starts_at_zero():
+    reverse = s2sgrad.source(accumulated_in_a_loop_that_surely_runs).split("# reverse sweep")[1]
+    assert "dh = 0.0" in reverse and "None" not in reverse
+    assert_grad_matches(accumulated_in_a_loop_that_surely_runs, np.array([0.3, -0.2]))

@@ -39,22 +39,27 @@ def grad_early_return(x, *, dout=1.0):
         if stack.pop():
             # return y + 1.0
             dy = dout
-            dout = 0.0
+            dout = None
         else:
-            dy = 0.0
+            dy = None
         dx = 0.0
         # for i in range(3):
         for i in reversed(stack.pop()):
             # if y > 100.0:
             if stack.pop():
                 # return y
-                dy = dy + dout
-                dout = 0.0
+                if dout is not None:
+                    dy = dout if dy is None else dy + dout
+                dout = None
             # y = y * x
             dy_times_x = dy
             y = stack.pop()
-            dy = dy_times_x * x
-            dx = dx + dy_times_x * y
+            if dy_times_x is not None:
+                dy = dy_times_x * x
+                dx = dx + dy_times_x * y
+            else:
+                dy = None
         # y = math.exp(x)
-        dx = dx + dy * y
+        if dy is not None:
+            dx = dx + dy * y
     return (out, dx)

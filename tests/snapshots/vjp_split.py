@@ -9,11 +9,17 @@ def vjp_two_outputs(x, a):
 def pullback_two_outputs(saved, dy, dout_1):
     a, sin_x, x, y, y_times_x = saved
     # return y, np.sum(y * x)
-    dy_times_x = np.full_like(y_times_x, dout_1)
-    dy = dy + unbroadcast(dy_times_x * x, y)
-    dx = unbroadcast(dy_times_x * y, x)
+    if dout_1 is not None:
+        dy_times_x = np.full_like(y_times_x, dout_1)
+        dy = unbroadcast(dy_times_x * x, y) if dy is None else dy + unbroadcast(dy_times_x * x, y)
+        dx = unbroadcast(dy_times_x * y, x)
+    else:
+        dx = 0.0
     # y = np.sin(x) * a
-    dsin_x = dy * a
-    da = unbroadcast(dy * sin_x, a)
-    dx = dx + dsin_x * np.cos(x)
+    if dy is not None:
+        dsin_x = dy * a
+        da = unbroadcast(dy * sin_x, a)
+        dx = dx + dsin_x * np.cos(x)
+    else:
+        da = 0.0
     return (dx, da)
