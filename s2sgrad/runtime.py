@@ -455,6 +455,27 @@ def einsum_tangent(subscripts, operands, tangents, optimize=False):
     return out
 
 
+def einsum_tangent_adjoints(g, subscripts, operands, tangents, optimize=False):
+    """(adjoints of the operands, adjoints of the tangents) of z = einsum_tangent(subscripts, operands,
+    tangents): what reverse mode over forward code needs (Hessians through einsums of four or more
+    operands). Tangent k's adjoint is operand k's einsum adjoint; operand j's sums those of the terms
+    where another operand k moves. None for a tangent that is None.
+
+    Example:
+        >>> einsum_tangent_adjoints(1.0, "i,i->", [a, b], [u, None])     # ([0 * a, u], [b, None])
+    """
+    own = einsum_adjoints(g, subscripts, operands, optimize)
+    of_operands = [np.zeros(np.shape(x), dtype=np.result_type(g, x)) for x in operands]
+    for k, t in enumerate(tangents):
+        if t is None:
+            continue
+        moved = einsum_adjoints(g, subscripts, list(operands[:k]) + [t] + list(operands[k + 1:]), optimize)
+        for j in range(len(operands)):
+            if j != k:
+                of_operands[j] = of_operands[j] + moved[j]
+    return of_operands, [None if t is None else own[k] for k, t in enumerate(tangents)]
+
+
 def identity_like(a):
     """The identity over the first two axes of `a`, shaped (n, m, 1, ..., 1) in a's dtype:
     the derivative of np.trace(a)."""

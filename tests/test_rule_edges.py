@@ -516,6 +516,29 @@ def test_einsum_tangent_is_the_directional_derivative(spec, shapes, kwargs):
     np.testing.assert_allclose(t, (along(1e-6) - along(-1e-6)) / 2e-6, rtol=1e-6, atol=1e-8)
 
 
+@pytest.mark.parametrize("spec, shapes, kwargs", EINSUM_FORMS, ids=[f[0].strip() + str(f[2] or "") for f in EINSUM_FORMS])
+def test_einsum_tangent_adjoints_reverse_the_tangent_helper(spec, shapes, kwargs):
+    # what a rule for einsum_tangent (Hessians through einsums of four or more operands) would call
+    operands = [arr(*s) for s in shapes]
+    tangents = [arr(*s) if k % 2 == 0 else None for k, s in enumerate(shapes)]
+    optimize = kwargs.get("optimize", False)
+    g = arr(*np.shape(np.einsum(spec, *operands, **kwargs)))
+    of_operands, of_tangents = runtime.einsum_tangent_adjoints(g, spec, operands, tangents, optimize)
+    for which, adjoints in (("operands", of_operands), ("tangents", of_tangents)):
+        for k, adjoint in enumerate(adjoints):
+            if which == "tangents" and tangents[k] is None:
+                assert adjoint is None
+                continue
+            u = arr(*shapes[k])
+
+            def along(step):
+                ops, tans = list(operands), list(tangents)
+                (ops if which == "operands" else tans)[k] = (ops if which == "operands" else tans)[k] + step * u
+                return np.sum(g * runtime.einsum_tangent(spec, ops, tans, optimize))
+            fd = (along(1e-6) - along(-1e-6)) / 2e-6
+            assert np.sum(adjoint * u) == pytest.approx(fd, rel=1e-6, abs=1e-9)
+
+
 def ein_matmul_implicit(a, b):
     return np.sum(np.sin(np.einsum("ij,jk", a, b)))
 
