@@ -37,9 +37,13 @@ class Source:
     locals: frozenset
     namespace: dict = field(default_factory=dict)
     watched: list = field(default_factory=list)    # (globals dict or cell, name, object) read at parse time
+    stamp: tuple = None        # (mtime, size) of the source file when parsed
 
     def is_current(self):
-        """Whether every global and closure value the function reads is still the object compiled in."""
+        """Whether every global and closure value the function reads is still the object compiled in, and
+        the source file is as it was read (if not, parsing again checks it against the running code)."""
+        if self.stamp is not None and _stamp(self.filename) != self.stamp:
+            return False
         for where, key, obj in self.watched:
             try:
                 now = where[key] if key is not None else where.cell_contents
@@ -112,14 +116,36 @@ def _library_roots():
 
 
 def unwrap(fn):
-    """The plain Python function behind a `differentiate` object or functools wrapper."""
+    """The function that runs when `fn` is called, for differentiating: through a `differentiate` object
+    and through wrappers known to return what they wrap returns (functools.lru_cache and cache), never
+    through a decorator's Python wrapper, which may change the value (it is differentiated itself).
+
+    Example:
+        >>> unwrap(s2sgrad.differentiate(f)) is f
+        True
+    """
     while True:
         if hasattr(fn, "__s2sgrad_derivative__"):      # a derivative is a function of its own
             return fn
-        inner = getattr(fn, "__s2sgrad_fn__", None) or getattr(fn, "__wrapped__", None)
+        inner = getattr(fn, "__s2sgrad_fn__", None)
+        if inner is None and _transparent(fn):
+            inner = fn.__wrapped__
         if inner is None:
             return fn
         fn = inner
+
+
+def _transparent(fn):
+    """Whether `fn` returns exactly what its `__wrapped__` returns: a cache (functools.lru_cache,
+    functools.cache), or a wrapper marked `__s2sgrad_transparent__ = True`."""
+    if getattr(fn, "__wrapped__", None) is None:
+        return False
+    return isinstance(fn, functools._lru_cache_wrapper) or getattr(fn, "__s2sgrad_transparent__", False) is True
+
+
+def signature(fn):
+    """The parameters of the code that runs (a decorator's wrapper's own, not those it copied)."""
+    return inspect.signature(fn, follow_wrapped=False)
 
 
 def parse(fn):
@@ -140,7 +166,7 @@ def parse(fn):
             "write it as a 'def' function"
         )
     try:
-        lines, first = inspect.getsourcelines(fn)
+        lines, first = inspect.getsourcelines(fn.__code__)       # the code that runs, not a __wrapped__
     except (OSError, TypeError) as err:
         raise SourceUnavailableError(
             f"cannot read the source of {fn.__qualname__} ({err}); s2sgrad needs the function's "
@@ -158,11 +184,106 @@ def parse(fn):
         raise SourceUnavailableError(f"the source of {fn.__qualname__} holds no 'def' statement")
     node = defs[0]
     node.decorator_list = []
+    _check_current(fn, node)
     filename = fn.__code__.co_filename
     # gast line numbers count from the first line of the extracted source.
     src = Source(fn, node, filename, first - 1, indent, frozenset(_local_names(node)))
     src.namespace, src.watched = _namespace(fn, node, src.locals)
+    src.stamp = _stamp(filename)
     return src
+
+
+def _stamp(filename):
+    try:
+        st = os.stat(filename)
+    except (OSError, ValueError):
+        return None                     # generated code, a notebook cell: its text lives in linecache
+    return (st.st_mtime_ns, st.st_size)
+
+
+_VERIFIED = {}      # code object -> the text checked against it
+
+
+def _check_current(fn, node):
+    """Raise SourceUnavailableError unless the parsed `def` is the source of the code that runs: its file
+    may have been edited since the module was imported (the text now at its line is another function,
+    or this one changed). Compiles the text as the function was (a closure over the same free names)
+    and compares the bytecode and its constants and names."""
+    code = fn.__code__
+    where = f"{code.co_filename}:{code.co_firstlineno}"
+    stale = (f"the source of {fn.__qualname__} at {where} no longer matches the code that runs: the file was "
+             "changed after it was imported; reload the module (importlib.reload) or restart Python")
+    if node.name != code.co_name:
+        raise SourceUnavailableError(stale)
+    key = gast.dump(node)
+    if _VERIFIED.get(code) == key:
+        return
+    # pytest rewrites the asserts of test modules into other bytecode: compare what it leaves alone
+    rewritten = "@pytest_ar" in fn.__globals__
+    compiled = _compile_like(node, code)
+    if compiled is not None and _fingerprint(compiled)[3 if rewritten else 0:] != _fingerprint(code)[3 if rewritten else 0:]:
+        raise SourceUnavailableError(stale)
+    _VERIFIED[code] = key
+
+
+def _compile_like(node, code):
+    """The code object of the function `node` compiled the way `code` was (inside a function defining its
+    free variables, so they are cells), or None when that cannot be done."""
+    import ast
+    import copy
+    inner = gast.gast_to_ast(copy.deepcopy(node))
+    body = [inner]
+    # The compiler reads how a module binds a name (`import math` or not) when it compiles `math.sin(x)`.
+    imports = [ast.Import(names=[ast.alias(name="sys", asname=n)]) for n in _imported_names(code.co_filename)
+               if n in code.co_names]
+    if code.co_freevars:
+        cells = [ast.Assign(targets=[ast.Name(id=v, ctx=ast.Store())], value=ast.Constant(value=None))
+                 for v in code.co_freevars]
+        body = [ast.FunctionDef(name="__s2sgrad_outer__", args=ast.arguments(
+            posonlyargs=[], args=[], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[]),
+            body=cells + [inner, ast.Return(value=ast.Name(id=inner.name, ctx=ast.Load()))],
+            decorator_list=[], returns=None, type_params=[])]
+    module = ast.fix_missing_locations(ast.Module(body=imports + body, type_ignores=[]))
+    try:
+        top = compile(module, code.co_filename, "exec", dont_inherit=True)
+    except (SyntaxError, ValueError, TypeError):
+        return None
+    todo = [top]
+    while todo:
+        c = todo.pop()
+        if c.co_name == code.co_name and c is not top and c.co_name != "__s2sgrad_outer__":
+            return c
+        todo += [k for k in c.co_consts if inspect.iscode(k)]
+    return None
+
+
+@functools.lru_cache(maxsize=64)
+def _imported_names_of(text):
+    import ast
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return frozenset()
+    names, todo = set(), list(tree.body)
+    while todo:
+        stmt = todo.pop()
+        if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+            names |= {(a.asname or a.name).partition(".")[0] for a in stmt.names}
+        elif not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            todo += [c for c in ast.iter_child_nodes(stmt) if isinstance(c, ast.stmt)]
+    return frozenset(names)
+
+
+def _imported_names(filename):
+    """Names the module in `filename` binds with an import statement at module level."""
+    return _imported_names_of("".join(linecache.getlines(filename)))
+
+
+def _fingerprint(code):
+    """What a function's code computes, without its line numbers."""
+    consts = tuple(_fingerprint(c) if inspect.iscode(c) else (type(c).__name__, repr(c)) for c in code.co_consts)
+    return (code.co_code, consts, code.co_names, code.co_varnames[:code.co_argcount + code.co_kwonlyargcount],
+            code.co_freevars, code.co_argcount, code.co_kwonlyargcount, code.co_posonlyargcount)
 
 
 def _local_names(node):

@@ -339,3 +339,93 @@ def test_an_adjoint_only_added_to_in_a_loop_that_surely_runs_starts_at_zero():
     reverse = s2sgrad.source(accumulated_in_a_loop_that_surely_runs).split("# reverse sweep")[1]
     assert "dh = 0.0" in reverse and "None" not in reverse
     assert_grad_matches(accumulated_in_a_loop_that_surely_runs, np.array([0.3, -0.2]))
+
+
+# -- what runs is what is differentiated -----------------------------------------------------------
+
+import functools  # noqa: E402
+
+
+def doubling(fn):
+    @functools.wraps(fn)
+    def wrapper(x):
+        return 2.0 * fn(x)
+    return wrapper
+
+
+@doubling
+def doubled_square(x):
+    return x * x
+
+
+@functools.lru_cache(maxsize=None)
+def cached_cube(x):
+    return x * x * x
+
+
+def passing_through(fn):
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        return fn(*args, **kwargs)
+    return wrapper
+
+
+@passing_through
+def wrapped_by_varargs(x):
+    return x * 3.0
+
+
+def test_a_decorator_that_changes_the_value_is_differentiated_as_the_wrapper():
+    assert doubled_square(3.0) == 18.0
+    assert s2sgrad.grad(doubled_square)(3.0) == 12.0
+    assert s2sgrad.jvp(doubled_square, (3.0,), 1.0)[1] == 12.0
+
+
+def test_a_cache_decorator_is_looked_through():
+    assert s2sgrad.grad(cached_cube)(2.0) == 12.0
+
+
+def test_a_wrapper_the_compiler_cannot_read_is_refused_at_the_wrappers_line():
+    with pytest.raises(s2sgrad.UnsupportedSyntaxError, match=r"\*args") as err:
+        s2sgrad.grad(wrapped_by_varargs)(1.0)
+    assert err.value.lineno == _line_of(passing_through, "def wrapper")
+
+
+STALE_MODULE = '''
+import numpy as np
+
+
+def first(x):
+    return np.sum(x * 2.0)
+
+
+def second(x):
+    return np.sum(x * x)
+'''
+
+
+def _import_from(path, name):
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("edit", ["changed constant", "lines inserted above", "operator changed"])
+def test_a_source_file_edited_after_import_is_refused_not_differentiated(tmp_path, edit):
+    path = tmp_path / f"stale_{edit.replace(' ', '_')}.py"
+    path.write_text(STALE_MODULE)
+    module = _import_from(path, path.stem)
+    x = np.array([1.0, 2.0])
+    np.testing.assert_allclose(s2sgrad.grad(module.second)(x), 2.0 * x)
+    import os
+    import time
+    text = {"changed constant": STALE_MODULE.replace("x * 2.0", "x * 5.0"),
+            "lines inserted above": "# a comment\n\n\n\n" + STALE_MODULE,
+            "operator changed": STALE_MODULE.replace("x * x", "x + x")}[edit]
+    path.write_text(text)
+    os.utime(path, (time.time() + 5, time.time() + 5))          # a new mtime, whatever the clock
+    fn = module.first if edit == "changed constant" else module.second
+    with pytest.raises(s2sgrad.SourceUnavailableError, match="changed after it was imported"):
+        s2sgrad.grad(fn)(x)
