@@ -1,4 +1,10 @@
-"""A random generator of small differentiable Python programs, for tests/test_random_programs.py.
+"""A random generator of small differentiable Python programs, for tests/test_random_programs.py
+and the offline fuzz harness tests/fuzz.py.
+
+Two families. `generate_array(chooser, mix)` writes array programs `f(x, [W,] c, n)` over NumPy
+arrays (float64, float32 or float16) with the constructs outside code found holes with, each behind
+its own probability in `mix` (see the comment above ARRAY_MIX, further down). `make_program(seed,
+mix)` picks the family from the seed. The rest of this docstring is about the scalar family.
 
 `generate(chooser)` returns a `Program`: the text of a module defining `f(x, y, n)` (x, y floats,
 n a small int) and up to two helpers it calls. Every choice goes through `chooser`: a
@@ -507,21 +513,23 @@ ARRAY_MIX = {
     # refused (or silently wrong) today
     "closure": 0.012, "lambda": 0.012, "function-value": 0.015, "factory": 0.01, "dict-subscript": 0.015,
     "np-r": 0.01,
+    # more of NumPy and of the language
+    "numpy-extra": 0.5, "tuple-helper": 0.12, "while": 0.2,
 }
 
 # Where a program uses an expression construct, the chance that an expression node is one.
-INTENSITY = {"broadcast": 0.4, "reduction": 0.12, "matmul": 0.1, "index-read": 0.35, "where": 0.12,
+INTENSITY = {"numpy-extra": 0.12, "broadcast": 0.4, "reduction": 0.12, "matmul": 0.1, "index-read": 0.35, "where": 0.12,
              "function-value": 0.12, "factory": 0.12, "dict-subscript": 0.2, "np-r": 0.12, "lambda": 0.1,
              "index-write": 0.25, "aug-array": 0.3, "aug-float": 0.3}
 
 # Constructs a program can always be made to use once, in an expression (the return line).
-EXPRESSION_CONSTRUCTS = ("where", "matmul", "function-value", "factory", "dict-subscript", "np-r")
+EXPRESSION_CONSTRUCTS = ("where", "matmul", "numpy-extra", "function-value", "factory", "dict-subscript", "np-r")
 # Constructs written as a few statements, placed once at a random point of f's body.
 COMPOUNDS = ("index-write", "noop-assign", "nan-overwrite", "closure", "lambda", "function-value",
              "random-in-f", "param-write", "aug-float", "aug-array")
 # Constructs that are properties of the whole program or of its helpers.
 PROGRAM_CONSTRUCTS = ("scalar-x", "matrix-x", "weight", "float32", "float16", "helpers", "helper-depth",
-                      "side-effect", "helper-random", "decorated-helper", "for-rows")
+                      "side-effect", "helper-random", "decorated-helper", "for-rows", "tuple-helper", "while")
 
 NP_SQUASH = ("np.tanh", "np.sin", "np.cos")
 
@@ -561,6 +569,7 @@ class ArrayScope:
         self.ivars = []
         self.in_loop = False
         self.written_params = set()    # parameters written into (never iterated over)
+        self.pair = False              # a helper returning (value, float)
 
     def nested(self, loop_var=None, bound=None, loop=False):
         inner = ArrayScope(self.shapes, self.targets, self.helpers, self.pool, self.max_depth, self.in_f)
@@ -568,6 +577,7 @@ class ArrayScope:
         inner.ivars = self.ivars + ([(loop_var, bound)] if loop_var else [])
         inner.in_loop = self.in_loop or loop
         inner.written_params = self.written_params
+        inner.pair = self.pair
         return inner
 
     def bind(self, name, shape, target=True):
@@ -772,8 +782,10 @@ class ArrayGenerator:
             self.use("matmul")
             a, b = ch.choice(options)
             return ch.choice((f"({e(a)} @ {e(b)})", f"np.dot({e(a)}, {e(b)})"))
+        if construct == "numpy-extra":
+            return self.numpy_extra(scope, shape, depth)
         if construct == "function-value":
-            singles = [h for h in scope.helpers if len(h[1]) == 1]
+            singles = [h for h in scope.helpers if len(h[1]) == 1 and "tuple-helper" not in h[3]]
             kind = ch.randint(0, 2)
             if kind == 1 and singles and scope.in_f:
                 self.use("function-value")
@@ -802,12 +814,59 @@ class ArrayGenerator:
             return f"SCALE({e()})"
         return None
 
+    def plain_helpers(self, scope):
+        """The helpers returning one value (those returning a pair are only called to unpack it)."""
+        return [h for h in scope.helpers if "tuple-helper" not in h[3]]
+
+    def numpy_extra(self, scope, shape, depth):
+        """More of NumPy: elementwise functions with two arguments, clip, cumsum, outer products,
+        stacks and concatenations, norms, variances, products, einsum, reshapes."""
+        ch = self.ch
+        e = lambda s=shape: self.expr(scope, s, depth)  # noqa: E731
+        pool = [s for s in scope.pool if s != () and s != POLY]
+        options = [
+            lambda: f"np.clip({e()}, -0.5, 0.8)",
+            lambda: f"np.hypot({e()}, 0.5)",
+            lambda: f"np.logaddexp({e()}, {e(self.partner(scope, shape))})",
+            lambda: f"np.arctan2({e()}, 1.5 + np.cos({e()}))",
+            lambda: f"np.expm1(np.sin({e()}))",
+            lambda: f"np.exp2(np.tanh({e()}))",
+            lambda: f"np.cbrt(1.0 + np.square({e()}))",
+            lambda: f"np.float_power(1.5 + np.sin({e()}), 2.0)",
+        ]
+        if shape != POLY and len(shape) >= 1:
+            options.append(lambda: f"np.cumsum({e()}, axis={ch.choice((-1, 0))})")
+        if shape == ():
+            if pool:
+                options += [lambda: f"np.linalg.norm({e(ch.choice(pool))})",
+                            lambda: f"np.var({e(ch.choice(pool))})",
+                            lambda: f"np.std(1.5 + np.sin({e(ch.choice(pool))}))",
+                            lambda: f"np.prod(np.tanh({e(ch.choice(pool))}))",
+                            lambda: (lambda p: f"np.sum(np.concatenate([{e(p)}, {e(p)}]))")(ch.choice(pool))]
+            vectors = [s for s in pool if len(s) == 1]
+            if vectors:
+                options.append(lambda: (lambda p: f"np.einsum('i,i->', {e(p)}, {e(p)})")(ch.choice(vectors)))
+        if shape != POLY and len(shape) == 1:
+            options.append(lambda: f"np.stack([{', '.join(e(()) for _ in range(shape[0]))}])")
+            options.append(lambda: f"np.array([{', '.join(e(()) for _ in range(shape[0]))}])")
+        if shape != POLY and len(shape) == 2:
+            a, b = shape
+            if (a,) in scope.pool and (b,) in scope.pool:
+                options += [lambda: f"np.outer({e((a,))}, {e((b,))})",
+                            lambda: f"({e((a,))}[:, None] * {e((b,))})"]
+            if (b, a) in scope.pool and a != b:
+                options.append(lambda: f"np.reshape({e((b, a))}, {shape})")
+            if (a, b) in scope.pool and (b,) in scope.pool:
+                options.append(lambda: f"np.einsum('ij,j->ij', {e()}, {e((b,))})")
+        self.use("numpy-extra")
+        return ch.choice(options)()
+
     def expr(self, scope, shape, depth):
         """An expression of `shape`, bounded in size (a few tens at most), up to `depth` levels deep."""
         ch = self.ch
         if depth <= 0:
             return self.atom(scope, shape)
-        for construct in ("where", "reduction", "matmul", "function-value", "factory", "dict-subscript",
+        for construct in ("where", "reduction", "matmul", "numpy-extra", "function-value", "factory", "dict-subscript",
                           "np-r", "lambda"):
             if self.has(construct):
                 text = self.construct_expr(scope, construct, shape, depth - 1)
@@ -852,12 +911,12 @@ class ArrayGenerator:
                               f"(2.0 ** np.sin({e()}))"))
         if kind == 15:
             return f"({e()} if {self.cond(scope, depth - 1)} else {e()})"
-        if kind in (16, 17) and scope.helpers:
+        if kind in (16, 17) and self.plain_helpers(scope):
             return self.call(scope, shape, depth - 1)
         return f"({ch.choice(SMALL)} * {e()})"
 
-    def call(self, scope, shape, depth):
-        name, required, optional, tags = self.ch.choice(scope.helpers)
+    def call(self, scope, shape, depth, helpers=None):
+        name, required, optional, tags = self.ch.choice(helpers or self.plain_helpers(scope))
         self.use("helpers")
         for tag in tags:
             self.use(tag)
@@ -923,7 +982,7 @@ class ArrayGenerator:
                 resets = list(CONSTANTS[:4]) + [f"0.25 * {i}" for i, _ in scope.ivars] + (["0.25 * n"] if scope.in_f else [])
                 return [self.line(f"{v} = {ch.choice(resets)}")]
             return [self.line(f"{v} = {ch.choice(('np.zeros_like', 'np.ones_like'))}({v}) * {ch.choice(SMALL)}")]
-        if kind == 6 and scope.helpers:
+        if kind == 6 and self.plain_helpers(scope):
             return [self.line(ch.choice((f"{v} = np.tanh({self.call(scope, shape, 1)})",
                                          f"{v} = {ch.choice(SMALL)} * {v} + 0.5 * {self.call(scope, shape, 1)}")))]
         if kind == 7:
@@ -1055,7 +1114,8 @@ class ArrayGenerator:
         if construct == "function-value":
             g, v = self.fresh("fn"), ch.choice(scope.targets)
             shape = scope.shapes[v]
-            choices = [h[0] for h in scope.helpers if len(h[1]) == 1] + ["np.tanh", "np.sin"]
+            choices = [h[0] for h in scope.helpers if len(h[1]) == 1 and "tuple-helper" not in h[3]]
+            choices += ["np.tanh", "np.sin"]
             a, b = ch.choice(choices), ch.choice(choices)
             self.use("function-value")
             return [self.line(f"{g} = {a} if {self.cond(scope, 1)} else {b}"),
@@ -1124,7 +1184,9 @@ class ArrayGenerator:
     def result(self, scope, depth=2):
         """A scalar expression for a return, built mostly around arrays."""
         ch = self.ch
-        if not scope.in_f:            # a helper returns its parameter's shape
+        if not scope.in_f:            # a helper returns its parameter's shape (and a float)
+            if scope.pair:
+                return f"{self.expr(scope, POLY, depth)}, {self.expr(scope, (), depth - 1)}"
             return self.expr(scope, POLY, depth)
         arrays = [s for s in scope.pool if _is_array(s)]
         if arrays and ch.chance(0.7):
@@ -1159,8 +1221,12 @@ class ArrayGenerator:
             kinds.append((1, "aug-float"))
         if "index-write" in self.features and any(scope.shapes[n] != POLY for n in scope.own):
             kinds.append((2, "index-write"))
+        if scope.in_f and any("tuple-helper" in h[3] for h in scope.helpers):
+            kinds.append((2, "unpack"))
         if depth < scope.max_depth and budget >= 2:
             kinds += [(2, "if"), (2, "for"), (1, "return-if")]
+            if "while" in self.features and scope.in_f and budget >= 3:
+                kinds.append((1, "while"))
             if "for-rows" in self.features and scope.in_f:
                 kinds.append((2, "for-rows"))
             if scope.in_loop:
@@ -1188,6 +1254,23 @@ class ArrayGenerator:
             return self.index_write(scope, ch.choice(sorted(n for n in scope.own if scope.shapes[n] != POLY))), 1, False
         if kind == "assign":
             return self.assignment(scope), 1, False
+        if kind == "unpack":
+            helper = ch.choice([h for h in scope.helpers if "tuple-helper" in h[3]])
+            v = ch.choice(scope.targets)
+            t = self.fresh()
+            line = self.line(f"{v}, {t} = {self.call(scope, scope.shapes[v], 1, [helper])}")
+            scope.bind(t, ())
+            return [line], 1, False
+        if kind == "while":
+            k = self.fresh("k")
+            inner = scope.nested(loop=True)
+            inner.ivars = inner.ivars + [(k, None)]
+            test = self.cond(scope, 1, compound=False)
+            self.use("while")
+            head = self.line(ch.choice((f"while {test} and {k} < {ch.choice(('2', '3'))}:",
+                                        f"while {k} < {ch.choice(('1', '3'))} and {test}:")))
+            body, n = self.block(inner, depth + 1, max(1, min(budget - 3, 4)))
+            return [f"{k} = 0", head, f"    {k} += 1"] + indent(body), 3 + n, False
         if kind == "let":
             t = self.fresh()
             shape = ch.choice(scope.pool)
@@ -1260,9 +1343,10 @@ class ArrayGenerator:
         if "side-effect" in tags:
             self.use("side-effect", "side-effect")
             lines.append(self.line(f"    CALLS.append({index})"))
-        if "helper-depth" in self.features and callable_helpers:
+        plain = [h for h in callable_helpers if "tuple-helper" not in h[3]]
+        if "helper-depth" in self.features and plain:
             self.use("helper-depth")
-            callee = callable_helpers[-1]
+            callee = plain[-1]
             args = ", ".join("u" if kind == POLY else "k" for _, kind in callee[1])
             first = f"np.tanh({callee[0]}({args}) * k)"
             self.use("helpers")
@@ -1276,6 +1360,10 @@ class ArrayGenerator:
         if "helper-random" in tags:
             self.use("helper-random")
             lines.append(self.line("    w = w * np.random.uniform(0.5, 1.5, size=np.shape(u))"))
+        if "tuple-helper" in self.features and ch.chance(0.5):
+            tags.append("tuple-helper")
+            self.use("tuple-helper")
+            scope.pair = True
         body, _ = self.block(scope, 0, ch.randint(1, 4), must_return=True)
         lines += ["    " + line for line in body]
         return lines, (name, required, ["k"], tags)

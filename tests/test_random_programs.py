@@ -268,6 +268,36 @@ REDUCED = {
             return np.sum(h(x[0], np.sum(x, axis=1)))
         """, {"x": ARRAY(2, 3)}), (np.array([[0.1, 0.2, 0.3], [0.4, 0.5, 0.6]]),),
         xfail="a helper's zero adjoint for an unused argument is a float; unreduce(0.0, x, 1) fails"),
+    # The same zero adjoint from the branch not taken: `du = 0.0` in the pullback, then the caller's
+    # `dx[:, 1] += ...` indexed a float (IndexError).
+    "helper_argument_unused_in_the_branch_taken_then_indexed": Reduced(_array("""
+        def h(u, v):
+            if np.sum(u) > 100.0:
+                return np.sin(u)
+            return v * v
+
+
+        def f(x):
+            return np.sum(x[:, 0] * h(x, x[:, 1]))
+        """, {"x": ARRAY(2, 3)}), (np.array([[0.1, 0.2, 0.3], [0.4, 0.5, 0.6]]),),
+        xfail="a helper's zero adjoint for an argument unused in the branch taken is a float"),
+    # Second order over generated code. The forward-mode code of `a -= y` is `a = a_minus_y`, an
+    # alias, so differentiating it again refused the next `a[-1] = 0.5` with an error located in
+    # the generated code; np.clip's tangent combines its masks with `&`, which the reverse transform
+    # of that code did not know (KeyError: gast.BitAnd).
+    "hessian_of_an_augmented_assignment_then_an_index_write": Reduced(_array("""
+        def f(x):
+            a = np.cos(x)
+            a -= 0.8 * np.sin(x)
+            a[-1] = 0.5
+            return np.sum(a * a)
+        """, {"x": ARRAY(3)}), (np.array([0.1, 0.5, 0.9]),),
+        xfail="the jvp code aliases an augmented array; its reverse refuses the write (unlocated)"),
+    "hessian_of_clip": Reduced(_array("""
+        def f(x):
+            return np.sum(np.clip(x, -0.5, 0.8) ** 2)
+        """, {"x": ARRAY(3)}), (np.array([0.1, -0.7, 0.9]),),
+        xfail="np.clip's tangent uses `&`; reverse mode over it raises KeyError: gast.BitAnd"),
     # Over-cautious refusals (issue 8): the call's specialisation knows these are floats, or that
     # `w = w` leaves w the function's own array.
     "augmented_assignment_to_an_entry_read_as_a_float": Reduced(_array("""
