@@ -22,7 +22,7 @@ from .analysis import assignments, call_site_kinds, elements, is_setitem, no_rul
 from .errors import NoGradientRuleError
 from .rules import tangents as rules
 from .runtime import broadcast_like, own_tangent, zero_tangent
-from .syntax import assign, call, clone, const, located, map_leaves, name
+from .syntax import adopt, assign, call, clone, const, located, map_leaves, name
 
 
 class ForwardTransform:
@@ -89,7 +89,7 @@ class ForwardTransform:
     def block(self, stmts):
         out = []
         for s in stmts:
-            out += self.stmt(s)
+            out += adopt(self.stmt(s), s)
         return out
 
     def stmt(self, s):

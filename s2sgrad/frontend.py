@@ -23,6 +23,9 @@ from .errors import SourceUnavailableError
 
 NOT_FOUND = object()
 LOCAL = object()
+# Generated code's pseudo-filename -> {its line: (file, line, column) of the user's line it comes from};
+# written by load, read here when generated code is differentiated again.
+ORIGINS = {}
 
 
 @dataclass
@@ -63,12 +66,21 @@ class Source:
         return [a.id for a in self.node.args.args + self.node.args.kwonlyargs]
 
     def location(self, node):
-        """(filename, lineno, offset, text) of a node, in the user's file, 1-based column."""
+        """(filename, lineno, offset, text) of a node, in the user's file, 1-based column. In generated
+        code (differentiated again), the user's line it was generated from."""
         lineno = getattr(node, "lineno", None) or self.node.lineno
         col = getattr(node, "col_offset", 0) or 0
         file_line = lineno + self.line_offset
+        origin = ORIGINS.get(self.filename, {}).get(file_line)
+        if origin is not None:
+            filename, file_line, offset = origin
+            return (filename, file_line, offset, linecache.getline(filename, file_line))
         text = linecache.getline(self.filename, file_line)
         return (self.filename, file_line, col + self.col_offset + 1, text)
+
+    def origin(self, node):
+        """(filename, lineno, offset) of a node: where errors about code generated from it point."""
+        return self.location(node)[:3]
 
     def line_text(self, node):
         return self.location(node)[3].strip()

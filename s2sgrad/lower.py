@@ -76,7 +76,7 @@ def lower(source):
     taken = set(source.locals) | set(source.namespace)
     namer = Namer(taken)
     for stmt in source.node.body:
-        _tag(stmt, lambda node: source.line_text(node))
+        _tag(stmt, lambda node: source.line_text(node), source.origin)
     body = [stmt for stmt in source.node.body if not _is_docstring(stmt)]
     body = Desugar(source, namer).block(body)
     last = body[-1] if body else None
@@ -95,7 +95,7 @@ def lower(source):
     else:
         pre, result = anf.atom(result, base="out")
     for stmt in pre:
-        _tag(stmt, lambda node: getattr(last, "s2s_line", None))
+        _tag(stmt, lambda node: getattr(last, "s2s_line", None), lambda node: getattr(last, "s2s_origin", None))
     body += pre
     return Core(source, body, result, namer)
 
@@ -104,11 +104,15 @@ def _is_docstring(stmt):
     return isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Constant) and isinstance(stmt.value.value, str)
 
 
-def _tag(stmt, line_of):
-    """Record the user's source line on every statement, for comments and error messages."""
+def _tag(stmt, line_of, origin_of):
+    """Record the user's source line on every statement, for comments and error messages, and where it is
+    (file, line, column), for errors about the code generated from it."""
     for node in gast.walk(stmt):
         if isinstance(node, gast.stmt):
             node.s2s_line = line_of(node)
+            origin = origin_of(node)
+            if origin is not None:
+                node.s2s_origin = origin
 
 
 class Desugar:

@@ -175,7 +175,7 @@ def _derive(fn, wrt, kinds, name, mode, select):
         derived.text = "\n\n".join(emit(d) for d in fn_defs)                               # print
         values = {k: _bound(v) for k, v in ns.values.items()}
         derived.function = load(derived.text, name, {k: v for k, v in values.items() if v is not None},
-                                pseudo_filename(fn, name, derived.text))
+                                pseudo_filename(fn, name, derived.text), fn_defs)
         env = derived.function.__globals__
         if mode == "vjp":
             derived.pullback = env[fn_defs[1].name]

@@ -26,7 +26,7 @@ from .runtime import unbroadcast, written
 from .analysis import (assignments, call_site_kinds, elements, is_setitem, no_rule_error, result_form, target_of,
                        template)
 from .rules import adjoint_of
-from .syntax import assign, assigned_names, call, clone, const, expr_stmt, leaves, located, map_leaves, name
+from .syntax import adopt, assign, assigned_names, call, clone, const, expr_stmt, leaves, located, map_leaves, name
 
 COMMENT = "__comment__"
 
@@ -240,7 +240,7 @@ class ReverseTransform:
     def fwd_block(self, stmts, may, must):
         out = []
         for s in stmts:
-            out += self.fwd_stmt(s, may, must)
+            out += adopt(self.fwd_stmt(s, may, must), s)
         return out
 
     def fwd_stmt(self, s, may, must):
@@ -360,7 +360,7 @@ class ReverseTransform:
     def rev_block(self, stmts, state):
         out, last_line = [], None
         for s in reversed(stmts):
-            code = self.rev_stmt(s, state)
+            code = adopt(self.rev_stmt(s, state), s)
             if code:
                 line = getattr(s, "s2s_line", None)
                 if line and line != last_line:

@@ -60,7 +60,21 @@ def located(node, like):
                 setattr(node, attr, getattr(like, attr))
         if hasattr(like, "s2s_line"):
             node.s2s_line = like.s2s_line
+        if hasattr(like, "s2s_origin"):
+            node.s2s_origin = like.s2s_origin
     return node
+
+
+def adopt(stmts, like):
+    """Give every statement of `stmts` (nested ones too) that has no origin the origin of `like`, the
+    user's statement they were generated from (so errors about generated code name the user's line)."""
+    origin = getattr(like, "s2s_origin", None)
+    if origin is not None:
+        for stmt in stmts:
+            for node in gast.walk(stmt):
+                if isinstance(node, gast.stmt) and not hasattr(node, "s2s_origin"):
+                    node.s2s_origin = origin
+    return stmts
 
 
 def is_atom(node):

@@ -429,3 +429,21 @@ def test_a_source_file_edited_after_import_is_refused_not_differentiated(tmp_pat
     fn = module.first if edit == "changed constant" else module.second
     with pytest.raises(s2sgrad.SourceUnavailableError, match="changed after it was imported"):
         s2sgrad.grad(fn)(x)
+
+
+# -- errors name the user's line, also about generated code ----------------------------------------
+
+def shifted_sines(a, W):
+    z = a + W
+    return np.sum(np.sin(z))
+
+
+def test_an_error_while_differentiating_generated_code_names_the_users_file_and_line(monkeypatch):
+    from s2sgrad import rules, runtime
+    monkeypatch.delitem(rules.RULES, runtime.broadcast_like)       # its forward code calls broadcast_like
+    s2sgrad.pipeline._CACHE.clear()
+    with pytest.raises(s2sgrad.NoGradientRuleError) as err:
+        s2sgrad.hessian(shifted_sines)(0.5, np.ones(3))
+    assert str(err.value).startswith(f"{__file__}:{_line_of(shifted_sines, 'z = a + W')}:")
+    assert "<s2sgrad" not in str(err.value)
+    s2sgrad.pipeline._CACHE.clear()
