@@ -618,7 +618,7 @@ def _tuple_length(core, stmt, op):
         return 0 if gradient.single else len(gradient.names)
     if op.kind != "helper":
         return getattr(stmt, "s2s_tuple", None) or 0
-    form = _result_form(op.fn)
+    form = result_form(op.fn)
     if form and any(f is not None for f in form):
         raise UnsupportedSyntaxError(
             f"calling {op.fn.__qualname__}, which returns nested tuples, is not supported in a differentiated "
@@ -629,7 +629,7 @@ def _tuple_length(core, stmt, op):
 _RESULT_FORMS = {}
 
 
-def _result_form(helper):
+def result_form(helper):
     """The form of what a user helper returns: None for one value, else a tuple of its items' forms."""
     if helper not in _RESULT_FORMS:
         _RESULT_FORMS[helper] = None
