@@ -212,7 +212,7 @@ class ForwardTransform:
             atom = spec.inputs.get(param)
             if not self.active(atom):
                 continue
-            if not isinstance(atom, gast.Name):
+            if not isinstance(atom, (gast.Name, gast.List, gast.Tuple)):
                 self.no_tangent(op)
             terms.append(_Substitute(self, spec, mapping, local_names).visit(clone(term)))
             others = [a for p, a in spec.inputs.items() if p != param]
@@ -304,7 +304,11 @@ class _Substitute(gast.NodeTransformer):
     def visit_Subscript(self, node):
         param = rules.tangent_of(node)
         if param is not None:
-            return name(self.t.t(self.spec.inputs[param].id))
+            atom = self.spec.inputs[param]
+            if isinstance(atom, (gast.List, gast.Tuple)):    # a sequence: each element's tangent, or None
+                return gast.Tuple(elts=[name(self.t.t(a.id)) if self.t.active(a) else const(None)
+                                        for a in atom.elts], ctx=gast.Load())
+            return name(self.t.t(atom.id))
         return self.generic_visit(node)
 
     def visit_Name(self, node):

@@ -18,11 +18,27 @@ import operator
 
 import gast
 
+from .runtime import times_power
+
 FOLD = {gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul}
 
 
 class Simplify(gast.NodeTransformer):
-    """Constant folding and the algebraic identities that templates leave behind."""
+    """Constant folding and the algebraic identities that templates leave behind; `values` (the generated
+    code's globals) tells which helper a name calls."""
+
+    def __init__(self, values=None):
+        self.values = values or {}
+
+    def visit_Call(self, node):
+        self.generic_visit(node)       # times_power(c, x, 2) is c * x ** 2: x ** 2 is finite, 0 · it is 0
+        func = node.func
+        if (isinstance(func, gast.Name) and self.values.get(func.id) is times_power and len(node.args) == 3
+                and not node.keywords and isinstance(node.args[2], gast.Constant) and _number(node.args[2].value)
+                and node.args[2].value >= 0):
+            c, x, e = node.args
+            return self.visit(gast.BinOp(left=c, op=gast.Mult(), right=gast.BinOp(left=x, op=gast.Pow(), right=e)))
+        return node
 
     def visit_BinOp(self, node):
         self.generic_visit(node)
@@ -78,9 +94,9 @@ def _number(value):
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def simplify(node):
+def simplify(node, values=None):
     """Apply `Simplify` to a generated function (in place) and return it."""
-    return Simplify().visit(node)
+    return Simplify(values).visit(node)
 
 
 def drop_dead_stores(fn_def, removable):

@@ -169,7 +169,7 @@ def _derive(fn, wrt, kinds, name, mode, select):
         else:
             fn_defs = [transform.transform()[0]]
         removable = derivatives()
-        fn_defs = [tidy(propagate_copies(drop_dead_stores(settle_nones(simplify(d), removable), removable),
+        fn_defs = [tidy(propagate_copies(drop_dead_stores(settle_nones(simplify(d, ns.values), removable), removable),
                                          removable), is_comment)
                    for d in fn_defs]                                                        # optimize
         derived.text = "\n\n".join(emit(d) for d in fn_defs)                               # print

@@ -552,6 +552,14 @@ def apply_like(m, y, b):
     return m @ y
 
 
+def stacked_tangent(tangents, xs):
+    """The tangent of `np.array(xs)`: the elements' tangents (zeros for an element with none, given as
+    None) stacked like the elements, or the tangent of xs itself when it is one array."""
+    if isinstance(xs, (list, tuple)):
+        return np.array([zero_tangent(x) if t is None else t for t, x in zip(tangents, xs)])
+    return tangents
+
+
 def pieces_like(g, xs, y):
     """The adjoint of `y = np.array(xs)`: one piece of g per element of a list `xs` (along the first axis),
     or g itself when xs was one array; zero when y holds integers or booleans (dtype=int), which carry

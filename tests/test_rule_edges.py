@@ -602,7 +602,6 @@ def test_einsum_forward_mode_agrees_with_reverse_mode(fn, args, wrt):
     _jvp_matches_reverse(fn, args, wrt)
 
 
-@pytest.mark.xfail(strict=True, reason="forward sequence tangents (lead)")
 @pytest.mark.parametrize("fn, args, wrt", FOUR_OPERANDS, ids=lambda c: getattr(c, "__name__", ""))
 def test_einsum_of_four_operands_in_forward_mode_agrees_with_reverse_mode(fn, args, wrt):
     _jvp_matches_reverse(fn, args, wrt)
@@ -696,8 +695,6 @@ def test_an_array_of_integers_made_from_values_carries_no_gradient():
     assert s2sgrad.grad(array_int)(0.7) == 0.0              # was 1.5
 
 
-@pytest.mark.xfail(strict=True, reason="forward sequence tangents (lead): np.array's tangent is the same call on "
-                                       "the tangents, which dtype=int truncates (1.5, not 0)")
 def test_an_array_of_integers_made_from_values_carries_no_tangent():
     assert s2sgrad.jvp(array_int, (0.7,), 1.0)[1] == 0.0
 

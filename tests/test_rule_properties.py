@@ -132,6 +132,7 @@ SAMPLES = [
     # helpers generated code calls
     (runtime.broadcast_like, (V3, X), {}), (runtime.own_tangent, (V3, X), {}), (runtime.cast_tangent, (X, Y), {}),
     (runtime.unbroadcast, (X, V3), {}), (runtime.zero_tangent, (X,), {}),
+    (runtime.stacked_tangent, ([0.3, -0.6], [0.7, -1.3]), {}),
     (runtime.extremum_share, (X,), {}, _extremum_share_of), (runtime.share_of, (X, Y), {}, _share_of_maximum),
     (runtime.reduced_count, (X, 0), {}),
 ]

@@ -2,7 +2,8 @@
 differentiated: the gradient of a jvp (Hessian-vector products) and forward mode over forward mode
 (higher derivatives). Each helper is linear in its first argument; the second only gives a shape (inert)."""
 
-from ..runtime import broadcast_like, cast_back, cast_tangent, own_tangent, unbroadcast, zero_tangent
+from ..runtime import (broadcast_like, cast_back, cast_tangent, own_tangent, pieces_like, stacked_tangent, unbroadcast,
+                       zero_tangent)
 from . import adjoint, d, nondifferentiable
 from .tangents import linear
 
@@ -22,6 +23,11 @@ def cast_tangent_rule(z, t, y):
     d[t] = cast_back(d[z], t, z)
 
 
+@adjoint(stacked_tangent, inert=("xs",))
+def stacked_tangent_rule(z, tangents, xs):
+    d[tangents] = pieces_like(d[z], tangents, z)
+
+
 @adjoint(unbroadcast, inert=("x",))
 def unbroadcast_rule(z, g, x):
     d[g] = broadcast_like(d[z], g)
@@ -31,4 +37,5 @@ linear(broadcast_like, "t")
 linear(own_tangent, "t")
 linear(cast_tangent, "t")
 linear(unbroadcast, "g")
+linear(stacked_tangent, "tangents")
 nondifferentiable(zero_tangent)

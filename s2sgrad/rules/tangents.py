@@ -32,7 +32,8 @@ import gast
 import numpy as np
 
 from ..runtime import (apply_like, astype as astype_, cast_tangent, cholesky_tangent, einsum_tangent, extremum_share,
-                       flatten as flatten_, prod_of_others, reduced_count, slogdet_tangent, solve_like, times_power)
+                       flatten as flatten_, prod_of_others, reduced_count, slogdet_tangent, solve_like, stacked_tangent,
+                       times_power)
 from . import DropUnbroadcast, Rule, adjoint_of
 
 TANGENTS = {}       # primitive -> Elementwise() | Linear | Bilinear | [Rule, ...] (explicit templates)
@@ -326,7 +327,12 @@ bilinear(operator.matmul, "x", "y")
 
 linear(np.sum, "x")
 linear(np.copy, "x")
-linear(np.array, "xs")
+
+
+@tangent(np.array)
+def array(y, xs, dtype=None):
+    # the tangents stacked as the values are, in y's dtype: none when it holds integers
+    t[y] = cast_tangent(stacked_tangent(t[xs], xs), y)
 linear(flatten_, "x")
 
 

@@ -23,7 +23,7 @@ def jvp_forward_loop(x, a, n=10, *, x_dot, a_dot):
 
 def jvp_poly_wrt_u(u, k=2.0, *, u_dot):
     u_pow_k = u ** k
-    u_pow_k_dot = u_dot * k * u ** (k - 1)
+    u_pow_k_dot = times_power(u_dot * k, u, k - 1)
     out = u_pow_k + u
     out_dot = u_pow_k_dot + u_dot
     return (out, out_dot)

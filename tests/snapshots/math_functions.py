@@ -13,16 +13,17 @@ def grad_math_functions(x, y, *, dout=1.0):
     out = t_times_exp_neg_x + hypot_x
     # reverse sweep
     # return t * math.exp(-x) + math.hypot(x, y)
-    dx = dout * x / hypot_x
-    dy = dout * y / hypot_x
+    dx = dout * (x / hypot_x if hypot_x else 0.0)
+    dy = dout * (y / hypot_x if hypot_x else 0.0)
     dt = dout * exp_neg_x
     dexp_neg_x = dout * t
     dneg_x = dexp_neg_x * exp_neg_x
     dx = dx - dneg_x
     # t = math.tan(x) + math.atan2(x, y) + math.log(y, 3.0) + math.sqrt(y)
-    dy = dy + dt / (2.0 * sqrt_y)
+    dy = dy + dt * (0.5 / sqrt_y if sqrt_y else math.inf)
     dy = dy + dt / (y * math.log(3.0))
-    dx = dx + dt * y / (y * y + x * x)
-    dy = dy - dt * x / (y * y + x * x)
+    r = math.hypot(y, x)
+    dx = dx + dt * (y / r / r if r else math.nan)
+    dy = dy - dt * (x / r / r if r else math.nan)
     dx = dx + dt * (1.0 + tan_x * tan_x)
     return (out, (dx, dy))

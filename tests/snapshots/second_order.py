@@ -39,17 +39,14 @@ def grad_jvp_second_order(x, w, *, x_dot, ds_dot=1.0):
     dx = 0.0
     # for i in range(3):
     for i in reversed(stack.pop()):
-        # s_dot = s_plus_sum_h_times_x_dot
+        # s = s + np.sum(h * x)
         s_dot = stack.pop()
-        # s_plus_sum_h_times_x_dot = broadcast_like(s_dot + sum_h_times_x_dot, s_plus_sum_h_times_x)
         dplus = unbroadcast(ds_dot, plus)
         ds_dot = unbroadcast(dplus, s_dot)
         dsum_h_times_x_dot = unbroadcast(dplus, sum_h_times_x_dot)
         plus = stack.pop()
-        # sum_h_times_x_dot = np.sum(h_times_x_dot)
         dh_times_x_dot = np.full_like(h_times_x_dot, dsum_h_times_x_dot)
         sum_h_times_x_dot = stack.pop()
-        # h_times_x_dot = h_dot * x + h * x_dot
         dh_dot_times_x = unbroadcast(dh_times_x_dot, h_dot_times_x)
         dh_times_x_dot_1 = unbroadcast(dh_times_x_dot, h_times_x_dot_1)
         h_times_x_dot = stack.pop()
@@ -58,14 +55,12 @@ def grad_jvp_second_order(x, w, *, x_dot, ds_dot=1.0):
         dh_dot = dh_dot + unbroadcast(dh_dot_times_x * x, h_dot)
         dx = dx + unbroadcast(dh_dot_times_x * h_dot, x)
         h_dot_times_x = stack.pop()
-    # h_dot = x_times_w_dot * (1.0 - h * h)
+    # h = np.tanh(x * w)
     dminus_h_times_h = unbroadcast(dh_dot * x_times_w_dot, minus_h_times_h)
     dh_times_h = -dminus_h_times_h
     dh = dh + dh_times_h * h
     dh = dh + dh_times_h * h
-    # h = np.tanh(x_times_w)
     dx_times_w = dh * (1.0 - h * h)
-    # x_times_w = x * w
     dx = dx + unbroadcast(dx_times_w * w, x)
     return ((s, s_dot_value), dx)
 
