@@ -667,6 +667,27 @@ def _helper_result_kind(helper, call, atom_kind):
 
 
 
+def parameter_defaults(core, ns):
+    """(defaults, keyword-only defaults) for a generated function's copy of the user's parameters: a
+    literal as the user wrote it, any other default the value it had when the function was defined (a
+    name bound to it), never its text evaluated again elsewhere (`def f(x, k=n)` in a factory)."""
+    fn, args = core.source.fn, core.source.node.args
+    values = list(getattr(fn, "__defaults__", None) or ())
+    keyword_values = getattr(fn, "__kwdefaults__", None) or {}
+
+    def default(param, node, value):
+        if node is None:
+            return None
+        if _is_number(node) or (isinstance(node, gast.Constant) and not isinstance(node.value, (list, dict, set))):
+            return copy.deepcopy(node)
+        return gast.Name(id=ns.bind(f"{param}_default", value), ctx=gast.Load(), annotation=None, type_comment=None)
+
+    positional = args.args[len(args.args) - len(args.defaults):]
+    defaults = [default(a.id, d, v) for a, d, v in zip(positional, args.defaults, values)]
+    kw_defaults = [default(a.id, d, keyword_values.get(a.id)) for a, d in zip(args.kwonlyargs, args.kw_defaults)]
+    return defaults, kw_defaults
+
+
 def call_site_kinds(info, fn, op):
     """What each parameter of a helper holds at this call site: the helper is specialised on it."""
     kinds = []

@@ -139,9 +139,6 @@ def check(source):
         raise UnsupportedSyntaxError(
             "'*args' and '**kwargs' parameters are not supported in differentiated functions; "
             "name every parameter", source.location(bad))
-    if args.posonlyargs:
-        raise UnsupportedSyntaxError(
-            "positional-only parameters are not supported; drop the '/'", source.location(fn))
     fence = Fence(source)
     for stmt in fn.body:
         fence.visit(stmt)

@@ -17,11 +17,13 @@ Example:
 import inspect
 
 import gast
+import numpy
 
-from .analysis import assignments, call_site_kinds, elements, is_setitem, no_rule_error, target_of
+from .analysis import (assignments, call_site_kinds, elements, is_setitem, no_rule_error, parameter_defaults,
+                       target_of)
 from .errors import NoGradientRuleError
 from .rules import tangents as rules
-from .runtime import broadcast_like, own_tangent, zero_tangent
+from .runtime import broadcast_like, own_tangent, stacked_tangent, zero_tangent
 from .syntax import adopt, assign, call, clone, const, located, map_leaves, name
 
 
@@ -74,11 +76,11 @@ class ForwardTransform:
         body.append(gast.Return(value=gast.Tuple(elts=[clone(result), tangent], ctx=gast.Load())))
 
         src_args = core.source.node.args
+        defaults, kw_defaults = parameter_defaults(core, self.ns)
         args = gast.arguments(
             args=[name(a.id) for a in src_args.args], posonlyargs=[], vararg=None,
             kwonlyargs=[name(a.id) for a in src_args.kwonlyargs] + [name(t) for t in self.tangents],
-            kw_defaults=[clone(k) for k in src_args.kw_defaults] + [None] * len(self.tangents),
-            kwarg=None, defaults=[clone(x) for x in src_args.defaults])
+            kw_defaults=kw_defaults + [None] * len(self.tangents), kwarg=None, defaults=defaults)
         for a in args.args + args.kwonlyargs:
             a.ctx = gast.Param()
         fn = gast.FunctionDef(name=self.fname, args=args, body=body, decorator_list=[], returns=None,
@@ -201,6 +203,11 @@ class ForwardTransform:
 
     def inline(self, spec, op, v):
         mapping = dict(spec.inputs)
+        for p, atom in spec.inputs.items():       # a list where an array goes: the array NumPy makes of it
+            if isinstance(atom, (gast.List, gast.Tuple)) and p not in spec.sequences and \
+                    any(isinstance(n, gast.Name) for n in gast.walk(atom)):
+                mapping[p] = call(gast.Attribute(value=name(self.ns.bind("np", numpy)), attr="array", ctx=gast.Load()),
+                                  [atom])
         mapping[spec.output] = name(v)
         local_names, out, terms, full_shape = {}, [], [], not spec.broadcasts
         for stmt in spec.local:
@@ -306,8 +313,11 @@ class _Substitute(gast.NodeTransformer):
         if param is not None:
             atom = self.spec.inputs[param]
             if isinstance(atom, (gast.List, gast.Tuple)):    # a sequence: each element's tangent, or None
-                return gast.Tuple(elts=[name(self.t.t(a.id)) if self.t.active(a) else const(None)
-                                        for a in atom.elts], ctx=gast.Load())
+                tangents = gast.Tuple(elts=[name(self.t.t(a.id)) if self.t.active(a) else const(None)
+                                            for a in atom.elts], ctx=gast.Load())
+                if param in self.spec.sequences:
+                    return tangents
+                return call(name(self.t.ns.bind("stacked_tangent", stacked_tangent)), [tangents, clone(atom)])
             return name(self.t.t(atom.id))
         return self.generic_visit(node)
 

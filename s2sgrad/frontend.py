@@ -197,6 +197,10 @@ def parse(fn):
     node = defs[0]
     node.decorator_list = []
     _check_current(fn, node)
+    # Positional-only parameters are positional parameters to everything after (callers pass them by
+    # position; generated code accepts them so).
+    node.args.args = node.args.posonlyargs + node.args.args
+    node.args.posonlyargs = []
     filename = fn.__code__.co_filename
     # gast line numbers count from the first line of the extracted source.
     src = Source(fn, node, filename, first - 1, indent, frozenset(_local_names(node)))

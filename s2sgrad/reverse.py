@@ -16,6 +16,7 @@ Example:
     >>> fn_def, seed = ReverseTransform(core, info, ("x",), ns, derive_helper, "grad_f").transform()
 """
 
+import builtins
 import inspect
 
 import gast
@@ -23,8 +24,8 @@ import numpy
 
 from .runtime import unbroadcast, written
 
-from .analysis import (assignments, call_site_kinds, elements, is_setitem, no_rule_error, result_form, target_of,
-                       template)
+from .analysis import (assignments, call_site_kinds, elements, is_setitem, no_rule_error, parameter_defaults,
+                       result_form, target_of, template)
 from .rules import adjoint_of
 from .syntax import adopt, assign, assigned_names, call, clone, const, expr_stmt, leaves, located, map_leaves, name
 
@@ -133,11 +134,11 @@ class ReverseTransform:
         body.append(gast.Return(value=gast.Tuple(elts=[value.node, grads], ctx=gast.Load())))
         src_args = self.core.source.node.args
         seeds = [name(k) for k, _ in self.seeds]
+        defaults, kw_defaults = parameter_defaults(self.core, self.ns)
         args = gast.arguments(
             args=[name(a.id) for a in src_args.args], posonlyargs=[], vararg=None,
             kwonlyargs=[name(a.id) for a in src_args.kwonlyargs] + seeds,
-            kw_defaults=[clone(k) for k in src_args.kw_defaults] + [const(1.0)] * len(seeds),
-            kwarg=None, defaults=[clone(x) for x in src_args.defaults])
+            kw_defaults=kw_defaults + [const(1.0)] * len(seeds), kwarg=None, defaults=defaults)
         return _function(self.fname, args, body), self.seed
 
     def split(self, forward_name, pullback_name):
@@ -154,10 +155,11 @@ class ReverseTransform:
         fwd_body = prologue + forward + [assign(v, e) for v, e in value.keeps]
         fwd_body.append(gast.Return(value=gast.Tuple(elts=[value.node, state], ctx=gast.Load())))
         src_args = self.core.source.node.args
+        defaults, kw_defaults = parameter_defaults(self.core, self.ns)
         fwd_args = gast.arguments(
             args=[name(a.id) for a in src_args.args], posonlyargs=[], vararg=None,
-            kwonlyargs=[name(a.id) for a in src_args.kwonlyargs], kw_defaults=[clone(k) for k in src_args.kw_defaults],
-            kwarg=None, defaults=[clone(x) for x in src_args.defaults])
+            kwonlyargs=[name(a.id) for a in src_args.kwonlyargs], kw_defaults=kw_defaults,
+            kwarg=None, defaults=defaults)
         saved_name = self.namer.fresh("saved")
         unpack = gast.Tuple(elts=[name(v, store=True) for v in saved], ctx=gast.Store())
         rev_body = [assign(unpack, name(saved_name))] if saved else []
@@ -521,7 +523,7 @@ class ReverseTransform:
                 part = gast.Subscript(value=name(self.d(x)), slice=clone(target.slice), ctx=gast.Load())
                 part = call(gast.Attribute(value=part, attr="copy", ctx=gast.Load()))   # zeroed just below
                 if not self.basic(target.slice):     # repeated indices: only the last write counts
-                    part = call(name(self.ns.bind("written", written)), [name(self.d(x)), index_expr(target.slice)])
+                    part = call(name(self.ns.bind("written", written)), [name(self.d(x)), index_expr(target.slice, self.ns)])
                 gathered = call(name(self.ns.bind("unbroadcast", unbroadcast)), [part, name(value.id)])
                 out += self.accumulate(value.id, gathered, inner)
             if x in inner:
@@ -566,7 +568,7 @@ class ReverseTransform:
             target = gast.Subscript(value=name(dx), slice=clone(index), ctx=gast.Store())
             out.append(gast.AugAssign(target=target, op=gast.Add(), value=name(self.d(v))))
         else:       # integer arrays may repeat an index: every occurrence adds
-            out.append(expr_stmt(call(self.np_attr("add.at"), [name(dx), index_expr(index), name(self.d(v))])))
+            out.append(expr_stmt(call(self.np_attr("add.at"), [name(dx), index_expr(index, self.ns), name(self.d(v))])))
         return out
 
     def basic(self, index):
@@ -622,6 +624,9 @@ class ReverseTransform:
     def inline_rule(self, op, v, state):
         rule = op.rule
         mapping = dict(op.inputs)
+        for p, bound in op.inputs.items():        # a list where an array goes: the array NumPy makes of it
+            if isinstance(bound, (gast.List, gast.Tuple)) and p not in rule.sequences and _has_names(bound):
+                mapping[p] = call(self.np_attr("array"), [bound])
         mapping[rule.output] = name(v)
         local_names, out = {}, []
         for param, stmt in template(op, self.info.is_scalar):
@@ -763,13 +768,14 @@ class _Substitute(gast.NodeTransformer):
 
 
 
-def index_expr(index):
-    """An index as an ordinary expression (`1:n` becomes `slice(1, n, None)`), for np.add.at and helpers."""
+def index_expr(index, ns):
+    """An index as an ordinary expression (`1:n` becomes `slice(1, n, None)`), for np.add.at and helpers;
+    `slice` is bound in the generated namespace `ns` (a name of its own, never one of the saved state)."""
     if isinstance(index, gast.Slice):
         parts = [clone(p) if p is not None else const(None) for p in (index.lower, index.upper, index.step)]
-        return call(name("slice"), parts)
+        return call(name(ns.bind("slice", builtins.slice)), parts)
     if isinstance(index, gast.Tuple):
-        return gast.Tuple(elts=[index_expr(e) for e in index.elts], ctx=gast.Load())
+        return gast.Tuple(elts=[index_expr(e, ns) for e in index.elts], ctx=gast.Load())
     return clone(index)
 
 
@@ -778,6 +784,11 @@ class _Value:
 
     def __init__(self, node, keeps):
         self.node, self.keeps = node, keeps
+
+
+def _has_names(node):
+    """Whether a display holds values (not only constants such as axis=(0, 2))."""
+    return any(isinstance(n, gast.Name) for n in gast.walk(node))
 
 
 def _if_none(var, then, otherwise):

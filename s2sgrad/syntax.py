@@ -4,6 +4,7 @@ Example:
     >>> assign("y", call(name("sin"), [name("x")]))   # the statement `y = sin(x)`
 """
 
+import builtins
 import copy
 import re
 
@@ -118,14 +119,15 @@ def identifier(text, fallback="t"):
 
 
 class Namer:
-    """Hands out unique, deterministic names: `base`, then `base_1`, `base_2`, ..."""
+    """Hands out unique, deterministic names: `base`, then `base_1`, `base_2`, ... A fresh name is never a
+    builtin's (generated code may call range, len, slice, ...: `Namespace.bind` gives those)."""
 
     def __init__(self, taken=()):
         self.taken = set(taken)
 
     def fresh(self, base):
         base = identifier(base)
-        if base not in self.taken:
+        if base not in self.taken and base not in _BUILTINS:
             self.taken.add(base)
             return base
         i = 1
@@ -137,6 +139,9 @@ class Namer:
     def reserve(self, ident):
         self.taken.add(ident)
         return ident
+
+
+_BUILTINS = frozenset(dir(builtins))
 
 
 class Namespace:

@@ -447,3 +447,72 @@ def test_an_error_while_differentiating_generated_code_names_the_users_file_and_
     assert str(err.value).startswith(f"{__file__}:{_line_of(shifted_sines, 'z = a + W')}:")
     assert "<s2sgrad" not in str(err.value)
     s2sgrad.pipeline._CACHE.clear()
+
+
+# -- internal exceptions that were leaking ---------------------------------------------------------
+
+def factory(n):
+    def scaled(x, k=n):
+        return x * k
+    return scaled
+
+
+SCALED_BY_THREE = factory(3.0)
+
+
+def test_a_default_written_as_an_expression_of_an_enclosing_local_is_its_value():
+    assert s2sgrad.grad(SCALED_BY_THREE)(2.0) == 3.0
+    assert s2sgrad.jvp(SCALED_BY_THREE, (2.0,), 1.0) == (6.0, 3.0)
+    assert "k=k_default" in s2sgrad.source(SCALED_BY_THREE)
+
+
+def positional_only(x, /, y):
+    return np.sum(x * y)
+
+
+def test_positional_only_parameters_are_differentiated_in_both_modes():
+    x, y = np.array([1.0, 2.0]), np.array([3.0, -1.0])
+    gx, gy = s2sgrad.grad(positional_only, wrt=(0, 1))(x, y)
+    np.testing.assert_allclose(gx, y)
+    np.testing.assert_allclose(gy, x)
+    assert s2sgrad.jvp(positional_only, (x, y), np.ones(2))[1] == pytest.approx(2.0)
+
+
+def rows_by_index_list(x):
+    return x[[0, 1], :]
+
+
+def length_temporary(x):
+    n = len(x + 1.0)
+    return np.sum(x * n)
+
+
+def test_a_pullback_of_an_index_list_names_no_builtin_in_its_saved_state():
+    value, pullback = s2sgrad.vjp(rows_by_index_list, np.ones((3, 2)))
+    np.testing.assert_allclose(pullback(np.ones((2, 2))), [[1.0, 1.0], [1.0, 1.0], [0.0, 0.0]])
+    assert "slice = " not in s2sgrad.source(rows_by_index_list, mode="vjp")
+
+
+def test_generated_names_never_shadow_a_builtin():
+    import ast
+    import builtins
+    for mode in ("reverse", "forward", "vjp"):
+        tree = ast.parse(s2sgrad.source(length_temporary, mode=mode))
+        stored = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+        assert not stored & set(dir(builtins)) - {"_"}, mode
+    np.testing.assert_allclose(s2sgrad.grad(length_temporary)(np.ones(3)), [3.0, 3.0, 3.0])
+
+
+def norm_of_a_list(x):
+    return np.linalg.norm([x, x + 2.0])
+
+
+def maximum_of_a_list(x, y):
+    return np.sum(np.maximum([x, y], 0.5) * np.array([1.0, 3.0]))
+
+
+def test_a_list_of_values_where_a_rule_takes_an_array_is_that_array_in_both_modes_and_at_second_order():
+    assert_grad_matches(norm_of_a_list, 1.0)
+    assert s2sgrad.jvp(norm_of_a_list, (1.0,), 1.0)[1] == pytest.approx(4.0 / np.sqrt(10.0), rel=1e-12)
+    assert s2sgrad.hessian(norm_of_a_list)(1.0) == pytest.approx(0.4 / np.sqrt(10.0), rel=1e-10)
+    assert s2sgrad.grad(maximum_of_a_list, wrt=(0, 1))(1.0, 2.0) == (1.0, 3.0)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import gast
 
+SEQUENCE_NAMES = ("xs", "tangents")
 RULES = {}          # primitive object -> list of Rule (tried in order: first whose signature binds)
 NONDIFF = set()     # primitives whose result carries no derivative (comparisons, counts, rounding)
 VIEWS = set()       # primitives whose result may share memory with an argument (writing into it is refused)
@@ -48,6 +49,14 @@ class Rule:
     @property
     def inputs(self):
         return list(self.signature.parameters)[1:]
+
+    @property
+    def sequences(self):
+        """Inputs the template treats as a sequence of values, one adjoint each: `*operands`, and by
+        convention a parameter named `xs` or `tangents`. Any other input bound to a list display
+        (`np.linalg.norm([x, y])`) is the array NumPy makes of it."""
+        return {p.name for p in list(self.signature.parameters.values())[1:]
+                if p.kind is p.VAR_POSITIONAL or p.name in SEQUENCE_NAMES}
 
     def differentiable(self):
         """Input parameters the template writes an adjoint for."""

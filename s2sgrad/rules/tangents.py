@@ -93,6 +93,7 @@ class Terms:
     globals: dict
     broadcasts: bool = False
     primitive: object = None
+    sequences: frozenset = frozenset()       # inputs that are sequences of values (see Rule.sequences)
 
 
 def tangent_of(node):
@@ -153,13 +154,14 @@ def expand(prim, adjoint_rule, inputs, args, keywords):
     if isinstance(entry, Elementwise):
         local, terms = from_adjoint(adjoint_rule)
         return Terms(adjoint_rule.output, inputs, local, terms, adjoint_rule.globals, broadcasts=True,
-                     primitive=prim)
+                     primitive=prim, sequences=frozenset(adjoint_rule.sequences))
     if isinstance(entry, list):
         for rule in entry:
             bound = rule.bind(args, keywords)
             if bound is not None:
                 local, terms = _split_template(rule)
-                return Terms(rule.output, bound, local, terms, rule.globals, primitive=prim)
+                return Terms(rule.output, bound, local, terms, rule.globals, primitive=prim,
+                             sequences=frozenset(rule.sequences))
         return None
     return entry
 
