@@ -10,18 +10,91 @@ Example:
 
 import functools
 import inspect
+import math
 import numbers
+import re
+import sys
 
 import numpy as np
 
-from .frontend import unwrap
+from .errors import SourceUnavailableError
+from .frontend import is_library, unwrap
 from . import compose
 from .pipeline import derive
 
 
+def _plain(fn):
+    """The plain Python function behind `fn` (a `differentiate` object or functools wrapper), refusing a
+    library function passed directly before anything reads its signature or source (np.sum's source
+    is NumPy's, not something to show a user)."""
+    if not callable(fn):
+        raise TypeError(f"s2sgrad differentiates functions, not {type(fn).__name__} values ({fn!r})")
+    plain = unwrap(fn)
+    if not hasattr(plain, "__s2sgrad_derivative__") and _is_library(plain):
+        raise SourceUnavailableError(_library_message(fn if _is_library(fn) else plain))   # np.sum, not its
+    return plain                                                                           # __wrapped__
+
+
+def _is_library(fn):
+    return is_library(fn) or inspect.isbuiltin(fn) or isinstance(fn, np.ufunc)
+
+
+def _library_message(fn):
+    """What to say about a library function (np.sin, math.exp) passed to s2sgrad directly."""
+    spelled = _public_name(fn)
+    call = "np." + spelled[len("numpy."):] if spelled.startswith("numpy.") else spelled
+    params = ", ".join(_example_parameters(fn))
+    return (f"{spelled} is a library function, and library functions cannot be passed to s2sgrad directly "
+            f"yet; differentiate a function of your own that calls it, for example\n"
+            f"    def f({params}):\n"
+            f"        return {call}({params})\n"
+            f"and pass f instead")
+
+
+def _public_name(fn):
+    """`numpy.sum` rather than `numpy._core.fromnumeric.sum`: the shortest public module path that
+    holds `fn` under its name."""
+    name = getattr(fn, "__name__", None) or type(fn).__name__
+    module = getattr(fn, "__module__", None)
+    if module in (None, "builtins"):
+        return name
+    parts = module.split(".")
+    for end in range(1, len(parts) + 1):
+        prefix = ".".join(parts[:end])
+        if parts[end - 1].startswith("_"):
+            break
+        if getattr(sys.modules.get(prefix), name, None) is fn:
+            return f"{prefix}.{name}"
+    return f"{module}.{name}"
+
+
+def _example_parameters(fn):
+    """Parameter names for the example in `_library_message`: the function's required positional ones."""
+    if isinstance(fn, np.ufunc):
+        return ["x", "y", "z"][:fn.nin] if fn.nin <= 3 else [f"x{i}" for i in range(fn.nin)]
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):          # many builtins (np.dot) publish no signature but document one
+        first = (getattr(fn, "__doc__", None) or "").strip().partition("\n")[0]
+        found = re.match(rf"{re.escape(getattr(fn, '__name__', ''))}\((.*?)\)", first)
+        names = [p.strip() for p in found.group(1).split(",")] if found else []
+        return [p for p in names if p.isidentifier()] or ["x"]
+    required = [p.name for p in params
+                if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return required or ["x"]
+
+
 def _wrt_names(fn, wrt):
-    """(parameter names, single) for a `wrt` given as a position, a name, or a tuple of them."""
-    params = list(inspect.signature(fn).parameters)
+    """(parameter names, single) for a `wrt` given as a position, a name, or a tuple of them.
+
+    A parameter named twice (`wrt=(0, 0)`, `wrt=(0, "x")`) is refused, as torch.func refuses repeated
+    argnums: no derivative needs it, and generated code has one tangent and one adjoint per parameter.
+    """
+    try:
+        params = list(inspect.signature(fn).parameters)
+    except (TypeError, ValueError) as err:
+        raise SourceUnavailableError(f"cannot read the parameters of {fn!r} ({err}); s2sgrad differentiates "
+                                     "Python functions defined with 'def'") from None
     single = not isinstance(wrt, (tuple, list))
     items = (wrt,) if single else tuple(wrt)
     if not items:
@@ -38,6 +111,9 @@ def _wrt_names(fn, wrt):
         elif item not in params:
             raise ValueError(f"wrt names {item!r}, which is not a parameter of {fn.__qualname__}; "
                              f"its parameters are: {', '.join(params)}")
+        if item in names:
+            raise ValueError(f"wrt={wrt!r} names the parameter {item!r} of {fn.__qualname__} twice; name each "
+                             "parameter once (a gradient with respect to it is the same either way)")
         names.append(item)
     return tuple(names), single
 
@@ -46,14 +122,20 @@ class _Gradient:
     """The compiled value-and-gradient of one function for one `wrt`; checks and shapes results."""
 
     def __init__(self, fn, wrt, mode="reverse"):
-        self.fn = unwrap(fn)
+        self.fn = _plain(fn)
         self.mode = mode
         self.names, self.single = _wrt_names(self.fn, wrt)
         self.signature = inspect.signature(self.fn)
-        self.positional = [p.name for p in self.signature.parameters.values()
-                           if p.kind is p.POSITIONAL_OR_KEYWORD]
+        params = list(self.signature.parameters.values())
+        self.positional = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        self.keyword_defaults = {p.name: p.default for p in params if p.kind is p.KEYWORD_ONLY}
+        # A call giving every positional parameter and nothing else binds without inspect, when no
+        # parameter is *args, **kwargs or a keyword-only one without a default.
+        self._binds_fast = all(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+                               or (p.kind is p.KEYWORD_ONLY and p.default is not p.empty) for p in params)
         self._generic = None
         self._variants = {}
+        self._seeds = {}        # compiled variant -> the seed its last output needed (see _run)
 
     @property
     def derived(self):
@@ -68,40 +150,151 @@ class _Gradient:
         kinds = tuple([(n, "scalar" if _is_scalar(v) else "unknown") for n, v in arguments.items()])
         derived = self._variants.get(kinds)
         if derived is None or not derived.is_current():
+            # Two threads may both get here: derive (which holds its own lock) gives both the same code.
             derived = self._variants[kinds] = derive(self.fn, self.names, kinds, mode=self.mode)
         return derived
 
     def arguments(self, args, kwargs):
         """Parameter name -> argument value, defaults included (a fast path for positional calls)."""
-        if not kwargs and len(args) == len(self.positional):
-            return dict(zip(self.positional, args))
+        if not kwargs and self._binds_fast and len(args) == len(self.positional):
+            arguments = dict(zip(self.positional, args))
+            arguments.update(self.keyword_defaults)
+            return arguments
         bound = self.signature.bind(*args, **kwargs)
         bound.apply_defaults()
         return bound.arguments
 
-    def __call__(self, *args, **kwargs):
-        arguments = self.arguments(args, kwargs)
+    def inputs(self, arguments):
+        """The arguments differentiated, in `wrt` order, each checked to be differentiable."""
         inputs = [arguments[n] for n in self.names]
         for n, x in zip(self.names, inputs):
             _check_differentiable(self.fn, n, x)
+        return inputs
+
+    def __call__(self, *args, **kwargs):
+        arguments = self.arguments(args, kwargs)
+        inputs = self.inputs(arguments)
         if compose.derivative_of(self.fn) is not None:           # grad(grad(f)): differentiate its code
             value, grads = compose.grad_of_derivative(self, args, kwargs)
             grads = grads[0] if len(self.names) == 1 else grads
+            if _output_seed(self.fn, value) is not None:        # its tower differentiates scalars only
+                raise ValueError(f"grad needs a scalar output, but {self.fn.__qualname__} returned a value of "
+                                 f"shape {np.shape(value)}")
         else:
-            value, grads = self.specialised(arguments).function(*args, **kwargs)
-        if isinstance(value, tuple):
-            raise ValueError(
-                f"grad needs a scalar output, but {self.fn.__qualname__} returned a tuple of {len(value)} "
-                f"values; use vjp with a tuple of {len(value)} cotangents")
-        if (value.ndim if isinstance(value, np.ndarray) else np.ndim(value)) != 0:
-            raise ValueError(
-                f"grad needs a scalar output, but {self.fn.__qualname__} returned a value of shape "
-                f"{np.shape(value)}; for a non-scalar output use a vector-Jacobian product (vjp) with a "
-                f"cotangent of shape {np.shape(value)}")
+            value, grads = self._run(arguments, args, kwargs)
         if len(self.names) == 1:
             grads = (grads,)
-        grads = tuple(_like(g, x) for g, x in zip(grads, inputs))
-        return value, (grads[0] if self.single else grads)
+        grads = _owned([_like(g, x) for g, x in zip(grads, inputs)],
+                       lambda: _held(args, kwargs.values(), (value,)))
+        return value, (grads[0] if self.single else tuple(grads))
+
+    def _run(self, arguments, args, kwargs):
+        """(value, gradients) from one run of the generated code, seeded for the output it gives.
+
+        A scalar output takes the generated default seed (1.0); an array of one element (shape (1,) or
+        (1, 1)) a seed of ones of its shape and dtype, as PyTorch's backward() does. The output's shape is
+        known only once the code has run, so each compiled variant remembers the seed its last output
+        needed; when a run shows it was wrong, the code runs again with the right one, and the value
+        returned is that run's (the function may draw random numbers).
+        """
+        derived = self.specialised(arguments)
+        guess = self._seeds.get(derived)
+        try:
+            if guess is None:
+                value, grads = derived.function(*args, **kwargs)
+            else:
+                value, grads = derived.function(*args, **kwargs, **_seed_keyword(derived, guess))
+        except Exception as err:
+            # A seed of the wrong shape may fail inside the reverse sweep (W.T @ 1.0 for an output of
+            # shape (1,)): learn the output's shape from the function itself, and retry only if the seed
+            # was wrong. Any other failure is the function's own, and is raised as it came.
+            failure = err
+        else:
+            failure = None
+            needed = _output_seed(self.fn, value)
+            if needed == guess:
+                return value, grads
+        if failure is not None:
+            try:
+                output = self.fn(*args, **kwargs)
+            except Exception:
+                raise failure from None
+            needed = _output_seed(self.fn, output)
+            if needed == guess:
+                raise failure
+        self._seeds[derived] = needed
+        value, grads = derived.function(*args, **kwargs, **_seed_keyword(derived, needed))
+        if _output_seed(self.fn, value) != needed:
+            raise ValueError(f"{self.fn.__qualname__} returned outputs of different shapes from two runs at the "
+                             "same arguments; grad needs the output's shape to seed the gradient")
+        return value, grads
+
+
+def _output_seed(fn, value):
+    """The seed the gradient of an output `value` needs: None for a scalar (the generated default, 1.0),
+    (shape, dtype) for an array of one element; any other output raises the error pointing to vjp."""
+    if type(value) is float:
+        return None
+    if isinstance(value, tuple):
+        raise ValueError(
+            f"grad needs a scalar output, but {fn.__qualname__} returned a tuple of {len(value)} "
+            f"values; use vjp with a tuple of {len(value)} cotangents")
+    shape = value.shape if isinstance(value, np.ndarray) else np.shape(value)
+    if not shape:
+        return None
+    if not isinstance(value, np.ndarray) or math.prod(shape) != 1:
+        raise ValueError(
+            f"grad needs a scalar output, but {fn.__qualname__} returned a value of shape "
+            f"{shape}; for a non-scalar output use a vector-Jacobian product (vjp) with a "
+            f"cotangent of shape {shape}")
+    return shape, (value.dtype if value.dtype.kind == "f" else np.dtype(np.float64))
+
+
+def _seed_keyword(derived, seed):
+    """The keyword passing `seed` (from _output_seed) to generated gradient code: none for a scalar."""
+    if seed is None:
+        return {}
+    shape, dtype = seed
+    return {derived.seed: np.ones(shape, dtype)}        # a new array each call: it may come back as a gradient
+
+
+def _held(*groups):
+    """The NumPy arrays among the values in `groups` and directly inside the lists, tuples and dicts among
+    them: what the caller holds (arguments, cotangents, tangents, the value), which no returned gradient
+    may share memory with."""
+    held = []
+    for group in groups:
+        for v in group:
+            if isinstance(v, np.ndarray):
+                held.append(v)
+            elif isinstance(v, (list, tuple, dict)):
+                held.extend(e for e in (v.values() if isinstance(v, dict) else v) if isinstance(e, np.ndarray))
+    return held
+
+
+def _owned(results, held, seen=None):
+    """`results` (a list of gradients or tangents, tuples nested) made the caller's own, in place: an
+    array that is read-only, or may share memory with an array in `held()` (see _held) or with an earlier
+    result, is copied. Generated code may hand back one adjoint for two parameters (x + w), the cotangent
+    itself (an identity), a view of it (x.T) or an argument; copying only then keeps the usual case
+    cheap, and scalars cost nothing."""
+    for k, r in enumerate(results):
+        if isinstance(r, tuple):                                 # the tangent of a tuple output
+            seen = held() if seen is None else seen
+            results[k] = tuple(_owned(list(r), held, seen))
+        elif isinstance(r, np.ndarray):
+            seen = held() if seen is None else seen
+            if not r.flags.writeable or _shares_memory(r, seen):
+                results[k] = r = r.copy()
+            seen.append(r)
+    return results
+
+
+def _shares_memory(array, others):
+    for other in others:
+        if np.may_share_memory(array, other):     # bounds only: cheap, and a false alarm costs a copy
+            return True
+    return False
 
 
 _PREPARED = {}
@@ -116,7 +309,7 @@ def _prepared(kind, fn, wrt):
     except TypeError:                     # an unhashable callable: nothing to reuse
         return kind(fn, wrt)
     if prepared is None:
-        prepared = _PREPARED[key] = kind(fn, wrt)
+        prepared = _PREPARED.setdefault(key, kind(fn, wrt))   # two threads at once keep the same one
     return prepared
 
 
@@ -125,6 +318,8 @@ def _is_scalar(x):
 
 
 def _check_differentiable(fn, name, x):
+    """Refuse, with a TypeError naming the parameter, an argument in `wrt` that is not a real number or
+    an array of floats (a Python int is accepted and gets a float gradient)."""
     if type(x) is float:
         return
     if isinstance(x, bool) or isinstance(x, np.bool_):
@@ -134,6 +329,15 @@ def _check_differentiable(fn, name, x):
     if isinstance(x, (np.ndarray, np.generic)) and x.dtype.kind != "f":
         raise TypeError(f"cannot differentiate with respect to {name!r}: an array of dtype {x.dtype} is not "
                         "differentiable; pass a floating-point array (x.astype(float))")
+    if isinstance(x, (np.ndarray, numbers.Real)):
+        return
+    if isinstance(x, (list, tuple, dict)):      # containers of arrays come with pytree support, not yet
+        raise TypeError(
+            f"cannot differentiate {fn.__qualname__} with respect to {name!r}: it is a {type(x).__name__}, and "
+            f"s2sgrad differentiates with respect to floats and NumPy arrays of floats only (not yet "
+            f"containers); pass np.array(...) of it, or each array as a parameter of its own")
+    raise TypeError(f"cannot differentiate {fn.__qualname__} with respect to {name!r}: it is a "
+                    f"{type(x).__name__}; pass a float or a NumPy array of floats")
 
 
 def _like(g, x):
@@ -187,11 +391,14 @@ def grad(fn, wrt=0):
 
 def _derivative(wrapper, gradient, kind):
     """Name and document `wrapper` like the user's function, and mark it as a derivative: never unwrapped
-    back to that function (differentiating it again must see the derivative, not the original)."""
+    back to that function (differentiating it again must see the derivative, not the original, or
+    grad(hessian(f)) would silently be the gradient of f). Only a gradient carries its `_Gradient`, which
+    composition (grad(grad(f)), a gradient called in differentiated code) reads as a gradient; the others
+    (value_and_grad returns a pair, not a gradient) are refused there with an error naming them."""
     functools.update_wrapper(wrapper, gradient.fn)
     del wrapper.__wrapped__
     wrapper.__signature__ = gradient.signature
-    wrapper.__s2sgrad_derivative__ = (kind, gradient)
+    wrapper.__s2sgrad_derivative__ = (kind, gradient if kind == "grad" else None)
     return wrapper
 
 
@@ -223,21 +430,60 @@ class _Jvp:
 
     def __call__(self, args, tangents):
         code = self.code
-        args = tuple(args)
+        args = _positional_arguments(args, "jvp")
+        given = tangents
         if code.single:
             tangents = (tangents,)
         elif not isinstance(tangents, (tuple, list)) or len(tangents) != len(code.names):
             raise ValueError(f"jvp with respect to {code.names} needs a tuple of {len(code.names)} tangents")
         arguments = code.arguments(args, {})
-        inputs = [arguments[n] for n in code.names]
-        for n, x, dx in zip(code.names, inputs, tangents):
-            _check_differentiable(code.fn, n, x)
-            if np.shape(dx) != np.shape(x):
-                raise ValueError(f"the tangent of {n!r} has shape {np.shape(dx)}, but {n!r} has shape {np.shape(x)}")
+        inputs = code.inputs(arguments)
+        tangents = [_direction(dx, x, f"the tangent of {n!r}", repr(n))
+                    for n, x, dx in zip(code.names, inputs, tangents)]
         derived = code.specialised(arguments)
-        keywords = {kw: _like(dx, x) for kw, dx, x in zip(derived.tangents, tangents, inputs)}
-        value, tangent = derived.function(*args, **keywords)
-        return value, _tangent_like(tangent, value)
+        value, tangent = derived.function(*args, **dict(zip(derived.tangents, tangents)))
+        (tangent,) = _owned([_tangent_like(tangent, value)], lambda: _held(args, (given, value), tangents))
+        return value, tangent
+
+
+def _positional_arguments(args, entry):
+    """The tuple of positional arguments jvp and hvp take, refusing a bare argument clearly."""
+    if not isinstance(args, (tuple, list)):
+        raise TypeError(f"{entry} takes the positional arguments as a tuple, as in {entry}(f, (x,), v), "
+                        f"not a bare {type(args).__name__}")
+    return tuple(args)
+
+
+def _direction(v, x, what, of):
+    """A cotangent, tangent or vector `v` the caller gives for the value `x` (an output or an argument),
+    as one of x's type, shape and float dtype: lists and integers are converted (an integer output gets
+    a float cotangent), anything but real numbers is refused. `what` names v and `of` names x in errors."""
+    if type(v) is float and (type(x) is float or type(x) is np.float64):
+        return v                                        # the usual cases: nothing to convert
+    if type(v) is np.ndarray and type(x) is np.ndarray and v.dtype == x.dtype and v.shape == x.shape \
+            and v.dtype.kind == "f":
+        return v
+    if isinstance(x, tuple):
+        if not isinstance(v, tuple) or len(v) != len(x):
+            raise ValueError(f"{of} is a tuple of {len(x)} values: {what} must be a tuple of {len(x)} too")
+        return tuple(_direction(vi, xi, what, of) for vi, xi in zip(v, x))
+    try:
+        array = v if isinstance(v, np.ndarray) else np.asarray(v)
+    except (TypeError, ValueError):                     # a ragged list
+        array = None
+    if array is None or array.dtype.kind not in "biuf":
+        found = "complex" if array is not None and array.dtype.kind == "c" else f"a {type(v).__name__}"
+        raise TypeError(f"{what} must be a float or an array of floats of the shape of {of}, not {found} "
+                        f"({v!r:.60})")
+    if array.shape != np.shape(x):
+        raise ValueError(f"{what} has shape {array.shape}, but {of} has shape {np.shape(x)}")
+    if isinstance(x, np.ndarray):
+        template = x if x.dtype.kind == "f" else np.broadcast_to(0.0, x.shape)
+    elif isinstance(x, np.floating) or type(x) is float:
+        template = x
+    else:                                               # an int, a NumPy integer: a float direction
+        template = 0.0
+    return _like(v if isinstance(v, (np.ndarray, np.generic, numbers.Real)) else array, template)
 
 
 def _tangent_like(tangent, value):
@@ -259,31 +505,28 @@ class _Vjp:
     def __call__(self, args, kwargs):
         code = self.code
         arguments = code.arguments(args, kwargs)
-        inputs = [arguments[n] for n in code.names]
-        for n, x in zip(code.names, inputs):
-            _check_differentiable(code.fn, n, x)
+        inputs = code.inputs(arguments)
         derived = code.specialised(arguments)
         value, saved = derived.function(*args, **kwargs)
         state = {"saved": saved, "fresh": True}
         outputs = value if isinstance(value, tuple) else (value,)
 
         def pullback(cotangent):
-            cotangents = cotangent if isinstance(value, tuple) else (cotangent,)
             if isinstance(value, tuple) and (not isinstance(cotangent, tuple) or len(cotangent) != len(value)):
                 raise ValueError(f"{code.fn.__qualname__} returns a tuple of {len(value)} values: pass a tuple "
                                  f"of {len(value)} cotangents")
-            for k, (ct, out) in enumerate(zip(cotangents, outputs)):
-                if np.shape(ct) != np.shape(out):
-                    where = f" {k}" if isinstance(value, tuple) else ""
-                    raise ValueError(f"the cotangent{where} has shape {np.shape(ct)}, but the output{where} of "
-                                     f"{code.fn.__qualname__} has shape {np.shape(out)}")
+            given = cotangent if isinstance(value, tuple) else (cotangent,)
+            where = [f" {k}" if isinstance(value, tuple) else "" for k in range(len(outputs))]
+            cotangents = tuple(_direction(ct, out, f"the cotangent{w}", f"the output{w} of {code.fn.__qualname__}")
+                               for ct, out, w in zip(given, outputs, where))
             if not state["fresh"] and derived.restores:      # the last pullback put arrays back: redo
                 state["saved"] = derived.function(*args, **kwargs)[1]
             state["fresh"] = False
             grads = derived.pullback(state["saved"], *cotangents)
             grads = (grads,) if len(code.names) == 1 else grads
-            grads = tuple(_like(g, x) for g, x in zip(grads, inputs))
-            return grads[0] if code.single else grads
+            grads = _owned([_like(g, x) for g, x in zip(grads, inputs)],
+                           lambda: _held(args, kwargs.values(), (value,), given, cotangents))
+            return grads[0] if code.single else tuple(grads)
 
         return value, pullback
 
@@ -321,25 +564,24 @@ class _Hvp:
 
     def __call__(self, args, vectors):
         code = self.code
+        args = _positional_arguments(args, "hvp")
+        given = vectors
         if code.single:
             vectors = (vectors,)
         elif not isinstance(vectors, (tuple, list)) or len(vectors) != len(code.names):
             raise ValueError(f"hvp with respect to {code.names} needs a tuple of {len(code.names)} vectors")
-        arguments = code.arguments(tuple(args), {})
-        inputs = [arguments[n] for n in code.names]
-        for n, x, v in zip(code.names, inputs, vectors):
-            _check_differentiable(code.fn, n, x)
-            if np.shape(v) != np.shape(x):
-                raise ValueError(f"the vector for {n!r} has shape {np.shape(v)}, but {n!r} has shape {np.shape(x)}")
+        arguments = code.arguments(args, {})
+        inputs = code.inputs(arguments)
+        vectors = [_direction(v, x, f"the vector for {n!r}", repr(n))
+                   for n, x, v in zip(code.names, inputs, vectors)]
         forward, reverse = compose.hvp_code(code.fn, code.names, compose.kinds_of(arguments))
-        keywords = {t: _like(v, x) for t, v, x in zip(forward.tangents, vectors, inputs)}
-        (value, _), grads = reverse.function(*args, **keywords)
+        (value, _), grads = reverse.function(*args, **dict(zip(forward.tangents, vectors)))
         if np.ndim(value) != 0:
             raise ValueError(f"hvp and hessian need a scalar output, but {code.fn.__qualname__} returned a "
                              f"value of shape {np.shape(value)}; use jacobian of the jvp instead")
         grads = (grads,) if len(code.names) == 1 else grads
-        grads = tuple(_like(g, x) for g, x in zip(grads, inputs))
-        return grads[0] if code.single else grads
+        grads = _owned([_like(g, x) for g, x in zip(grads, inputs)], lambda: _held(args, (given,), vectors))
+        return grads[0] if code.single else tuple(grads)
 
 
 def hvp(fn, args, v, wrt=0):
@@ -362,11 +604,11 @@ def hessian(fn, wrt=0):
         >>> hessian(f)(np.ones(3))       # a 3x3 symmetric array
     """
     products = _Hvp(fn, wrt)
+    code = products.code
 
     def hessian_fn(*args):
-        code = products.code
         arguments = code.arguments(args, {})
-        inputs = [arguments[n] for n in code.names]
+        inputs = code.inputs(arguments)
         zeros = [np.zeros(np.shape(x), np.result_type(x, float)) if np.ndim(x) else _like(0.0, x) for x in inputs]
         blocks = [[[] for _ in inputs] for _ in inputs]
         for j, x in enumerate(inputs):
@@ -376,14 +618,20 @@ def hessian(fn, wrt=0):
                 column = (column,) if code.single else column
                 for i, c in enumerate(column):
                     blocks[i][j].append(np.asarray(c))
+        if not any(np.size(x) for x in inputs):     # no product ran: one at zero checks the output is a scalar
+            products(args, zeros[0] if code.single else tuple(zeros))
+
         def block(i, j):
             xi, xj = inputs[i], inputs[j]
-            h = np.stack(blocks[i][j], axis=-1).reshape(np.shape(xi) + np.shape(xj)).astype(_float_type(xi, xj))
+            shape, dtype = np.shape(xi) + np.shape(xj), _float_type(xi, xj)
+            if not blocks[i][j]:                    # x_j is empty
+                return np.zeros(shape, dtype)
+            h = np.stack(blocks[i][j], axis=-1).reshape(shape).astype(dtype)
             return _like(h, xi) if np.ndim(xi) == 0 and np.ndim(xj) == 0 else h    # float in, float out
         rows = tuple(tuple(block(i, j) for j in range(len(inputs))) for i in range(len(inputs)))
         return rows[0][0] if code.single else rows
 
-    return functools.wraps(products.code.fn)(hessian_fn)
+    return _derivative(hessian_fn, code, "hessian")
 
 
 def jacobian(fn, wrt=0, mode="auto"):
@@ -398,22 +646,31 @@ def jacobian(fn, wrt=0, mode="auto"):
     """
     if mode not in ("auto", "forward", "reverse"):
         raise ValueError(f"mode must be 'auto', 'forward' or 'reverse', not {mode!r}")
-    forward, reverse = _Jvp(fn, wrt), _Gradient(fn, wrt)
+    forward, backward = _Jvp(fn, wrt), _Vjp(fn, wrt)
+    code = backward.code
 
-    @functools.wraps(reverse.fn)
     def jacobian_fn(*args):
-        arguments = reverse.arguments(args, {})
-        inputs = [arguments[n] for n in reverse.names]
+        arguments = code.arguments(args, {})
+        inputs = code.inputs(arguments)
         chosen = mode
         if mode == "auto":
-            chosen = "forward" if sum(np.size(x) for x in inputs) < np.size(reverse.fn(*args)) else "reverse"
+            entries_in, entries_out = sum(np.size(x) for x in inputs), _output_size(code.fn, code.fn(*args))
+            chosen = "forward" if entries_in < entries_out else "reverse"
         if chosen == "forward":
             jacobians = _forward_jacobian(forward, args, inputs)
         else:
-            jacobians = _reverse_jacobian(reverse, args, arguments, inputs)
-        return jacobians[0] if reverse.single else tuple(jacobians)
+            jacobians = _reverse_jacobian(backward, args, inputs)
+        return jacobians[0] if code.single else tuple(jacobians)
 
-    return jacobian_fn
+    return _derivative(jacobian_fn, code, "jacobian")
+
+
+def _output_size(fn, value):
+    """The number of entries of a Jacobian's output, refusing a tuple output."""
+    if isinstance(value, tuple):
+        raise ValueError(f"jacobian of {fn.__qualname__}, which returns a tuple of {len(value)} values, is not "
+                         "supported yet; take the jacobian of a function returning one of them")
+    return np.size(value)
 
 
 def _basis(x):
@@ -427,31 +684,43 @@ def _basis(x):
         yield e
 
 
+def _stacked(parts, axis, shape, dtype):
+    """The Jacobian (or Hessian block) of `shape` from its rows or columns; zeros when there are none
+    (an empty argument or output)."""
+    if not parts:
+        return np.zeros(shape, dtype)
+    return np.stack(parts, axis=axis).reshape(shape).astype(dtype)
+
+
 def _forward_jacobian(forward, args, inputs):
+    """One jvp per input entry (the columns of the Jacobian)."""
+    single = forward.code.single
     zeros = [_like(0.0, x) if np.ndim(x) == 0 else np.zeros(np.shape(x), np.result_type(x, float)) for x in inputs]
-    out = []
+    value, columns = None, []
     for k, x in enumerate(inputs):
-        columns = []
+        columns.append([])
         for e in _basis(x):
             tangents = zeros[:k] + [e] + zeros[k + 1:]
-            value, column = forward(args, tangents[0] if forward.code.single else tuple(tangents))
-            columns.append(np.asarray(column))
-        jac = np.stack(columns, axis=-1).reshape(np.shape(value) + np.shape(x))
-        out.append(jac.astype(_float_type(value, x)))
-    return out
+            value, column = forward(args, tangents[0] if single else tuple(tangents))
+            _output_size(forward.code.fn, value)
+            columns[k].append(np.asarray(column))
+    if value is None:                   # every input is empty: one jvp gives the output's shape
+        value, _ = forward(args, zeros[0] if single else tuple(zeros))
+    _output_size(forward.code.fn, value)
+    return [_stacked(c, -1, np.shape(value) + np.shape(x), _float_type(value, x)) for c, x in zip(columns, inputs)]
 
 
-def _reverse_jacobian(reverse, args, arguments, inputs):
+def _reverse_jacobian(backward, args, inputs):
     """One forward sweep, then one pullback per output entry (the rows of the Jacobian)."""
-    value, pullback = _Vjp(reverse.fn, reverse.names if not reverse.single else reverse.names[0])(args, {})
+    value, pullback = backward(args, {})
+    _output_size(backward.code.fn, value)
     rows = [[] for _ in inputs]
     for seed in _basis(value):
         grads = pullback(seed)
-        grads = (grads,) if reverse.single else grads
+        grads = (grads,) if backward.code.single else grads
         for row, g in zip(rows, grads):
             row.append(np.asarray(g))
-    return [np.stack(row).reshape(np.shape(value) + np.shape(x)).astype(_float_type(value, x))
-            for row, x in zip(rows, inputs)]
+    return [_stacked(row, 0, np.shape(value) + np.shape(x), _float_type(value, x)) for row, x in zip(rows, inputs)]
 
 
 def _float_type(value, x):
@@ -486,7 +755,7 @@ class Differentiable:
 
     def vjp(self, *args, **kwargs):
         """(value, pullback) at these arguments: see `s2sgrad.vjp`."""
-        return _Vjp(self.__s2sgrad_fn__, self.wrt)(args, kwargs)
+        return _prepared(_Vjp, self.__s2sgrad_fn__, self.wrt)(args, kwargs)
 
     def jvp(self, args, tangents):
         """(value, derivative in the direction `tangents`) at the positional `args`, by forward mode."""
