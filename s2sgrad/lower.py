@@ -79,6 +79,7 @@ def lower(source):
         _tag(stmt, lambda node: source.line_text(node), source.origin)
     body = [stmt for stmt in source.node.body if not _is_docstring(stmt)]
     body = Desugar(source, namer).block(body)
+    body = _private_copies(source, body) + body
     last = body[-1] if body else None
     body, result = Jumps(source, namer).function(body)
     anf = ANF(source, namer)
@@ -98,6 +99,24 @@ def lower(source):
         _tag(stmt, lambda node: getattr(last, "s2s_line", None), lambda node: getattr(last, "s2s_origin", None))
     body += pre
     return Core(source, body, result, namer)
+
+
+def _private_copies(source, body):
+    """`x = x.copy()` first for each parameter the function writes into by index (`x[0] = a * b`): the
+    derivative works on a copy, so it never changes the caller's array (calling f itself still does)."""
+    written = []
+    for node in (n for s in body for n in gast.walk(s)):
+        if isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Subscript):
+            base = node.targets[0].value
+            if isinstance(base, gast.Name) and base.id in source.params and base.id not in [w for w, _ in written]:
+                written.append((base.id, node))
+    out = []
+    for param, write in written:
+        copy = gast.Call(func=gast.Attribute(value=name(param), attr="copy", ctx=gast.Load()), args=[], keywords=[])
+        stmt = assign(param, located(copy, write), like=write)
+        stmt.s2s_line = f"{param} = {param}.copy()  (the derivative writes into a copy of the caller's array)"
+        out.append(stmt)
+    return out
 
 
 def _is_docstring(stmt):
@@ -150,6 +169,8 @@ class Desugar:
                         "chained assignments to an indexed array are not supported; assign each "
                         "target in its own statement", self.source.location(s))
                 return [s]
+            if not others and isinstance(s.value, gast.Name) and s.value.id == first.id:
+                return []                   # `w = w` changes nothing (and would make w look shared)
             out = [assign(first.id, s.value, like=s)]
             out += [assign(t.id, name(first.id), like=s) for t in others]
             return out

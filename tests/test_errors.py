@@ -109,11 +109,6 @@ def uses_dict_comprehension(x):
     return x
 
 
-def uses_write_into_parameter(x):
-    x[0] = 2.0  # MARK:write into parameter
-    return np.sum(x * x)
-
-
 def uses_view_after_write(x):
     y = x * 2.0
     r = y[0:1]
@@ -198,7 +193,6 @@ UNSUPPORTED = [
     (uses_generator_expression, "generator expression", "(x * i for", ["generator expression"]),
     (uses_set_comprehension, "set comprehension", "{x * i", ["comprehension"]),
     (uses_dict_comprehension, "dict comprehension", "{i:", ["comprehension"]),
-    (uses_write_into_parameter, "write into parameter", "x[0]", ["assigning into 'x'", "copy()"]),
     (uses_view_after_write, "view read after write", "r * x", ["'r' may share memory with 'y'"]),
     (uses_unknown_method, "unknown method", "x.conjugate", ["'.conjugate()'", "np."]),
     (uses_write_into_global, "write into global", "GLOBAL_ARRAY[0]", ["local array"]),
@@ -217,7 +211,7 @@ _IDS = [case[1].replace(" ", "_") for case in UNSUPPORTED]
 
 
 def _arg_for(fn):
-    arrays = (uses_write_into_parameter, uses_view_after_write, uses_unknown_attribute, uses_enumerate)
+    arrays = (uses_view_after_write, uses_unknown_attribute, uses_enumerate)
     return np.array([1.0, 2.0]) if fn in arrays else 0.5
 
 
