@@ -454,6 +454,14 @@ def _positional_arguments(args, entry):
     return tuple(args)
 
 
+def _leaves(value, form):
+    """The parts of `value` that are the returned leaves of the generated code (one seed each), by the
+    nesting `form` of the return statement: `return a, (b, c)` has three, `return h(x)` one (a tuple)."""
+    if form is None:
+        return [value]
+    return [leaf for v, f in zip(value, form) for leaf in _leaves(v, f)]
+
+
 def _direction(v, x, what, of):
     """A cotangent, tangent or vector `v` the caller gives for the value `x` (an output or an argument),
     as one of x's type, shape and float dtype: lists and integers are converted (an integer output gets
@@ -522,7 +530,8 @@ class _Vjp:
             if not state["fresh"] and derived.restores:      # the last pullback put arrays back: redo
                 state["saved"] = derived.function(*args, **kwargs)[1]
             state["fresh"] = False
-            grads = derived.pullback(state["saved"], *cotangents)
+            seeds = _leaves(cotangents if isinstance(value, tuple) else cotangents[0], derived.form)
+            grads = derived.pullback(state["saved"], *seeds)
             grads = (grads,) if len(code.names) == 1 else grads
             grads = _owned([_like(g, x) for g, x in zip(grads, inputs)],
                            lambda: _held(args, kwargs.values(), (value,), given, cotangents))

@@ -224,9 +224,9 @@ class Desugar:
         return out
 
 
-def _form(value):
-    """The nesting of a returned value: None for a single value, else a tuple of the elements' forms."""
-    return tuple(_form(e) for e in value.elts) if isinstance(value, gast.Tuple) else None
+def nesting(value):
+    """The nesting of a returned value: None for a single value, else a tuple of the elements' nestings."""
+    return tuple(nesting(e) for e in value.elts) if isinstance(value, gast.Tuple) else None
 
 
 def _is_range(node):
@@ -274,7 +274,7 @@ class Jumps:
                 "not every path through the function ends in 'return'; a differentiated function "
                 "must return a value on every path (add a final 'return')", self.source.location(node))
         returns = [r.value for s in body for r in gast.walk(s) if isinstance(r, gast.Return)]
-        forms = {_form(v) for v in returns}
+        forms = {nesting(v) for v in returns}
         if len(forms) > 1:
             raise UnsupportedSyntaxError(
                 "returning a tuple on some paths and another value (or a tuple of another form) on others "

@@ -19,7 +19,7 @@ from .emit import emit
 from .forward import ForwardTransform
 from .frontend import parse
 from .load import load
-from .lower import lower
+from .lower import lower, nesting
 from .optimize import drop_dead_stores, propagate_copies, settle_nones, simplify, tidy
 from .reverse import ReverseTransform, is_comment
 from .syntax import Namespace
@@ -39,6 +39,7 @@ class Derived:
     pullback: object = None    # mode "vjp": the reverse sweep alone, pullback(saved, *seeds)
     mutates: bool = False      # mode "vjp": its own pullback puts arrays back in place (see `restores`)
     seeds: tuple = ()          # reverse modes: the seed keywords, one per differentiated returned value
+    form: tuple = None         # how the returned values nest (lower.nesting): which parts the seeds are for
     helpers: list = field(default_factory=list)
     source: object = None      # the parsed user function (frontend.Source)
     waiters: list = field(default_factory=list)   # (globals, name, part) to bind once compiled (recursion)
@@ -139,6 +140,7 @@ def _derive(fn, wrt, kinds, name, mode, select):
     _CACHE[key] = derived                                       # recursion finds it in progress
     try:
         core = lower(source)                                    # surface language -> core
+        derived.form = nesting(core.result)
         info = analyze(core, wrt, dict(kinds or ()), select)                 # activity, kinds, to-be-recorded
         ns = Namespace(source.namespace, core.namer)
         ns.values[name] = derived            # its own name means itself (recursion), never another function

@@ -516,3 +516,37 @@ def test_a_list_of_values_where_a_rule_takes_an_array_is_that_array_in_both_mode
     assert s2sgrad.jvp(norm_of_a_list, (1.0,), 1.0)[1] == pytest.approx(4.0 / np.sqrt(10.0), rel=1e-12)
     assert s2sgrad.hessian(norm_of_a_list)(1.0) == pytest.approx(0.4 / np.sqrt(10.0), rel=1e-10)
     assert s2sgrad.grad(maximum_of_a_list, wrt=(0, 1))(1.0, 2.0) == (1.0, 3.0)
+
+
+def pair(x):
+    return x, x * 2.0
+
+
+def returns_a_helpers_tuple(x):
+    return pair(x)
+
+
+def unpacks_it(x):
+    a, b = returns_a_helpers_tuple(x)
+    return a * b
+
+
+def returns_nested(x):
+    return x, (x * 2.0, x * 3.0)
+
+
+def test_returning_a_helpers_tuple_whole_is_differentiated_in_every_mode():
+    value, pullback = s2sgrad.vjp(returns_a_helpers_tuple, 1.5)
+    assert value == (1.5, 3.0)
+    assert pullback((1.0, 1.0)) == 3.0 and pullback((0.0, 1.0)) == 2.0
+    assert s2sgrad.jvp(returns_a_helpers_tuple, (1.5,), 1.0) == ((1.5, 3.0), (1.0, 2.0))
+    assert s2sgrad.grad(unpacks_it)(1.5) == pytest.approx(6.0)        # d(2x^2)/dx
+    with pytest.raises(s2sgrad.UnsupportedSyntaxError, match="nested tuples") as err:    # not yet: containers
+        s2sgrad.hessian(unpacks_it)(1.5)
+    assert err.value.filename == __file__
+
+
+def test_a_nested_tuple_output_takes_a_nested_cotangent():
+    value, pullback = s2sgrad.vjp(returns_nested, 1.5)
+    assert value == (1.5, (3.0, 4.5))
+    assert pullback((1.0, (1.0, 1.0))) == 6.0
