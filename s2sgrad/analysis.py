@@ -29,7 +29,7 @@ from .frontend import LOCAL, NOT_FOUND, is_library, parse, unwrap
 from .lower import BINOPS, UNARYOPS, lower
 from .syntax import leaves
 
-SCALAR, UNKNOWN = "scalar", "unknown"
+SCALAR, UNKNOWN = "scalar", "unknown"       # and "ndim:2": an array of that many dimensions (a parameter)
 SCALAR_BUILTINS = {builtins.float, builtins.int, builtins.len, builtins.round, builtins.abs,
                    builtins.min, builtins.max, builtins.bool}
 
@@ -550,6 +550,8 @@ def _kinds(core, assigns, param_kinds):
     assigns = [s for s in assigns if not is_setitem(s)]     # writing into an array keeps it an array
     targets = {s.targets[0].id for s in assigns}
     for t in targets:
+        if kinds.get(t, SCALAR) != SCALAR:                   # an array's ndim is known only while not rebound
+            kinds[t] = UNKNOWN
         kinds.setdefault(t, SCALAR)
     changed = True
     while changed:
@@ -592,11 +594,21 @@ def _kind(core, value, kinds):
         return SCALAR if all(atom_kind(p) == SCALAR for p in parts) else UNKNOWN
     if isinstance(value, gast.BoolOp):
         return SCALAR if all(atom_kind(v) == SCALAR for v in value.values) else UNKNOWN
+    if isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name):
+        kind = kinds.get(value.value.id, UNKNOWN)           # v[0] of a 1-d array is a NumPy scalar
+        parts = value.slice.elts if isinstance(value.slice, gast.Tuple) else [value.slice]
+        if kind.startswith("ndim:") and int(kind[5:]) == len(parts) and all(_integer_index(p, kinds) for p in parts):
+            return SCALAR
+        return UNKNOWN
     if isinstance(value, gast.Call):
         obj = core.source.resolve(value.func)
         if getattr(obj, "__module__", None) == "math" or obj in (builtins.float, builtins.int, builtins.len,
                                                                   builtins.round, builtins.bool):
             return SCALAR
+        if _hashable_in(obj, WHOLE_REDUCTIONS) and len(value.args) == 1 and all(
+                k.arg in ("dtype", "ddof") or (k.arg == "axis" and isinstance(k.value, gast.Constant)
+                                               and k.value.value is None) for k in value.keywords):
+            return SCALAR                                   # np.sum(v): a NumPy scalar
         if any(obj is b for b in SCALAR_BUILTINS):
             args = list(value.args) + [k.value for k in value.keywords]
             return SCALAR if all(atom_kind(a) == SCALAR for a in args) else UNKNOWN
@@ -604,6 +616,26 @@ def _kind(core, value, kinds):
         if inspect.isfunction(helper) and not is_library(helper):
             return _helper_result_kind(helper, value, atom_kind)
     return UNKNOWN
+
+
+WHOLE_REDUCTIONS = {numpy.sum, numpy.mean, numpy.prod, numpy.max, numpy.min, numpy.amax, numpy.amin, numpy.var,
+                    numpy.std, numpy.linalg.norm, numpy.vdot, numpy.count_nonzero}
+
+
+def _hashable_in(obj, table):
+    try:
+        return obj in table
+    except TypeError:
+        return False
+
+
+def _integer_index(part, kinds):
+    """Whether an index part picks one position (an int constant, or a name holding a scalar)."""
+    if isinstance(part, gast.Constant):
+        return type(part.value) is int
+    if isinstance(part, gast.UnaryOp) and isinstance(part.operand, gast.Constant):
+        return type(part.operand.value) is int
+    return isinstance(part, gast.Name) and kinds.get(part.id) == SCALAR
 
 
 def _tuple_length(core, stmt, op):

@@ -550,3 +550,35 @@ def test_a_nested_tuple_output_takes_a_nested_cotangent():
     value, pullback = s2sgrad.vjp(returns_nested, 1.5)
     assert value == (1.5, (3.0, 4.5))
     assert pullback((1.0, (1.0, 1.0))) == 6.0
+
+
+# -- refusals the specialised kinds make unnecessary ----------------------------------------------
+
+def scale_by_a_sum(x, v):
+    t = np.sum(v)
+    x *= t
+    t += 0.5
+    return x * t
+
+
+def shift_an_element(x, v):
+    t = v[0]
+    t += x
+    return t * t
+
+
+def shift_a_row(x, v):
+    t = v[0]
+    t += x
+    return np.sum(t * v)
+
+
+def test_augmented_assignments_to_names_known_to_hold_numpy_scalars_are_differentiated():
+    v = np.array([1.0, 2.0, 3.0])
+    assert s2sgrad.check_grad(scale_by_a_sum, 2.0, v, wrt=(0, 1))
+    assert s2sgrad.check_grad(shift_an_element, 2.0, v, wrt=(0, 1))
+
+
+def test_an_augmented_assignment_to_a_row_of_a_matrix_is_still_refused():
+    with pytest.raises(s2sgrad.UnsupportedSyntaxError, match="augmented assignment to 't'"):
+        s2sgrad.grad(shift_a_row)(2.0, np.ones((2, 3)))

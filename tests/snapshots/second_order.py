@@ -3,8 +3,6 @@ def grad_jvp_second_order(x, w, *, x_dot, ds_dot=1.0):
     h_dot_times_x = None
     h_times_x_dot_1 = None
     h_times_x_dot = None
-    sum_h_times_x_dot = None
-    plus = None
     x_times_w = x * w
     x_times_w_dot = x_dot * w
     h = np.tanh(x_times_w)
@@ -22,17 +20,12 @@ def grad_jvp_second_order(x, w, *, x_dot, ds_dot=1.0):
         stack.append(h_times_x_dot)
         h_times_x_dot = h_dot_times_x + h_times_x_dot_1
         sum_h_times_x = np.sum(h_times_x)
-        stack.append(sum_h_times_x_dot)
         sum_h_times_x_dot = np.sum(h_times_x_dot)
         s_plus_sum_h_times_x = s + sum_h_times_x
-        stack.append(plus)
-        plus = s_dot + sum_h_times_x_dot
-        s_plus_sum_h_times_x_dot = broadcast_like(plus, s_plus_sum_h_times_x)
+        s_plus_sum_h_times_x_dot = s_dot + sum_h_times_x_dot
         s = s_plus_sum_h_times_x
-        stack.append(s_dot)
         s_dot = s_plus_sum_h_times_x_dot
     stack.append(range(3))
-    s_dot_value = s_dot
     # reverse sweep
     dh = 0.0
     dh_dot = 0.0
@@ -40,13 +33,9 @@ def grad_jvp_second_order(x, w, *, x_dot, ds_dot=1.0):
     # for i in range(3):
     for i in reversed(stack.pop()):
         # s = s + np.sum(h * x)
-        s_dot = stack.pop()
-        dplus = unbroadcast(ds_dot, plus)
-        ds_dot = unbroadcast(dplus, s_dot)
-        dsum_h_times_x_dot = unbroadcast(dplus, sum_h_times_x_dot)
-        plus = stack.pop()
-        dh_times_x_dot = np.full_like(h_times_x_dot, dsum_h_times_x_dot)
-        sum_h_times_x_dot = stack.pop()
+        ds_plus_sum_h_times_x_dot = ds_dot
+        ds_dot = ds_plus_sum_h_times_x_dot
+        dh_times_x_dot = np.full_like(h_times_x_dot, ds_plus_sum_h_times_x_dot)
         dh_dot_times_x = unbroadcast(dh_times_x_dot, h_dot_times_x)
         dh_times_x_dot_1 = unbroadcast(dh_times_x_dot, h_times_x_dot_1)
         h_times_x_dot = stack.pop()
@@ -62,7 +51,7 @@ def grad_jvp_second_order(x, w, *, x_dot, ds_dot=1.0):
     dh = dh + dh_times_h * h
     dx_times_w = dh * (1.0 - h * h)
     dx = dx + unbroadcast(dx_times_w * w, x)
-    return ((s, s_dot_value), dx)
+    return ((s, s_dot), dx)
 
 
 def jvp_second_order(x, w, *, x_dot):
@@ -78,7 +67,7 @@ def jvp_second_order(x, w, *, x_dot):
         sum_h_times_x = np.sum(h_times_x)
         sum_h_times_x_dot = np.sum(h_times_x_dot)
         s_plus_sum_h_times_x = s + sum_h_times_x
-        s_plus_sum_h_times_x_dot = broadcast_like(s_dot + sum_h_times_x_dot, s_plus_sum_h_times_x)
+        s_plus_sum_h_times_x_dot = s_dot + sum_h_times_x_dot
         s = s_plus_sum_h_times_x
         s_dot = s_plus_sum_h_times_x_dot
     return (s, s_dot)
