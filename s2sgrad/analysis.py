@@ -757,7 +757,8 @@ def no_rule_error(core, op, varied=frozenset()):
     func = getattr(node, "func", None)
     label = _label(core, func) if func is not None else type(node).__name__
     fn = op.fn
-    library = fn is not None and (is_library(unwrap(fn)) or not inspect.isfunction(unwrap(fn)))
+    plain = fn.__func__ if inspect.ismethod(fn) else unwrap(fn)
+    library = fn is not None and (is_library(plain) or not inspect.isfunction(plain))
     if fn is None and op.callee is not None and op.callee.id in varied:
         why = (f"'{label}' is a function value computed from a differentiated input (a closure or lambda made "
                "from it), which s2sgrad does not differentiate through yet; call a function defined with "

@@ -18,6 +18,7 @@ import textwrap
 from dataclasses import dataclass, field
 
 import gast
+import numpy as np
 
 from .errors import SourceUnavailableError
 
@@ -99,6 +100,10 @@ class Source:
                 return base
             if inspect.ismodule(base) or inspect.isclass(base):
                 return getattr(base, node.attr, NOT_FOUND)
+            if not isinstance(base, (np.ndarray, np.generic)):      # a method of an object (norm.logpdf)
+                method = getattr(base, node.attr, NOT_FOUND)
+                if callable(method) and not isinstance(method, (np.ndarray, np.generic)):
+                    return method                 # an object's other attributes are values: not frozen here
             return NOT_FOUND
         return NOT_FOUND
 

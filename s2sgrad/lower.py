@@ -649,9 +649,10 @@ class ANF:
         method = node.func.attr
         fn = METHODS.get(method)
         if fn is None:
-            self.unsupported(node.func, f"methods such as '.{method}()' on values",
-                             "call the numpy function instead (np.<function>(x, ...)); supported methods: "
-                             + ", ".join(sorted(METHODS)))
+            self.unsupported(node.func, f"methods other than those of arrays, such as '.{method}()',",
+                             "call a function instead: np.<function>(x, ...) for an array, or for an object of "
+                             "yours a function defined with 'def' taking its arrays as arguments; the array "
+                             "methods s2sgrad knows: " + ", ".join(sorted(METHODS)))
         args = list(node.args)
         if method in SHAPE_VARARGS and len(args) > 1:
             args = [gast.Tuple(elts=args, ctx=gast.Load())]

@@ -582,3 +582,49 @@ def test_augmented_assignments_to_names_known_to_hold_numpy_scalars_are_differen
 def test_an_augmented_assignment_to_a_row_of_a_matrix_is_still_refused():
     with pytest.raises(s2sgrad.UnsupportedSyntaxError, match="augmented assignment to 't'"):
         s2sgrad.grad(shift_a_row)(2.0, np.ones((2, 3)))
+
+
+# -- messages say what is really wrong ------------------------------------------------------------
+
+class Model:
+    def __init__(self):
+        self.W = np.ones(2)
+
+    def forward(self, x):
+        return self.W * x
+
+
+MODEL = Model()
+
+
+def calls_a_global_objects_method(x):
+    return np.sum(MODEL.forward(x))
+
+
+def calls_a_parameters_method(m, x):
+    return np.sum(m.forward(x))
+
+
+def test_a_method_of_a_users_object_is_named_as_such():
+    with pytest.raises(s2sgrad.NoGradientRuleError, match="'MODEL.forward' is a method of an object of yours"):
+        s2sgrad.grad(calls_a_global_objects_method)(np.ones(2))
+    with pytest.raises(s2sgrad.UnsupportedSyntaxError, match="methods other than those of arrays") as err:
+        s2sgrad.grad(calls_a_parameters_method, wrt=1)(MODEL, np.ones(2))
+    assert "call the numpy function instead" not in str(err.value)
+
+
+try:
+    import scipy.optimize as optimize
+except ImportError:                  # SciPy is optional
+    optimize = None
+
+
+def rosen_of(x):
+    return optimize.rosen(x) * 2.0
+
+
+@pytest.mark.skipif(optimize is None, reason="SciPy is not installed")
+def test_a_library_python_function_without_a_rule_is_named_by_its_module():
+    with pytest.raises(s2sgrad.NoGradientRuleError, match=r"no gradient rule for scipy\.optimize\.rosen") as err:
+        s2sgrad.grad(rosen_of)(np.array([1.0, 2.0]))
+    assert "signature" not in str(err.value)
