@@ -41,13 +41,10 @@ class Source:
     locals: frozenset
     namespace: dict = field(default_factory=dict)
     watched: list = field(default_factory=list)    # (globals dict or cell, name, object) read at parse time
-    stamp: tuple = None        # (mtime, size) of the source file when parsed
 
     def is_current(self):
-        """Whether every global and closure value the function reads is still the object compiled in, and
-        the source file is as it was read (if not, parsing again checks it against the running code)."""
-        if self.stamp is not None and _stamp(self.filename) != self.stamp:
-            return False
+        """Whether every global and closure value the function reads is still the object compiled in. (The
+        source file may change: the code built from it matched the code that runs, which does not.)"""
         for where, key, obj in self.watched:
             try:
                 now = where[key] if key is not None else where.cell_contents
@@ -210,16 +207,7 @@ def parse(fn):
     # gast line numbers count from the first line of the extracted source.
     src = Source(fn, node, filename, first - 1, indent, frozenset(_local_names(node)))
     src.namespace, src.watched = _namespace(fn, node, src.locals)
-    src.stamp = _stamp(filename)
     return src
-
-
-def _stamp(filename):
-    try:
-        st = os.stat(filename)
-    except (OSError, ValueError):
-        return None                     # generated code, a notebook cell: its text lives in linecache
-    return (st.st_mtime_ns, st.st_size)
 
 
 _VERIFIED = {}      # code object -> the text checked against it
