@@ -28,8 +28,11 @@ Outcomes, per program (the worst of its findings): ok; refused (an S2SGradError 
 with a location in the program's file: a correct answer); WRONG (a value, gradient, tangent, Hessian,
 dtype or side-effect count that disagrees); INTERNAL (any other exception, an S2SGradError with no
 location in the program, a timeout, or generated code that changes between compilations); GENERATOR
-(the program itself failed: a bug of the generator, not of s2sgrad). Each WRONG, INTERNAL and
-GENERATOR program is written, with its seed, point, finding and traceback, to --out.
+(the program itself failed: a bug of the generator, not of s2sgrad). Two located refusals count as
+INTERNAL too: "no gradient rule for s2sgrad.<one of its own runtime helpers>", and a Hessian refused
+where value_and_grad and jvp accepted the program (second order differentiates generated code, which
+must stay inside the language s2sgrad accepts). Each WRONG, INTERNAL and GENERATOR program is
+written, with its seed, point, finding and traceback, to --out.
 
 Not collected by pytest (the name does not start with test_); tests/test_random_programs.py imports
 `check_program` from here for its derandomised slice.
@@ -85,6 +88,7 @@ class Finding:
     kind: str = ""      # an exception's class, or a refusal's message class
     tags: tuple = ()    # constructs named on the program line a refusal points at
     trace: str = ""
+    point: str = ""     # f's arguments where it was found
 
 
 @dataclass
@@ -102,6 +106,7 @@ class Result:
     point: str = ""
 
     def add(self, finding):
+        finding.point = finding.point or self.point
         self.findings.append(finding)
         if SEVERITY[finding.outcome] > SEVERITY[self.outcome]:
             self.outcome = finding.outcome
@@ -289,6 +294,9 @@ def classified(err, check, path, program):
         text = str(err)
         m = _LOCATION.match(text)
         if m and m.group("path") == path:
+            if "rule for s2sgrad." in text:      # s2sgrad's own runtime helpers must be differentiable
+                return Finding(INTERNAL, check, f"no rule for a helper of s2sgrad's own: {text}",
+                               "no rule for an s2sgrad helper", trace=trace)
             tags = line_tags(program.text, int(m.group("line")))
             return Finding(REFUSED, check, text, f"{type(err).__name__}: {message_class(text, path)}", tags)
         return Finding(INTERNAL, check, f"an S2SGradError with no location in the program: {text}",
@@ -370,6 +378,13 @@ class Program_check:
             raise
         except Exception as err:  # noqa: BLE001 - classifying every exception is the point
             finding = classified(err, check, self.path, self.program)
+            if finding.outcome == REFUSED and check.startswith("hessian") and \
+                    not {"value_and_grad", "jvp"} & self.refused:
+                # Second order differentiates s2sgrad's own generated code, which must stay inside the
+                # language it accepts: refusing it where first order accepted the program is a defect.
+                finding = Finding(INTERNAL, check, f"second order refused what first order accepted: {finding.message}",
+                                  f"second order refused: {finding.kind}", finding.tags,
+                                  "".join(traceback.format_exception(type(err), err, err.__traceback__)))
             self.result.add(finding)
             self.refused.add(check)
             return None
@@ -378,19 +393,20 @@ class Program_check:
         program, run = self.program, self.run
         args_d = in_dtype(program, list(at) if at is not None else make_point(program, index))
         args = as_float64(args_d)
+        self.result.point = describe(args_d)
         try:
             value64 = run.f(args)
         except Exception as err:  # noqa: BLE001
             self.result.add(Finding(GENERATOR, "program", f"f raised {type(err).__name__}: {err}",
                                     type(err).__name__, trace=traceback.format_exc()))
             raise Stop from err
+        if np.ndim(value64) != 0:
+            self.result.add(Finding(GENERATOR, "program", f"f returned shape {np.shape(value64)}"))
+            raise Stop
         if not np.isfinite(value64):
             if "nan-overwrite" in program.constructs:     # the overwriting branch was not taken here
                 return
             self.result.add(Finding(GENERATOR, "program", f"f returned {value64!r}"))
-            raise Stop
-        if np.ndim(value64) != 0:
-            self.result.add(Finding(GENERATOR, "program", f"f returned shape {np.shape(value64)}"))
             raise Stop
         low = LOW_PRECISION.get(program.dtype)
         expected, coarse = [], []
@@ -402,7 +418,6 @@ class Program_check:
         value_d, calls_f = run(self.f, copied(args_d))
         if not np.isfinite(value_d):
             return            # overflows in float16, or a NaN branch in low precision
-        self.result.point = describe(args_d)
 
         passed = copied(args_d)
         out = self.guarded("value_and_grad", lambda: run(self.vg, passed)) if self.vg else None
@@ -684,7 +699,7 @@ def write_failure(out, r):
     header = [f"seed {r['seed']} ({r['family']}, {r['dtype']}): {r['outcome']}",
               f"constructs: {', '.join(r['constructs'])}", f"point: f({r['point']})", ""]
     for f in r["findings"]:
-        header += [f"{f['outcome']} in {f['check']}: {f['message']}"]
+        header += [f"{f['outcome']} in {f['check']}: {f['message']}", f"at f({f['point']})"]
         if f["trace"]:
             header += f["trace"].rstrip().splitlines()
         header.append("")
@@ -701,13 +716,60 @@ def _block_end(lines, i):
     return j
 
 
+def _simpler_expressions(text):
+    """Texts with one expression replaced by a part of it: an operand of an operator, a branch of a
+    conditional expression, an argument of a call, an operand of `and`/`or`/`not` (written back with
+    ast.unparse, so trailing comments go)."""
+    import ast
+    import copy
+
+    count = sum(1 for _ in ast.walk(ast.parse(text)))
+    for index in range(count):
+        tree = ast.parse(text)
+        node = next(itertools.islice(ast.walk(tree), index, None))
+        if isinstance(node, ast.BinOp):
+            parts = [node.left, node.right]
+        elif isinstance(node, ast.IfExp):
+            parts = [node.body, node.orelse]
+        elif isinstance(node, ast.BoolOp):
+            parts = node.values
+        elif isinstance(node, ast.UnaryOp):
+            parts = [node.operand]
+        elif isinstance(node, ast.Call):
+            parts = [a for a in node.args if not isinstance(a, ast.Starred)]
+        else:
+            continue
+        for k in range(len(parts)):
+            tree = ast.parse(text)
+            target = next(itertools.islice(ast.walk(tree), index, None))
+            part = copy.deepcopy({ast.BinOp: lambda t: [t.left, t.right], ast.IfExp: lambda t: [t.body, t.orelse],
+                                  ast.BoolOp: lambda t: t.values, ast.UnaryOp: lambda t: [t.operand],
+                                  ast.Call: lambda t: [a for a in t.args if not isinstance(a, ast.Starred)]}
+                                 [type(target)](target)[k])
+
+            class Swap(ast.NodeTransformer):
+                def visit(self, n):
+                    return part if n is target else self.generic_visit(n)
+
+            yield ast.unparse(Swap().visit(tree)) + "\n"
+
+
+def finding_key(finding):
+    """What a reduced program must keep of a finding: its outcome, check, kind and first message line
+    (numbers aside)."""
+    return (finding.outcome, finding.check, finding.kind,
+            re.sub(r"\d+(\.\d+)?(e-?\d+)?", "N", finding.message.split("\n", 1)[0])[:200])
+
+
 def reduce_program(program, target, directory, points=2, hessian=False, log=None):
-    """The program with as many lines removed as keeps the finding `target` (outcome, check, kind)
-    at the same points: a statement with its body, a statement alone, or a statement replaced by
-    `pass`; repeated until nothing more can go. Returns the reduced Program.
+    """The program with as many lines removed as keeps the finding `target` (a finding_key) at the
+    same points: a statement with its body, a statement alone, or a statement replaced by
+    `pass`; then expressions replaced by one of their parts (see _simpler_expressions); repeated
+    until nothing more can go. Returns the reduced Program.
 
     Example:
-        >>> reduce_program(make_program(23), ("WRONG", "gradient", "non-finite float64 gradient"), "/tmp")
+        >>> r = check_program(make_program(23), "/tmp")
+        >>> print(reduce_program(make_program(23), finding_key(r.findings[0]), "/tmp").text)
     """
     from dataclasses import replace
 
@@ -725,11 +787,18 @@ def reduce_program(program, target, directory, points=2, hessian=False, log=None
         n = next(tries)
         if log and n % 20 == 0:
             log(f"{n} tries, {len(candidate)} lines")
-        return any((f.outcome, f.check, f.kind) == tuple(target) for f in r.findings)
+        return (any(finding_key(f) == tuple(target) for f in r.findings)
+                and not any(f.outcome == GENERATOR for f in r.findings))
 
     changed = True
     while changed:
         changed = False
+        for text in _simpler_expressions("\n".join(lines) + "\n"):
+            if still_fails(text.splitlines()):
+                lines, changed = text.splitlines(), True
+                break
+        if changed:
+            continue
         i = 0
         while i < len(lines):
             if not lines[i].strip() or lines[i].lstrip().startswith(("import ", "def f(")):
@@ -769,10 +838,8 @@ def replay(seed, args):
     hessian = random.Random(seed * 2 + 2).random() < args.hessian_share
     r = check_program(program, directory, args.points, hessian, not args.no_determinism, args.timeout)
     print(f"--- outcome: {r.outcome} (gradient compared at {r.points} points; {r.seconds:.2f} s)")
-    if r.point:
-        print(f"last point: f({r.point})")
     for f in r.findings:
-        print(f"\n{f.outcome} in {f.check}: {f.message}")
+        print(f"\n{f.outcome} in {f.check}: {f.message}\nat f({f.point})")
         if f.trace:
             print(f.trace)
     return 1 if r.outcome in FAILURES else 0
@@ -787,7 +854,7 @@ def reduce_command(seed, args):
     if not failing:
         print(f"program {seed} does not fail ({r.outcome})")
         return 0
-    target = (failing[0].outcome, failing[0].check, failing[0].kind)
+    target = finding_key(failing[0])
     print(f"reducing program {seed} ({len(program.text.splitlines())} lines) keeping {target}", file=sys.stderr)
     reduced = reduce_program(program, target, directory, args.points, hessian,
                              log=lambda m: print(m, file=sys.stderr))
@@ -795,8 +862,7 @@ def reduce_command(seed, args):
     r = check_program(reduced, directory, args.points, hessian, target[1] == "determinism", args.timeout)
     for f in r.findings:
         if f.outcome in FAILURES:
-            print(f"{f.outcome} in {f.check}: {f.message}")
-    print(f"points: {r.point}")
+            print(f"{f.outcome} in {f.check}: {f.message}\nat f({f.point})")
     return 1
 
 

@@ -56,7 +56,7 @@ RTOL, ATOL = 1e-5, 1e-6
 # Fewer examples than a search needs: the suite keeps a fast derandomised slice, and tests/fuzz.py
 # runs thousands of programs offline.
 random_programs = settings(
-    max_examples=60, deadline=None, derandomize=True,
+    max_examples=50, deadline=None, derandomize=True,
     phases=[Phase.explicit, Phase.reuse, Phase.generate],     # no shrinking: see the module docstring
     suppress_health_check=[HealthCheck.too_slow])
 
@@ -281,6 +281,25 @@ REDUCED = {
             return np.sum(x[:, 0] * h(x, x[:, 1]))
         """, {"x": ARRAY(2, 3)}), (np.array([[0.1, 0.2, 0.3], [0.4, 0.5, 0.6]]),),
         xfail="a helper's zero adjoint for an argument unused in the branch taken is a float"),
+    # The return taken reads only `b`, so a's adjoint is known zero (None) when `a = 0.25 * (t if ...)`
+    # is reversed; the branch taken then wrote `dt = np.copy(dchoice)` = np.copy(None), an object
+    # array that is not None, and `dt * 0.5` (reversing `t = 0.5 * t`) raised TypeError.
+    "known_zero_adjoint_copied_through_a_conditional_expression": Reduced(_array("""
+        def f(x, W, c):
+            a = np.cos(x)
+            t = W.copy()
+            t[0] = x[1, 1]
+            t = 0.5 * t
+            b = a
+            if np.sum(b) > 0.8:
+                a = 0.25 * (t if c > 0.8 else x)
+            if c > 0.3:
+                return np.sum(b)
+            return np.sum(a)
+        """, {"x": ARRAY(2, 3), "W": ARRAY(2, 3), "c": FLOAT}),
+        (np.array([[-0.0252, -0.797, -1.297], [0.6387, 0.9395, 0.145]]),
+         np.array([[0.2686, -0.6616, 0.10864], [-0.6484, 0.01314, -0.316]]), 1.3996),
+        xfail="np.copy(None) of a known-zero adjoint is an object array, not None"),
     # Second order over generated code. The forward-mode code of `a -= y` is `a = a_minus_y`, an
     # alias, so differentiating it again refused the next `a[-1] = 0.5` with an error located in
     # the generated code; np.clip's tangent combines its masks with `&`, which the reverse transform
@@ -298,6 +317,11 @@ REDUCED = {
             return np.sum(np.clip(x, -0.5, 0.8) ** 2)
         """, {"x": ARRAY(3)}), (np.array([0.1, -0.7, 0.9]),),
         xfail="np.clip's tangent uses `&`; reverse mode over it raises KeyError: gast.BitAnd"),
+    # np.prod's tangent called s2sgrad.runtime.prod_of_others, which had no gradient rule.
+    "hessian_of_prod": Reduced(_array("""
+        def f(x):
+            return np.prod(np.tanh(x))
+        """, {"x": ARRAY(3)}), (np.array([0.1, 0.5, 0.9]),)),
     # Over-cautious refusals (issue 8): the call's specialisation knows these are floats, or that
     # `w = w` leaves w the function's own array.
     "augmented_assignment_to_an_entry_read_as_a_float": Reduced(_array("""
@@ -306,7 +330,7 @@ REDUCED = {
             t += c
             return t * t
         """, {"x": ARRAY(3), "c": FLOAT}), (np.array([0.5, -0.3, 1.2]), 0.7),
-        xfail="issue 8: augmented assignment to a name the specialisation knows is a float"),
+        xfail="value_and_grad and jvp accept it now; the Hessian still refuses `t += c` as if t were an array"),
     "augmented_assignment_to_a_float_parameter_after_a_numpy_result": Reduced(_array("""
         def f(x, c):
             c = np.tanh(np.sum(x) * c)
@@ -319,8 +343,7 @@ REDUCED = {
             w = w
             w[0] = 2.0 * w[1]
             return np.sum(w * w)
-        """, {"x": ARRAY(3)}), (np.array([0.5, -0.3, 1.2]),),
-        xfail="issue 8: a no-op `w = w` spoils the freshness of `w = x * 1.0`"),
+        """, {"x": ARRAY(3)}), (np.array([0.5, -0.3, 1.2]),)),
     # `w *= np.sin(c)` keeps w's float32 (NumPy updates in place, casting); lowered to
     # `w = w * np.sin(c)`, a float64 NumPy scalar promotes w to float64 (NEP 50): value_and_grad's
     # value was float64 where f's is float32.
@@ -349,9 +372,9 @@ REDUCED = {
 
 
 def _report(result):
-    lines = [f"outcome {result.outcome} at f({result.point})"]
+    lines = [f"outcome {result.outcome}"]
     for f in result.findings:
-        lines.append(f"{f.outcome} in {f.check}: {f.message}\n{f.trace}")
+        lines.append(f"{f.outcome} in {f.check} at f({f.point}): {f.message}\n{f.trace}")
     return "\n".join(lines) + f"\n--- program (seed {result.seed}) ---\n{result.text}"
 
 
@@ -371,16 +394,16 @@ def test_reduced_failing_program(program_dir, name):
 # figure in the fuzz report), so that every program here must come out `ok`: no refusal either.
 # Put a construct back (delete its line) when its issue is closed.
 SLICE_MIX = {
-    "nan-overwrite": 0.0,      # a zero adjoint times a NaN partial (REDUCED: nan_partial_*)
+    "nan-overwrite": 0.3,      # a zero adjoint times a NaN partial (f7): fixed, kept in more often
     "aug-float": 0.0,          # over-cautious refusals (REDUCED: augmented_assignment_*)
-    "noop-assign": 0.0,        # over-cautious refusal (REDUCED: no_op_self_assignment_*)
+    "noop-assign": 0.0,        # over-cautious refusals remain past the reduced case (`w = w` then `w += ...`)
     "param-write": 0.0,        # a write into a parameter's array is refused (issue 8 asks to decide)
     "closure": 0.0, "lambda": 0.0, "function-value": 0.0, "factory": 0.0, "np-r": 0.0,
     "decorated-helper": 0.0,   # refused (a right answer, but not `ok`)
     "side-effect": 0.2, "helper-random": 0.2, "random-in-f": 0.1,     # helpers run once: kept in, and more often
     "float32": 0.2, "float16": 0.1,
 }
-SLICE_SEEDS = range(30)
+SLICE_SEEDS = range(24)
 
 
 @pytest.mark.parametrize("seed", SLICE_SEEDS)
@@ -396,16 +419,17 @@ def test_fuzz_classifies_a_located_refusal_and_names_the_construct_on_its_line(p
     the line it points at; an exception from inside s2sgrad would be INTERNAL (see fuzz.classified)."""
     program = _array("""
         def f(x):
-            class Box:  # [class-in-f]
-                pass
-            return np.sum(x)
+            try:  # [try-in-f]
+                return np.sum(x)
+            except ValueError:
+                return 0.0
         """, {"x": ARRAY(3)})
     result = fuzz_check(program, str(program_dir), at=[[np.array([0.5, -0.3, 1.2])]])
     assert result.outcome == REFUSED, _report(result)
-    assert result.findings[0].tags == ("class-in-f",), _report(result)
+    assert result.findings[0].tags == ("try-in-f",), _report(result)
 
 
-@settings(random_programs, max_examples=25)     # three compilations each; array programs get theirs in the slice
+@settings(random_programs, max_examples=20)     # three compilations each; array programs get theirs in the slice
 @given(program=seeded_programs())
 def test_random_program_generated_code_is_deterministic(program_dir, program):
     # The annotated copy, because source() prints the generic code, which refuses augmented
@@ -443,7 +467,7 @@ _HASH_SEED_SCRIPT = textwrap.dedent("""
 def test_random_programs_generated_code_does_not_depend_on_the_hash_seed(tmp_path):
     """Set and dict-of-str iteration order changes with PYTHONHASHSEED; the text must not."""
     paths = []
-    for seed in range(20):
+    for seed in range(15):
         path = tmp_path / f"hashseed_program_{seed}.py"
         path.write_text(generate(RandomChooser(seed)).annotated)
         paths.append(str(path))
