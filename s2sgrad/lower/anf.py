@@ -1,0 +1,398 @@
+"""ANF: one operation per assignment, on atoms, with temporaries named after what they hold.
+
+After this pass: every assignment's right-hand side is an atom, one operation on atoms, or an
+opaque expression (`node.s2s_opaque`); methods and attributes of arrays are the NumPy functions
+they mean (`x.sum(axis=1)` is `np.sum(x, axis=1)`); einsum's sublist form is its subscripts form.
+
+Example:
+    >>> body = ANF(source, namer).block(body)
+"""
+
+import operator
+
+import gast
+import numpy
+
+from .. import rules, runtime
+from ..errors import UnsupportedSyntaxError
+from ..frontend import LOCAL, NOT_FOUND
+from ..syntax import assign, assigned_names, const, is_atom, located, name
+from .desugar import _names
+
+
+BINOPS = {
+    gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul,
+    gast.Div: operator.truediv, gast.Pow: operator.pow, gast.MatMult: operator.matmul,
+    gast.Mod: operator.mod, gast.FloorDiv: operator.floordiv,
+}
+UNARYOPS = {gast.USub: operator.neg, gast.UAdd: operator.pos, gast.Not: operator.not_}
+OP_WORDS = {
+    gast.Add: "plus", gast.Sub: "minus", gast.Mult: "times", gast.Div: "over", gast.Pow: "pow",
+    gast.MatMult: "matmul", gast.Mod: "mod", gast.FloorDiv: "floordiv",
+}
+
+# Methods and attributes of arrays, and the function each means (`x.sum(axis=1)` is `np.sum(x, axis=1)`).
+METHODS = {
+    "sum": numpy.sum, "mean": numpy.mean, "prod": numpy.prod, "max": numpy.max, "min": numpy.min,
+    "var": numpy.var, "std": numpy.std, "cumsum": numpy.cumsum, "dot": numpy.dot, "clip": numpy.clip,
+    "reshape": numpy.reshape, "ravel": numpy.ravel, "flatten": runtime.flatten, "transpose": numpy.transpose,
+    "swapaxes": numpy.swapaxes, "squeeze": numpy.squeeze, "repeat": numpy.repeat, "trace": numpy.trace,
+    "diagonal": numpy.diagonal, "copy": numpy.copy, "astype": runtime.astype, "round": numpy.round,
+    "argmax": numpy.argmax, "argmin": numpy.argmin, "argsort": numpy.argsort, "any": numpy.any,
+    "all": numpy.all, "nonzero": numpy.nonzero,
+}
+SHAPE_VARARGS = {"reshape", "transpose"}        # x.reshape(2, 3) is np.reshape(x, (2, 3))
+ATTRIBUTES = {"T": numpy.transpose, "shape": numpy.shape, "ndim": numpy.ndim, "size": numpy.size,
+              "dtype": numpy.result_type}
+
+
+class ANF:
+    """After this pass: one operation per assignment, on atoms, with temporaries named after what they hold."""
+
+    def __init__(self, source, namer):
+        self.source = source
+        self.namer = namer
+
+    def block(self, stmts):
+        out = []
+        for s in stmts:
+            out.extend(self.stmt(s))
+        return out
+
+    def stmt(self, s):
+        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Subscript):
+            return self.setitem(s)
+        if isinstance(s, gast.Assign):
+            target = s.targets[0].id
+            out = [located(n, s) for n in self.assign(target, s.value, s)]
+            out[-1].s2s_augmented = getattr(s, "s2s_augmented", False)
+            out[-1].s2s_tuple = getattr(s, "s2s_tuple", None)
+            return out
+        if isinstance(s, gast.If):
+            s.body = self.block(s.body)
+            s.orelse = self.block(s.orelse)
+            return [s]
+        if isinstance(s, gast.While):
+            s.body = self.block(s.body)
+            return [s]
+        if isinstance(s, gast.For):
+            s.body = self.block(s.body)
+            if s.target.id in assigned_names(s.body):
+                # The reverse sweep restores the loop variable from the range: keep that one unchanged.
+                inner = s.target.id
+                s.target = name(self.namer.fresh(f"{inner}_next"), store=True)
+                s.body.insert(0, assign(inner, name(s.target.id), like=s))
+            return self.for_range(s)
+        if isinstance(s, gast.Expr):
+            s.value.s2s_opaque = True
+            return [s]
+        return [s]
+
+    def setitem(self, s):
+        """`y[i, 1:n] = v` with atoms for the index parts and the value; marked `s2s_setitem`."""
+        target = s.targets[0]
+        if not isinstance(target.value, gast.Name) or self.source.resolve(target.value) is not LOCAL:
+            self.unsupported(target, "assignments into an element of anything but a local array",
+                             "make a local array first (y = np.zeros(n)) and assign into it")
+        pre_v, value = self.atom(s.value)
+        pre_i, index = self.index(target.slice)
+        node = assign(gast.Subscript(value=name(target.value.id), slice=index, ctx=gast.Store()), value, like=s)
+        node.s2s_setitem = True
+        return [located(n, s) for n in pre_v + pre_i] + [node]
+
+    def for_range(self, s):
+        """Hoist `range(...)` arguments the body reassigns, so the trip range can be recomputed after the loop."""
+        changed = assigned_names(s.body) | {s.target.id}
+        args = s.iter.args
+        if any(n in changed for a in args for n in _names(a)) or any(
+                isinstance(n, gast.Call) for a in args for n in gast.walk(a)):
+            rng = self.namer.fresh(f"{s.target.id}_range")
+            pre = assign(rng, s.iter, like=s)
+            pre.value.s2s_opaque = True
+            s.iter = name(rng)
+            return [pre, s]
+        return [s]
+
+    def assign(self, target, value, like):
+        """Statements computing `value` into `target`."""
+        if isinstance(value, gast.IfExp):
+            body = self.assign(target, value.body, like)
+            orelse = self.assign(target, value.orelse, like)
+            return [located(gast.If(test=value.test, body=body, orelse=orelse), like)]
+        if self.opaque(value):
+            value.s2s_opaque = True
+            return [assign(target, value, like=like)]
+        pre, op = self.operation(value)
+        if target in _names(op):
+            temp = self.namer.fresh(_describe(op, self.source) or target)
+            return pre + [assign(temp, op, like=like), assign(target, name(temp), like=like)]
+        return pre + [assign(target, op, like=like)]
+
+    def atom(self, value, base=None):
+        """(statements, atom) computing `value` into a Name or Constant."""
+        if is_atom(value):
+            return [], value
+        if self.constant(value):
+            return [], value        # `-1` stays a minus on a constant: printed `(-1.2) ** 2`, never `-1.2 ** 2`
+        if isinstance(value, gast.IfExp) or self.opaque(value):
+            temp = self.namer.fresh(base or _describe(value, self.source) or "t")
+            return self.assign(temp, value, value), name(temp)
+        pre, op = self.operation(value)
+        temp = self.namer.fresh(base or _describe(op, self.source) or "t")
+        return pre + [located(assign(temp, op, like=value), value)], name(temp)
+
+    def operation(self, value):
+        """(statements, expression with atom operands) for a differentiable expression."""
+        if is_atom(value):
+            return [], value
+        if isinstance(value, gast.Attribute):
+            if self.constant_attribute(value):
+                return [], value
+            if self.is_value(value.value):
+                return self.operation(self.attribute_call(value))
+            self.unsupported(value, f"attributes such as '{gast.unparse(value).strip()}'",
+                             "compute it outside the differentiated function and pass it in")
+        if isinstance(value, gast.Subscript):
+            pre, base = self.atom(value.value)
+            pre_i, index = self.index(value.slice)
+            return pre + pre_i, located(gast.Subscript(value=base, slice=index, ctx=gast.Load()), value)
+        if isinstance(value, gast.BinOp):
+            pre_l, left = self.atom(value.left)
+            pre_r, right = self.atom(value.right)
+            return pre_l + pre_r, located(gast.BinOp(left=left, op=value.op, right=right), value)
+        if isinstance(value, gast.UnaryOp):
+            pre, operand = self.atom(value.operand)
+            return pre, located(gast.UnaryOp(op=value.op, operand=operand), value)
+        if isinstance(value, gast.Call):
+            if isinstance(value.func, gast.Attribute) and self.is_value(value.func.value):
+                value = self.method_call(value)
+            rewrite = REWRITES.get(_hashable(self.source.resolve(value.func)))
+            if rewrite is not None:
+                value = rewrite(self, value)
+            pre, func = [], value.func
+            if not isinstance(func, (gast.Name, gast.Attribute)):    # make(a)(1.0): the callee is a value
+                pre, func = self.atom(func, base="fn")
+                func.s2s_label = gast.unparse(value.func).strip()
+            args = []
+            for a in value.args:
+                p, at = self.argument(a)
+                pre += p
+                args.append(at)
+            keywords = []
+            for kw in value.keywords:
+                if kw.arg is None:
+                    self.unsupported(kw.value, "'**' in calls", "pass keyword arguments by name")
+                p, at = self.argument(kw.value)
+                pre += p
+                keywords.append(gast.keyword(arg=kw.arg, value=at))
+            return pre, located(gast.Call(func=func, args=args, keywords=keywords), value)
+        if isinstance(value, gast.BoolOp):
+            self.unsupported(value, "'and'/'or' on numeric values",
+                             "write 'a if condition else b' to choose between values")
+        if isinstance(value, (gast.Tuple, gast.List)):
+            self.unsupported(value, "tuple and list values", "use one variable per value, or build an array "
+                             "with np.array([...]) or np.stack([...])")
+        self.unsupported(value, f"'{type(value).__name__}' expressions", "rewrite with arithmetic and calls")
+
+    def argument(self, value):
+        """(statements, atom) for a call argument: a list or tuple display of values stays a display of atoms
+        (`np.stack([a, b])`), and constants (`axis=(0, 1)`, `-1`) stay as written."""
+        if isinstance(value, (gast.List, gast.Tuple)) and not self.constant(value):
+            pre, elts = [], []
+            for e in value.elts:
+                if isinstance(e, gast.Starred):
+                    self.unsupported(e, "starred expressions ('*xs')", "pass the values one by one")
+                p, at = self.atom(e)
+                pre += p
+                elts.append(at)
+            return pre, located(type(value)(elts=elts, ctx=gast.Load()), value)
+        return self.atom(value)
+
+    def index(self, node):
+        """(statements, index) with every part of an index an atom: `x[i + 1, 2:n, None, ...]`."""
+        if isinstance(node, gast.Slice):
+            pre, parts = [], {}
+            for field in ("lower", "upper", "step"):
+                part = getattr(node, field)
+                if part is None:
+                    parts[field] = None
+                else:
+                    p, parts[field] = self.atom(part)
+                    pre += p
+            return pre, gast.Slice(**parts)
+        if isinstance(node, gast.Tuple):
+            pre, elts = [], []
+            for e in node.elts:
+                p, at = self.index(e)
+                pre += p
+                elts.append(at)
+            return pre, gast.Tuple(elts=elts, ctx=gast.Load())
+        return self.argument(node)
+
+    def constant(self, node):
+        """Whether `node` is a literal (numbers, None, `...`, strings, `-1`, tuples and lists of them) or a
+        global constant such as `math.pi`."""
+        if isinstance(node, gast.Constant):
+            return True
+        if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub):
+            return isinstance(node.operand, gast.Constant) and _number(node.operand.value)
+        if isinstance(node, (gast.Tuple, gast.List)):
+            return all(self.constant(e) for e in node.elts)
+        if isinstance(node, gast.Attribute):      # math.pi, np.float32: global objects, no derivative
+            return self.source.resolve(node) not in (LOCAL, NOT_FOUND)
+        return False
+
+    def is_value(self, node):
+        """Whether `node` (the `x` of `x.attr`) is a value (a local, an expression, a global array) rather
+        than a module or class whose attribute is a function or constant."""
+        if not isinstance(node, (gast.Name, gast.Attribute)):
+            return True
+        obj = self.source.resolve(node)
+        return obj is LOCAL or isinstance(obj, (numpy.ndarray, numpy.generic))
+
+    def attribute_call(self, node):
+        """`x.T` -> `np.transpose(x)`, `x.shape` -> `np.shape(x)`."""
+        fn = ATTRIBUTES.get(node.attr)
+        if fn is None:
+            self.unsupported(node, f"attributes such as '.{node.attr}' on values",
+                             f"use one of {', '.join('.' + a for a in ATTRIBUTES)}, or compute it outside "
+                             "the differentiated function")
+        return located(gast.Call(func=self.reference(fn), args=[node.value], keywords=[]), node)
+
+    def method_call(self, node):
+        """`x.sum(axis=1)` -> `np.sum(x, axis=1)`; `x.reshape(2, 3)` -> `np.reshape(x, (2, 3))`."""
+        method = node.func.attr
+        fn = METHODS.get(method)
+        if fn is None:
+            self.unsupported(node.func, f"methods other than those of arrays, such as '.{method}()',",
+                             "call a function instead: np.<function>(x, ...) for an array, or for an object of "
+                             "yours a function defined with 'def' taking its arrays as arguments; the array "
+                             "methods s2sgrad knows: " + ", ".join(sorted(METHODS)))
+        args = list(node.args)
+        if method in SHAPE_VARARGS and len(args) > 1:
+            args = [gast.Tuple(elts=args, ctx=gast.Load())]
+        call = gast.Call(func=self.reference(fn), args=[node.func.value] + args, keywords=list(node.keywords))
+        return located(call, node)
+
+    def reference(self, obj):
+        """An expression meaning `obj` in the generated code (`np.sum` with the user's own alias for numpy,
+        or a name bound to a helper of s2sgrad's runtime)."""
+        module = numpy if getattr(numpy, obj.__name__, None) is obj else None
+        if module is None:
+            return name(self.bind(obj.__name__, obj))
+        return gast.Attribute(value=name(self.bind("np", numpy)), attr=obj.__name__, ctx=gast.Load())
+
+    def bind(self, preferred, obj):
+        for key, value in self.source.namespace.items():
+            if value is obj and key not in self.source.locals:
+                return key
+        key = self.namer.fresh(preferred)
+        self.source.namespace[key] = obj
+        return key
+
+    def opaque(self, value):
+        """Whether an expression's value carries no derivative (so it is kept whole)."""
+        if isinstance(value, (gast.Compare, gast.JoinedStr)):
+            return True
+        if isinstance(value, gast.UnaryOp) and isinstance(value.op, gast.Not):
+            return True
+        if isinstance(value, gast.BoolOp):
+            return all(self.opaque(v) or (isinstance(v, gast.Constant) and isinstance(v.value, bool))
+                       for v in value.values)
+        if isinstance(value, gast.BinOp) and isinstance(value.op, gast.FloorDiv):
+            return True
+        if isinstance(value, gast.Call):
+            return rules.is_nondifferentiable(self.source.resolve(value.func))
+        return False
+
+    def constant_attribute(self, node):
+        obj = self.source.resolve(node)
+        return obj is not NOT_FOUND and obj is not LOCAL and not callable(obj)
+
+    def unsupported(self, node, what, instead):
+        raise UnsupportedSyntaxError(f"{what} are not supported; {instead}", self.source.location(node))
+
+
+def _number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _hashable(obj):
+    try:
+        hash(obj)
+    except TypeError:
+        return None
+    return obj
+
+
+_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def einsum_subscripts(anf, call):
+    """`np.einsum(x, [0, 1], y, [1, 2], [0, 2])` (the sublist form) -> `np.einsum("ab,bc->ac", x, y)`, so
+    that one rule covers both forms; the sublists must be written out as literals."""
+    args = call.args
+    if not args or (isinstance(args[0], gast.Constant) and isinstance(args[0].value, str)):
+        return call
+
+    def letters(node):
+        if not (isinstance(node, (gast.List, gast.Tuple)) and all(
+                isinstance(e, gast.Constant) and (type(e.value) is int or e.value is Ellipsis) for e in node.elts)):
+            anf.unsupported(node, "np.einsum sublists other than literal lists of integers",
+                            "write the subscripts as a string: np.einsum('ij,jk->ik', a, b)")
+        out = []
+        for e in node.elts:
+            if e.value is Ellipsis:
+                out.append("...")
+            elif 0 <= e.value < len(_LETTERS):
+                out.append(_LETTERS[e.value])
+            else:
+                anf.unsupported(e, "np.einsum sublist labels outside 0..51", "use labels from 0 to 51")
+        return "".join(out)
+
+    operands, subs = args[0::2], args[1::2]
+    output = None
+    if len(args) % 2:                          # a trailing sublist names the output
+        operands, output = operands[:-1], args[-1]
+    text = ",".join(letters(s) for s in subs) + ("" if output is None else "->" + letters(output))
+    return located(gast.Call(func=call.func, args=[const(text)] + list(operands), keywords=call.keywords), call)
+
+
+REWRITES = {numpy.einsum: einsum_subscripts}       # calls written another way first (one rule per function)
+
+
+
+
+
+def _describe(node, source):
+    """A readable name for the value of `node`: sin_x, x_times_y, neg_x, ..."""
+    def part(n):
+        if isinstance(n, gast.Name):
+            return n.id
+        if isinstance(n, gast.Constant) and isinstance(n.value, int) and not isinstance(n.value, bool):
+            return str(n.value) if n.value >= 0 else None
+        return None
+
+    if isinstance(node, gast.Call):
+        func = node.func
+        fname = func.attr if isinstance(func, gast.Attribute) else getattr(func, "id", "call")
+        first = part(node.args[0]) if node.args else None
+        text = f"{fname}_{first}" if first else fname
+        return text if len(text) <= 24 else fname
+    if isinstance(node, gast.BinOp):
+        word = OP_WORDS.get(type(node.op), "op")
+        parts = [p for p in (part(node.left), word, part(node.right)) if p]
+        text = "_".join(parts)
+        return text if len(text) <= 24 else word
+    if isinstance(node, gast.UnaryOp):
+        operand = part(node.operand)
+        word = {gast.USub: "neg", gast.UAdd: "pos", gast.Not: "not"}.get(type(node.op), "op")
+        return f"{word}_{operand}" if operand else word
+    if isinstance(node, gast.Subscript):
+        base, index = part(node.value), part(node.slice)
+        return f"{base}_{index}" if base and index else (f"{base}_part" if base else None)
+    if isinstance(node, gast.Compare):
+        return "cond"
+    if isinstance(node, gast.IfExp):
+        return "choice"
+    return None
