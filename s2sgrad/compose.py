@@ -13,10 +13,22 @@ Example:
     >>> tower(s2sgrad.grad(f), (2.0,), {})          # (jvp_f, {"x_dot": 1.0}, 1, 2)
 """
 
+import inspect
+
 import numpy as np
 
 from .errors import S2SGradError
-from .pipeline import derive
+
+_DERIVE = []       # pipeline.derive, installed by the pipeline (composition runs it, never imports it)
+
+
+def install(derive_fn):
+    """Give composition the compiler's `derive` (pipeline.py calls this once, at import)."""
+    _DERIVE[:] = [derive_fn]
+
+
+def derive(*args, **kwargs):
+    return _DERIVE[0](*args, **kwargs)
 
 
 def flat(value):
@@ -144,7 +156,6 @@ def tangent_of_gradient(derivative, tangents, *args):
 def _jvp_code(fn, wrt, args, tangents):
     """(forward code of fn at these arguments, its parameter names, the tangent keywords, the tangents as
     a tuple): what a call `s2sgrad.jvp(fn, args, tangents, wrt)` inside generated code runs."""
-    import inspect
     params = list(inspect.signature(fn).parameters)
     single = not isinstance(wrt, (tuple, list))
     names = tuple(params[w] if isinstance(w, int) else w for w in ((wrt,) if single else wrt))

@@ -21,6 +21,7 @@ import numpy
 
 from .analysis import (assignments, call_site_kinds, elements, is_setitem, no_rule_error, parameter_defaults,
                        target_of)
+from .compose import tangent_of_gradient, tangent_of_jvp
 from .errors import NoGradientRuleError
 from .rules import tangents as rules
 from .runtime import broadcast_like, own_tangent, stacked_tangent, zero_tangent
@@ -169,7 +170,6 @@ class ForwardTransform:
     def call_jvp(self, op):
         """`v = s2sgrad.jvp(f, args, tangents)`: its tangent is forward code over f's forward code along
         the tangents of args and tangents (compose.tangent_of_jvp, run at run time)."""
-        from .compose import tangent_of_jvp           # builds code with the pipeline, which imports this module
         args, tangents = op.inputs["args"], op.inputs["tangents"]
         directions = [gast.Tuple(elts=[self.tangent_or_zero(a) for a in elements(x)], ctx=gast.Load())
                       for x in (args, tangents)]
@@ -181,7 +181,6 @@ class ForwardTransform:
     def call_derivative(self, op):
         """`v = df(x, a)` with df = grad(f): its tangent is the gradient of f's jvp along the arguments'
         tangents (compose.tangent_of_gradient, generated code run at run time)."""
-        from .compose import tangent_of_gradient      # builds code with the pipeline, which imports this module
         args = list(op.node.args)
         tangents = gast.Tuple(elts=[self.tangent_or_zero(a) for a in args], ctx=gast.Load())
         fn = name(self.ns.bind("tangent_of_gradient", tangent_of_gradient))

@@ -13,6 +13,7 @@ import inspect
 import threading
 from dataclasses import dataclass, field
 
+from . import compose
 from .analysis import analyze
 from .check import check
 from .emit import emit
@@ -195,6 +196,7 @@ def _derive(fn, wrt, kinds, name, mode, select):
 
 
 PREFIX = {"reverse": "grad", "forward": "jvp", "vjp": "vjp"}
+compose.install(derive)           # generated code calling a gradient or jvp builds more code through it
 
 
 def helper_name(helper, wrt, mode="reverse", select=None):

@@ -26,6 +26,7 @@ from .runtime import unbroadcast, written
 
 from .analysis import (assignments, call_site_kinds, elements, is_setitem, no_rule_error, parameter_defaults,
                        result_form, target_of, template)
+from .compose import pullback_of_gradient, pullback_of_jvp
 from .rules import adjoint_of
 from .syntax import adopt, assign, assigned_names, call, clone, const, expr_stmt, leaves, located, map_leaves, name
 
@@ -711,7 +712,6 @@ class ReverseTransform:
     def call_jvp(self, op, v, state):
         """`v = s2sgrad.jvp(f, args, tangents)`, a (value, tangent) pair: the adjoints of the arguments and
         tangents come from f's reverse-over-forward code (compose.pullback_of_jvp, run at run time)."""
-        from .compose import pullback_of_jvp          # builds code with the pipeline, which imports this module
         args, tangents = op.inputs["args"], op.inputs["tangents"]
         flat = elements(args) + elements(tangents)
         if not any(self.active_name(a) for a in flat):
@@ -729,7 +729,6 @@ class ReverseTransform:
     def call_derivative(self, op, v, state):
         """`v = df(x, a)` with df = grad(f): the adjoints of the arguments come from the gradient of f's
         jvp in the direction dv (compose.pullback_of_gradient, generated code run at run time)."""
-        from .compose import pullback_of_gradient      # builds code with the pipeline, which imports this module
         args = list(op.node.args)
         if not any(self.active_name(a) for a in args):
             return []
