@@ -2,6 +2,7 @@
 
     python tests/fuzz.py --count 5000 --seed 0 --jobs 2      # prints a summary; exit 1 on any failure
     python tests/fuzz.py --replay 1234                      # one program: its text and every finding
+    python tests/fuzz.py --reduce 1234                      # what of it the first failure needs
     python tests/fuzz.py --count 500 --mix closure=0,float16=0.2
 
 Each program comes from `program_generator.make_program(seed, mix)` (scalar programs f(x, y, n) and
