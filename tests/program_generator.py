@@ -508,7 +508,7 @@ ARRAY_MIX = {
     "index-write": 0.35, "aug-array": 0.3, "aug-float": 0.3, "noop-assign": 0.05, "nan-overwrite": 0.15,
     "for-rows": 0.12, "random-in-f": 0.04, "param-write": 0.02,
     # helpers
-    "helpers": 0.55, "helper-depth": 0.4, "side-effect": 0.08, "helper-random": 0.06,
+    "helpers": 0.55, "helper-depth": 0.4, "side-effect": 0.15, "helper-random": 0.12,
     "decorated-helper": 0.012,
     # refused (or silently wrong) today
     "closure": 0.012, "lambda": 0.012, "function-value": 0.015, "factory": 0.01, "dict-subscript": 0.015,
@@ -1370,8 +1370,11 @@ class ArrayGenerator:
 
     def module(self):
         ch = self.ch
-        for construct in PROGRAM_CONSTRUCTS + EXPRESSION_CONSTRUCTS + COMPOUNDS + ("broadcast", "reduction", "index-read"):
-            if construct not in self.features and ch.chance(self.mix[construct]):
+        # One roll per construct (function-value is both an expression and a compound): mix[c] is the
+        # chance that a program has c.
+        rolled = dict.fromkeys(PROGRAM_CONSTRUCTS + EXPRESSION_CONSTRUCTS + COMPOUNDS + ("broadcast", "reduction", "index-read"))
+        for construct in rolled:
+            if ch.chance(self.mix[construct]):
                 self.features.add(construct)
         dtype = "float16" if "float16" in self.features else "float32" if "float32" in self.features else "float64"
         self.features.discard("float32" if dtype == "float16" else "float16")

@@ -291,24 +291,17 @@ REDUCED = {
             return np.mean(h(np.stack([c, c]), x))
         """, {"x": ARRAY(3), "c": FLOAT}), (np.array([0.9, -0.1, -0.6]), -0.59),
         xfail="a helper's zero adjoint for an unused argument is a float; np.stack's adjoint reads its .ndim"),
-    # The return taken reads only `b`, so a's adjoint is known zero (None) when `a = 0.25 * (t if ...)`
-    # is reversed; the branch taken then wrote `dt = np.copy(dchoice)` = np.copy(None), an object
-    # array that is not None, and `dt * 0.5` (reversing `t = 0.5 * t`) raised TypeError.
+    # The return taken does not read t, so t's adjoint is known zero (None) when the conditional
+    # expression is reversed; it wrote `dt = np.copy(dt)` = np.copy(None), an object array that is
+    # not None, and the reverse of np.cos then failed on `-dt` (TypeError).
     "known_zero_adjoint_copied_through_a_conditional_expression": Reduced(_array("""
-        def f(x, W, c):
-            a = np.cos(x)
-            t = W.copy()
-            t[0] = x[1, 1]
-            t = 0.5 * t
-            b = a
-            if np.sum(b) > 0.8:
-                a = 0.25 * (t if c > 0.8 else x)
-            if c > 0.3:
-                return np.sum(b)
-            return np.sum(a)
-        """, {"x": ARRAY(2, 3), "W": ARRAY(2, 3), "c": FLOAT}),
-        (np.array([[-0.0252, -0.797, -1.297], [0.6387, 0.9395, 0.145]]),
-         np.array([[0.2686, -0.6616, 0.10864], [-0.6484, 0.01314, -0.316]]), 1.3996),
+        def f(x, c):
+            t = np.cos(x)
+            t = t if c > 0.5 else t
+            if c < 5.0:
+                return 0.8
+            return t[0]
+        """, {"x": ARRAY(3), "c": FLOAT}), (np.array([1.09, 1.07, 0.93]), -0.7),
         xfail="np.copy(None) of a known-zero adjoint is an object array, not None"),
     # Second order over generated code. The forward-mode code of `a -= y` is `a = a_minus_y`, an
     # alias, so differentiating it again refused the next `a[-1] = 0.5` with an error located in
@@ -432,7 +425,12 @@ SLICE_MIX = {
 SLICE_SEEDS = range(24)
 
 
-@pytest.mark.parametrize("seed", SLICE_SEEDS)
+# Slice programs that fail today for a bug with a reduced reproducer (strict: a fix shows as XPASS).
+SLICE_KNOWN = {13: "np.copy(None) of a known-zero adjoint (REDUCED: known_zero_adjoint_copied_*)"}
+
+
+@pytest.mark.parametrize("seed", [pytest.param(s, marks=pytest.mark.xfail(strict=True, reason=SLICE_KNOWN[s]))
+                                  if s in SLICE_KNOWN else s for s in SLICE_SEEDS])
 def test_generated_program_value_gradient_jvp_and_side_effects_match_the_program(program_dir, seed):
     program = make_program(seed, SLICE_MIX)
     result = fuzz_check(program, str(program_dir), points=1, hessian=seed % 6 == 0, determinism=seed % 4 == 0)
