@@ -228,6 +228,130 @@ def prod_of_others(x, axis):
     return np.transpose(others, np.argsort(kept + list(axes)))
 
 
+def prod_of_others_derivative(v, x, axis):
+    """M v for the symmetric matrix M of the derivatives of prod_of_others(x, axis): entry (i, j) is the
+    product of the elements other than i and j reduced together (0 for i == j, and between elements
+    reduced apart). Both the adjoint and the tangent of prod_of_others, so np.prod is differentiated
+    twice (Hessians) exactly with zeros among the elements: no division.
+
+    Example:
+        >>> prod_of_others_derivative(np.ones(3), np.array([2.0, 3.0, 5.0]), None)   # [3+5, 2+5, 2+3]
+    """
+    x = np.asarray(x)
+    axes = _axes(axis, x.ndim)
+    kept = [a for a in range(x.ndim) if a not in axes]
+    order = kept + list(axes)
+    moved = np.transpose(x, order)
+    flat = moved.reshape(moved.shape[:len(kept)] + (-1,))
+    n = flat.shape[-1]
+    rows = np.array(np.broadcast_to(flat[..., None, :], flat.shape + (n,)))   # row i: x with x_i := 1
+    rows[..., np.arange(n), np.arange(n)] = 1.0
+    pairs = prod_of_others(rows, -1)                                           # (i, j): x_k over k not i, j
+    pairs[..., np.arange(n), np.arange(n)] = 0.0
+    w = np.transpose(np.asarray(v), order).reshape(flat.shape)
+    out = np.einsum("...ij,...i->...j", pairs, w).reshape(moved.shape)
+    return np.transpose(out, np.argsort(order))
+
+
+def to_last(x, axis):
+    """`x` with `axis` moved last, or flattened when axis is None: the layout of a cumulative operation
+    (np.cumsum, np.cumprod) along its axis."""
+    if axis is None:
+        return np.ravel(x)
+    return np.moveaxis(x, axis, -1)
+
+
+def from_last(g, x, axis):
+    """The inverse of to_last: `g`, laid out along the last axis, back to the shape of `x`."""
+    if axis is None:
+        return np.reshape(g, np.shape(x))
+    return np.moveaxis(g, -1, axis)
+
+
+def cumprod_adjoint(g, x, axis):
+    """Adjoint of x in y = np.cumprod(x, axis), exact with zeros (no division): for the k-th element,
+    the product of the elements before it times s_k = g_k + x_(k+1) s_(k+1), summed from the end."""
+    xl, gl = to_last(np.asarray(x), axis), to_last(np.asarray(g, dtype=np.result_type(g, x)), axis)
+    n = xl.shape[-1]
+    s = np.zeros_like(gl)
+    if n:
+        s[..., n - 1] = gl[..., n - 1]
+    for k in range(n - 2, -1, -1):
+        s[..., k] = gl[..., k] + xl[..., k + 1] * s[..., k + 1]
+    before = np.cumprod(np.concatenate([np.ones_like(xl[..., :1]), xl[..., :-1]], axis=-1), axis=-1)
+    return from_last(before * s, x, axis)
+
+
+def _grouped(x, axis):
+    """(x with the reduced axes moved last and flattened into one, the order of the axes that did it)."""
+    x = np.asarray(x)
+    axes = _axes(axis, x.ndim)
+    order = [a for a in range(x.ndim) if a not in axes] + list(axes)
+    moved = np.transpose(x, order)
+    return moved.reshape(moved.shape[:x.ndim - len(axes)] + (-1,)), order
+
+
+def _ungrouped(w, x, order):
+    """The inverse of _grouped for an array `w` of the grouped shape: back to the layout of `x`."""
+    moved_shape = tuple(np.shape(x)[a] for a in order)
+    return np.transpose(np.reshape(w, moved_shape), np.argsort(order))
+
+
+def quantile_weights(a, q, axis, scale):
+    """How much each element of `a` weighs in np.quantile(a, q, axis) (`scale` 1) or np.percentile
+    (`scale` 100) with the default method 'linear': 1 - f and f at the two order statistics the
+    position q (n - 1) falls between (f its fractional part), as an array of shape q.shape + a.shape.
+    Elements tied at those order statistics take the weight argsort gives them. np.median is q = 1/2.
+
+    Example:
+        >>> quantile_weights(np.array([3.0, 1.0, 2.0]), 0.25, None, 1.0)    # [0. , 0.5, 0.5]
+    """
+    flat, order = _grouped(a, axis)
+    n = flat.shape[-1]
+    ranks = np.argsort(flat, axis=-1)
+    qs = np.asarray(q, dtype=float_dtype(a)) / scale
+    weights = []
+    for k in np.ndindex(qs.shape):
+        position = qs[k] * (n - 1)
+        lo = int(np.floor(position))
+        hi = min(lo + 1, n - 1)
+        rows = np.zeros(flat.shape, dtype=float_dtype(a))
+        np.put_along_axis(rows, ranks[..., lo:lo + 1], 1.0 - (position - lo), axis=-1)
+        high = np.take_along_axis(rows, ranks[..., hi:hi + 1], axis=-1) + (position - lo)
+        np.put_along_axis(rows, ranks[..., hi:hi + 1], high, axis=-1)
+        weights.append(_ungrouped(rows, a, order))
+    return np.reshape(np.stack(weights), qs.shape + np.shape(a))
+
+
+def quantile_adjoint(g, a, q, axis, keepdims, scale):
+    """Adjoint of a in y = np.quantile(a, q, axis, keepdims=keepdims) (`scale` 1) or np.percentile (100):
+    each output's adjoint spread over the elements by their quantile_weights."""
+    w = quantile_weights(a, q, axis, scale)
+    g = np.asarray(g, dtype=np.result_type(g, w))
+    spread = [unreduce(g[k], a, axis, keepdims) for k in np.ndindex(np.shape(q))]
+    return np.sum(w * np.reshape(np.stack(spread), np.shape(w)), axis=tuple(range(np.ndim(q))))
+
+
+def quantile_tangent(t, a, q, axis, keepdims, scale):
+    """Tangent of y = np.quantile(a, q, axis, keepdims=keepdims) (`scale` 1) or np.percentile (100) along
+    the tangent t of a: t summed with the quantile_weights, in y's shape (the weights do not move with a
+    away from ties)."""
+    w = quantile_weights(a, q, axis, scale)
+    axes = tuple(np.ndim(q) + k for k in _axes(axis, np.ndim(a)))
+    return np.sum(w * t, axis=axes, keepdims=keepdims)
+
+
+def undiff(g, n, axis):
+    """Adjoint of np.diff(a, n, axis): n times, minus the difference of g padded with a zero at each end."""
+    g = np.asarray(g)
+    for _ in range(n):
+        shape = list(g.shape)
+        shape[axis] = 1
+        zero = np.zeros(shape, dtype=g.dtype)
+        g = -np.diff(np.concatenate([zero, g, zero], axis=axis), axis=axis)
+    return g
+
+
 def reverse_cumsum(g, axis):
     """Sum of `g` from each position to the end along `axis` (all axes flattened if None):
     the adjoint of np.cumsum."""
@@ -306,6 +430,99 @@ def split_like(g, xs, axis):
 def hstack_axis(xs):
     """The axis np.hstack joins `xs` along: 0 for 1-D (and 0-D) arrays, else 1."""
     return 0 if np.ndim(xs[0]) <= 1 else 1
+
+
+def filled(gs, ys):
+    """The adjoints `gs` of the pieces `ys` a function returned as a list (np.split, ...), with zeros of
+    each piece's shape where an adjoint is missing (0.0 or None: a piece nothing read)."""
+    return [np.zeros_like(y) if g is None or (np.ndim(g) == 0 and np.ndim(y) > 0 and g == 0) else g
+            for g, y in zip(gs, ys)]
+
+
+def source_positions(x, y, axis):
+    """For `y`, a rearrangement of `x` along `axis` (np.sort, np.partition; flattened when axis is None),
+    the index along that axis of the element of x each element of y is: y == take_along_axis(x, p, axis).
+    Matches the k-th smallest of y with the k-th smallest of x, so tied values may swap sources (their
+    derivatives are equal there, or the point is a kink)."""
+    if axis is None:
+        x = np.ravel(x)
+        axis = 0
+    p = np.empty(np.shape(y), dtype=np.intp)
+    np.put_along_axis(p, np.argsort(y, axis=axis, kind="stable"), np.argsort(x, axis=axis, kind="stable"), axis=axis)
+    return p
+
+
+def take_along_axis_adjoint(g, arr, indices, axis):
+    """Adjoint of arr in np.take_along_axis(arr, indices, axis): g added into zeros at the positions taken
+    (a position taken twice adds both)."""
+    g = np.asarray(g)
+    out = np.zeros(np.shape(arr), dtype=np.result_type(g, arr))
+    flat = out.reshape(-1) if axis is None else out
+    if axis is None:
+        np.add.at(flat, np.ravel(indices), np.ravel(g))
+        return out
+    axis = axis % out.ndim
+    grid = list(np.ix_(*[np.arange(n) for n in np.shape(indices)]))
+    grid[axis] = indices
+    np.add.at(out, tuple(grid), g)
+    return out
+
+
+def take_adjoint(g, a, indices, axis):
+    """Adjoint of a in np.take(a, indices, axis): g added into zeros at the positions taken."""
+    g = np.asarray(g)
+    out = np.zeros(np.shape(a), dtype=np.result_type(g, a))
+    if axis is None:
+        np.add.at(out.reshape(-1), indices, g)
+    else:
+        np.add.at(out, (slice(None),) * (axis % out.ndim) + (indices,), g)
+    return out
+
+
+def diagonal_adjoint(g, a, offset, axis1, axis2):
+    """Adjoint of a in np.diagonal(a, offset, axis1, axis2) (np.diag for 2-D a, np.trace summed): g placed
+    on that diagonal of zeros of a's shape."""
+    out = np.zeros(np.shape(a), dtype=np.result_type(g, a))
+    moved = np.moveaxis(out, (axis1, axis2), (-2, -1))          # a view: writing it writes out
+    n = np.shape(g)[-1] if np.ndim(g) else 0
+    rows = np.arange(n) + max(-offset, 0)
+    moved[..., rows, rows + offset] = g
+    return out
+
+
+def rollaxis_destination(ndim, axis, start):
+    """Where np.rollaxis(a, axis, start) puts `axis` of an array of `ndim` axes, as np.moveaxis would."""
+    axis, start = axis % ndim, start % (ndim + 1) if start < 0 else start
+    return start - 1 if start > axis else start
+
+
+PAD_MODES = ("constant", "edge", "reflect", "symmetric", "wrap")
+
+
+def pad_mode(mode):
+    """`mode` of np.pad when it copies elements (constant zeros, edge, reflect, symmetric, wrap): then
+    the padded array is linear in the input, and its derivative is read off padded indices. The modes
+    computing statistics (mean, maximum, linear_ramp, ...) have no rule: an error at run time."""
+    if mode not in PAD_MODES:
+        raise ValueError(f"s2sgrad differentiates np.pad with mode {', '.join(map(repr, PAD_MODES))}, "
+                         f"not {mode!r}")
+    return mode
+
+
+def pad_adjoint(g, x, pad_width, mode="constant"):
+    """Adjoint of x in np.pad(x, pad_width, mode): each element of g added to the element of x it is a
+    copy of (the constant padding is no copy)."""
+    size = int(np.size(x))
+    index = np.arange(size).reshape(np.shape(x))
+    if pad_mode(mode) == "constant":
+        padded = np.pad(index, pad_width, mode="constant", constant_values=-1)
+    else:
+        padded = np.pad(index, pad_width, mode=mode)
+    g = np.asarray(g)
+    keep = padded >= 0
+    out = np.zeros(size, dtype=np.result_type(g, x))
+    np.add.at(out, padded[keep], g[keep])
+    return out.reshape(np.shape(x))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -476,21 +693,11 @@ def einsum_tangent_adjoints(g, subscripts, operands, tangents, optimize=False):
     return of_operands, [None if t is None else own[k] for k, t in enumerate(tangents)]
 
 
-def identity_like(a):
-    """The identity over the first two axes of `a`, shaped (n, m, 1, ..., 1) in a's dtype:
-    the derivative of np.trace(a)."""
-    n, m = np.shape(a)[:2]
-    return np.eye(n, m, dtype=a.dtype).reshape((n, m) + (1,) * (np.ndim(a) - 2))
-
-
-def diag_adjoint(g, v):
-    """Adjoint of v in np.diag(v) (k=0): the diagonal of g if v is 1-D, else g on v's diagonal."""
+def diag_adjoint(g, v, k=0):
+    """Adjoint of v in np.diag(v, k): the k-th diagonal of g if v is 1-D, else g on v's k-th diagonal."""
     if np.ndim(v) == 1:
-        return np.diagonal(g).copy()
-    out = np.zeros_like(v, dtype=np.result_type(g))
-    n = len(g)
-    out[np.arange(n), np.arange(n)] = g
-    return out
+        return np.diagonal(g, k).copy()
+    return diagonal_adjoint(g, v, k, 0, 1)
 
 
 def solve_transposed(a, g, b):
@@ -509,10 +716,16 @@ def times_transpose(u, v, vectors):
     return u @ np.swapaxes(v, -1, -2)
 
 
-def _lower_half_diagonal(x):
-    """The lower triangle of each matrix in `x`, its diagonal halved."""
+def lower_half_diagonal(x):
+    """The lower triangle of each matrix in `x`, its diagonal halved: the Phi of the Cholesky derivatives.
+    Linear and self-adjoint."""
     n = np.shape(x)[-1]
-    return np.tril(x) * (1.0 - 0.5 * np.eye(n, dtype=np.result_type(x)))
+    return np.tril(x) * (1.0 - 0.5 * np.eye(n, dtype=float_dtype(x)))
+
+
+def mirror_lower(t):
+    """The symmetric matrices whose lower triangle is that of `t` (np.linalg.cholesky reads only it)."""
+    return np.tril(t) + np.swapaxes(np.tril(t, -1), -1, -2)
 
 
 def cholesky_adjoint(g, L):
@@ -522,19 +735,9 @@ def cholesky_adjoint(g, L):
     reads only the lower triangle of a, so the exact gradient is Phi(S + S^T): lower triangular
     (for symmetric perturbations it agrees with the usual symmetric (S + S^T) / 2)."""
     Lt = np.swapaxes(L, -1, -2)
-    P = _lower_half_diagonal(Lt @ g)
+    P = lower_half_diagonal(Lt @ g)
     S = np.linalg.solve(Lt, np.swapaxes(np.linalg.solve(Lt, np.swapaxes(P, -1, -2)), -1, -2))
-    return _lower_half_diagonal(S + np.swapaxes(S, -1, -2))
-
-
-def cholesky_tangent(t, L):
-    """Tangent of L = np.linalg.cholesky(a) (lower) along t, after Murray (2016): NumPy reads only
-    the lower triangle of a, so the perturbation is that triangle mirrored, dA; then
-    dL = L Phi(L^-1 dA L^-T), where Phi takes the lower triangle and halves its diagonal."""
-    dA = np.tril(t) + np.swapaxes(np.tril(t, -1), -1, -2)
-    left = np.linalg.solve(L, dA)
-    S = np.swapaxes(np.linalg.solve(L, np.swapaxes(left, -1, -2)), -1, -2)
-    return L @ _lower_half_diagonal(S)
+    return lower_half_diagonal(S + np.swapaxes(S, -1, -2))
 
 
 def solve_like(a, r, b):
@@ -572,8 +775,11 @@ def pieces_like(g, xs, y):
 
 
 def slogdet_tangent(t, a, y):
-    """The tangent of (sign, log|det a|) = np.linalg.slogdet(a) along t: (0, trace(a^-1 t))."""
-    return zero_tangent(y[0]), np.trace(np.linalg.solve(a, t), axis1=-2, axis2=-1)
+    """The tangent of (sign, log|det a|) = np.linalg.slogdet(a) along t: 0 and trace(a^-1 t), stacked into
+    one array (indexed like the pair), so that tangents of it add as arrays do when it is differentiated
+    again."""
+    logdet = np.trace(np.linalg.solve(a, t), axis1=-2, axis2=-1)
+    return np.stack([np.zeros_like(logdet), logdet])
 
 
 def bound_or(bound, default):

@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 
 from gradcheck import assert_grad_matches, uncovered
-from s2sgrad import runtime
 from s2sgrad.rules import RULES
 
 
@@ -277,10 +276,8 @@ def test_scalar_rule_matches_finite_differences_inside_its_domain(fn, args, wrt)
 
 def _is_numpy(prim):
     """NumPy functions, and s2sgrad's own array helpers that stand for array methods (x.astype)."""
-    module = getattr(prim, "__module__", None) or type(prim).__module__
-    if module == "s2sgrad.runtime":
-        return prim in (runtime.astype, runtime.flatten)
-    return (module or "").split(".")[0] == "numpy" or type(prim).__module__.split(".")[0] == "numpy"
+    from test_numpy_rules import _is_numpy as is_numpy
+    return is_numpy(prim)
 
 
 def _is_scalar_module(prim):
@@ -295,7 +292,9 @@ def test_every_registered_math_builtin_and_operator_rule_has_a_test():
 
 def test_every_registered_primitive_is_either_a_scalar_or_a_numpy_rule():
     from test_second_order import is_runtime_helper     # their own table, with the second-order tests
-    unclassified = [p for p in RULES if not (_is_scalar_module(p) or _is_numpy(p) or is_runtime_helper(p))]
+    from test_numpy_rules import is_scipy               # SciPy's: tests/test_scipy_rules.py
+    unclassified = [p for p in RULES if not (_is_scalar_module(p) or _is_numpy(p) or is_runtime_helper(p)
+                                             or is_scipy(p))]
     assert not unclassified, f"primitives no rule table here covers: {unclassified}"
 
 

@@ -755,9 +755,9 @@ NUMPY_RULES = [
     (np.einsum, 3, la_einsum_reduce, [(X2, arr(4))], (0, 1)),
     (np.einsum, 2, la_einsum_one, [(X234,)], 0),
     (np.einsum, 4, la_einsum_three, [(X2, arr(3, 4), arr(4))], (0, 1, 2)),
-    (np.trace, 1, la_trace, [(arr(3, 3),), (X2,)], 0),
-    (np.trace, 1, la_trace_stack, [(X234,)], 0),
-    (np.diag, 1, la_diag, [(X3,), (arr(3, 3),), (arr(3, 4),), (arr(4, 3),)], 0),
+    (np.trace, 4, la_trace, [(arr(3, 3),), (X2,)], 0),
+    (np.trace, 4, la_trace_stack, [(X234,)], 0),
+    (np.diag, 2, la_diag, [(X3,), (arr(3, 3),), (arr(3, 4),), (arr(4, 3),)], 0),
     (np.linalg.inv, 1, la_inv, [(_well_conditioned(),), (_well_conditioned(2),)], 0),
     (np.linalg.solve, 2, la_solve, [(_well_conditioned(), arr(3)), (_well_conditioned(), arr(3, 2)),
                                     (_well_conditioned(2), arr(3)), (_well_conditioned(2), arr(1, 3, 2))], (0, 1)),
@@ -765,6 +765,296 @@ NUMPY_RULES = [
     (np.linalg.cholesky, 1, la_cholesky, [(_spd(),), (_spd(2),)], 0),
     (np.linalg.cholesky, 1, la_cholesky_of_gram, [(arr(3, 3),), (arr(2, 3, 3),)], 0),
 ]
+
+
+# ---------------------------------------------------------------------------------------------
+# The rest of NumPy: more elementwise functions, NaN-ignoring reductions, order statistics, shape
+# functions (each through a nonlinear function, so that second derivatives are not trivially zero)
+# ---------------------------------------------------------------------------------------------
+
+def np_fabs(x):
+    return np.sum(np.sin(np.fabs(x)))
+
+
+def np_deg2rad(x):
+    return np.sum(np.sin(np.deg2rad(x * 60.0)) + np.cos(np.radians(x * 45.0)))
+
+
+def np_rad2deg(x):
+    return np.sum(np.sin(np.rad2deg(x) / 40.0) + np.cos(np.degrees(x) / 70.0))
+
+
+def np_sinc(x):
+    return np.sum(np.sinc(x) * x)
+
+
+def np_real_conj(x):
+    return np.sum(np.sin(np.real(x)) * np.conjugate(x) + np.imag(x))
+
+
+def _non_finite(x):
+    """x with inf above 1, -inf below -1 and NaN near 0 (where a small perturbation of x keeps them so)."""
+    return np.where(x > 1.0, np.inf, np.where(x < -1.0, -np.inf, np.where(np.abs(x) < 0.1, np.nan, x)))
+
+
+def np_nan_to_num(x, c):
+    return np.sum(np.sin(np.nan_to_num(_non_finite(x), nan=c, posinf=2.0 * c, neginf=-3.0 * c)) + x)
+
+
+def np_logaddexp2(a, b):
+    return np.sum(np.sin(np.logaddexp2(a, b)))
+
+
+def np_remainder(a, b):
+    return np.sum(np.sin(np.remainder(a, b)) + np.cos(np.mod(a, b)))
+
+
+def np_fmod(a, b):
+    return np.sum(np.sin(np.fmod(a, b)))
+
+
+def np_copysign(a, b):
+    return np.sum(np.sin(np.copysign(a, b)))
+
+
+def np_ldexp(a):
+    return np.sum(np.sin(np.ldexp(a, np.array([1, -2, 3]))))
+
+
+def np_clip_keywords(x, lo, hi):
+    return np.sum(np.sin(np.clip(x, a_min=lo, a_max=hi)) + np.sin(np.clip(x, min=lo)) * np.cos(np.clip(x, max=hi)))
+
+
+def np_cumprod(x):
+    return np.sum(np.sin(np.cumprod(x)))
+
+
+def np_cumprod_axis(x):
+    return np.sum(np.sin(np.cumprod(x, axis=-1)) * np.cumprod(x, axis=0))
+
+
+def _with_nan(x):
+    return np.where(np.abs(x) > 1.2, np.nan, x)
+
+
+def np_nansum(x):
+    return np.sin(np.nansum(_with_nan(x))) + np.sum(np.sin(np.nansum(_with_nan(x), axis=0)))
+
+
+def np_nanmean(x):
+    return np.sum(np.sin(np.nanmean(_with_nan(x), axis=-1, keepdims=True) * x)) + np.nanmean(_with_nan(x)) ** 2
+
+
+def np_nanmax(x):
+    return np.sum(np.sin(np.nanmax(_with_nan(x), axis=0))) + np.sin(np.nanmin(_with_nan(x)))
+
+
+def np_nanprod(x):
+    return np.sum(np.sin(np.nanprod(_with_nan(x), axis=-1))) + np.nanprod(_with_nan(x)) ** 2
+
+
+def np_nancumsum(x):
+    return np.sum(np.sin(np.nancumsum(_with_nan(x), axis=0)))
+
+
+def np_ptp(x):
+    return np.sin(np.ptp(x)) + np.sum(np.sin(np.ptp(x, axis=-1)))
+
+
+def np_median(x):
+    return np.sin(np.median(x)) + np.sum(np.sin(np.median(x, axis=0, keepdims=True)) * x)
+
+
+def np_quantile(x):
+    return np.sum(np.sin(np.quantile(x, 0.3, axis=-1))) + np.sin(np.quantile(x, 0.75))
+
+
+def np_quantiles_at_once(x):
+    return np.sum(np.sin(np.quantile(x, np.array([0.1, 0.6]), axis=0)))
+
+
+def np_percentile(x):
+    return np.sum(np.sin(np.percentile(x, 40.0, axis=(0, -1), keepdims=True) * x))
+
+
+def np_diff(x):
+    return np.sum(np.sin(np.diff(x))) + np.sum(np.cos(np.diff(x, 2, axis=0)))
+
+
+def np_permute_dims(x):
+    return np.sum(np.sin(np.permute_dims(x, (1, 2, 0))) * np.arange(np.shape(x)[0]))
+
+
+def np_matrix_transpose(x):
+    return np.sum(np.sin(np.matrix_transpose(x)) * np.arange(np.shape(x)[-2]))
+
+
+def np_rollaxis(x):
+    return np.sum(np.sin(np.rollaxis(x, 2, 0)) * np.arange(np.shape(x)[-1])[:, None, None])
+
+
+def np_atleast(x):
+    return np.sum(np.sin(np.atleast_1d(x))) + np.sum(np.cos(np.atleast_2d(x))) * np.sum(np.sin(np.atleast_3d(x) * 2.0))
+
+
+def np_roll(x):
+    return np.sum(np.sin(np.roll(x, 2)) * np.arange(np.size(x)).reshape(np.shape(x)))
+
+
+def np_roll_axes(x):
+    return np.sum(np.sin(np.roll(x, (1, -1), axis=(0, 1))) * np.arange(np.size(x)).reshape(np.shape(x)))
+
+
+def np_rot90(x):
+    turned = np.rot90(x)
+    return np.sum(np.sin(turned) * np.arange(np.size(x)).reshape(np.shape(turned))) + np.sum(np.rot90(x, 3) ** 3)
+
+
+def np_flips(x):
+    return np.sum(np.sin(np.flipud(x)) * np.arange(np.size(x)).reshape(np.shape(x)) + np.fliplr(x) * np.sin(x))
+
+
+def np_triangles(x):
+    return np.sum(np.sin(np.triu(x)) + np.cos(np.tril(x, -1)) * np.triu(x, 1))
+
+
+def np_diagonal(x):
+    return np.sum(np.sin(np.diagonal(x))) + np.sum(np.cos(np.diagonal(x, 1, -1, 0))) * np.sum(np.diagonal(x, -1) ** 2)
+
+
+def np_take(x):
+    picked = np.take(x, np.array([[0, 2], [2, 1]]), axis=-1)
+    return np.sum(np.sin(picked)) + np.sum(np.take(x, np.array([1, 1, 4])) ** 3)
+
+
+def np_take_along_axis(x):
+    ordered = np.take_along_axis(x, np.argsort(x, axis=0), axis=0)
+    return np.sum(np.sin(ordered) * np.arange(np.size(x)).reshape(np.shape(x)))
+
+
+def np_sort(x):
+    return np.sum(np.sin(np.sort(x)) * np.arange(np.shape(x)[-1]) + np.sort(x, axis=None)[0] ** 2)
+
+
+def np_partition(x):
+    return np.sum(np.sin(np.partition(x, 1)) * np.arange(np.shape(x)[-1]))
+
+
+def np_pad(x):
+    wrapped = np.pad(x, (2, 1), mode="wrap")
+    return np.sum(np.sin(np.pad(x, 1))) + np.sum(np.cos(np.pad(x, (2, 1), "reflect")) * wrapped ** 2)
+
+
+def np_split(x):
+    a, b = np.split(x, 2)
+    first, middle, last = np.split(x, [1, 3], axis=-1)
+    return np.sum(np.sin(a) * b) + np.sum(np.sin(middle)) * np.sum(last)
+
+
+def np_array_split(x):
+    a, b, c = np.array_split(x, 3, axis=-1)
+    return np.sum(np.sin(a)) + np.sum(c ** 3)
+
+
+def np_hvd_split(x):
+    left, right = np.hsplit(x, 2)
+    top, bottom = np.vsplit(x, 2)
+    front, back = np.dsplit(x, 2)
+    return np.sum(np.sin(left) * right) + np.sum(top * np.cos(bottom)) + np.sum(np.sin(front) * back)
+
+
+def np_unstack(x):
+    a, b = np.unstack(x, axis=-1)
+    return np.sum(np.sin(a) * b)
+
+
+def np_append(a, b):
+    return np.sum(np.sin(np.append(a, b)) * np.arange(np.size(a) + np.size(b)))
+
+
+def np_append_axis(a, b):
+    return np.sum(np.sin(np.append(a, b, axis=0)))
+
+
+def np_column_stack(a, b):
+    return np.sum(np.sin(np.column_stack([a, b])) * 1.5)
+
+
+def np_dstack(a, b):
+    return np.sum(np.sin(np.dstack([a, b])) * np.arange(2.0))
+
+
+def np_row_stack(a, b):
+    return np.sum(np.sin(np.row_stack([a, b])) * np.arange(3.0))
+
+
+def la_trace_offset(a):
+    return np.sum(np.sin(np.trace(a, 1))) + np.sum(np.cos(np.trace(a, -1, axis1=-1, axis2=0)))
+
+
+def la_diag_offset(v):
+    return np.sum(np.sin(np.diag(v, 1)) * 1.3) + np.sum(np.diag(v, -1) ** 3)
+
+
+def la_diagflat(v):
+    return np.sum(np.sin(np.diagflat(v)) * 1.3) + np.sum(np.diagflat(v, -2) ** 3)
+
+
+MORE_NUMPY_RULES = [
+    (np.trace, 4, la_trace_offset, [(arr(3, 3),), (X234,)], 0),
+    (np.diag, 2, la_diag_offset, [(X3,), (arr(3, 4),)], 0),
+    (np.diagflat, 2, la_diagflat, [(X3,), (X2,)], 0),
+    (np.fabs, 1, np_fabs, [(X3,), (X2,)], 0),
+    (np.deg2rad, 1, np_deg2rad, [(X3,)], 0), (np.radians, 1, np_deg2rad, [(X2,)], 0),
+    (np.rad2deg, 1, np_rad2deg, [(X3,)], 0), (np.degrees, 1, np_rad2deg, [(X2,)], 0),
+    (np.sinc, 1, np_sinc, [(X3,), (np.array([0.0, 1e-3, -5e-3, 0.5, 2.0]),)], 0),
+    (np.real, 1, np_real_conj, [(X3,)], 0), (np.conjugate, 1, np_real_conj, [(X2,)], 0),
+    (np.nan_to_num, 5, np_nan_to_num, [(np.array([0.5, 0.0, -1.5, 2.0, -0.4]), 0.7)], (0, 1)),
+    (np.logaddexp2, 2, np_logaddexp2, _pairs(PAIRS), (0, 1)),
+    (np.remainder, 2, np_remainder, [(X2 * 3.0, 0.8), (arr(3, lo=2.1, hi=4.0), arr(2, 3, lo=0.7, hi=1.9))], (0, 1)),
+    (np.fmod, 2, np_fmod, [(X2 * 3.0, -0.8), (arr(3, lo=-4.0, hi=-2.1), arr(2, 1, lo=0.7, hi=1.9))], (0, 1)),
+    (np.copysign, 2, np_copysign, _pairs(PAIRS), 0),
+    (np.ldexp, 2, np_ldexp, [(X3,), (X2,)], 0),
+    (np.clip, 3, np_clip_keywords, [(arr(2, 3), -0.5, 0.8), (arr(3), arr(2, 3, lo=-1.0, hi=-0.2), 0.6)], (0, 1, 2)),
+    (np.cumprod, 2, np_cumprod, [(X3,), (X2,), (np.array([0.5, 0.0, -1.5, 2.0]),)], 0),
+    (np.cumprod, 2, np_cumprod_axis, [(X2,), (np.array([[0.0, 1.5, -0.3], [0.7, 0.0, 0.0]]),)], 0),
+    (np.nansum, 3, np_nansum, [(X2,), (X234,)], 0),
+    (np.nanmean, 3, np_nanmean, [(X2,), (X234,)], 0),
+    (np.nanmax, 3, np_nanmax, [(np.array([[1.4, -0.3, 0.8], [0.2, -1.3, 1.25]]),)], 0),
+    (np.nanmin, 3, np_nanmax, [(np.array([[0.4, -1.3, 0.8], [1.3, -0.7, 1.25]]),)], 0),
+    (np.nanprod, 3, np_nanprod, [(X2,), (X234,)], 0),
+    (np.nancumsum, 2, np_nancumsum, [(X2,), (X234,)], 0),
+    (np.ptp, 3, np_ptp, [(X2,), (X234,)], 0),
+    (np.median, 3, np_median, [(X2,), (arr(4, 3),), (X234,)], 0),
+    (np.quantile, 4, np_quantile, [(X2,), (X234,)], 0),
+    (np.quantile, 4, np_quantiles_at_once, [(X2,), (X234,)], 0),
+    (np.percentile, 4, np_percentile, [(X234,)], 0),
+    (np.diff, 3, np_diff, [(arr(4, 5),), (X234,)], 0),
+    (np.transpose, 2, np_permute_dims, [(X234,)], 0),          # np.permute_dims is np.transpose
+    (np.matrix_transpose, 1, np_matrix_transpose, [(X2,), (X234,)], 0),
+    (np.rollaxis, 3, np_rollaxis, [(X234,)], 0),
+    (np.atleast_1d, 1, np_atleast, [(0.7,), (X3,), (X2,)], 0), (np.atleast_2d, 1, np_atleast, [(X3,)], 0),
+    (np.atleast_3d, 1, np_atleast, [(X2,)], 0),
+    (np.roll, 3, np_roll, [(X3,), (X2,)], 0), (np.roll, 3, np_roll_axes, [(X2,), (X234,)], 0),
+    (np.rot90, 3, np_rot90, [(arr(3, 3),), (X2,), (X234,)], 0),
+    (np.flipud, 1, np_flips, [(X2,), (X234,)], 0), (np.fliplr, 1, np_flips, [(arr(3, 3),)], 0),
+    (np.triu, 2, np_triangles, [(arr(3, 3),), (X234,)], 0), (np.tril, 2, np_triangles, [(X2,)], 0),
+    (np.diagonal, 4, np_diagonal, [(arr(3, 3),), (X234,)], 0),
+    (np.take, 3, np_take, [(arr(5),), (arr(2, 5),)], 0),
+    (np.take_along_axis, 3, np_take_along_axis, [(X2,), (X234,)], 0),
+    (np.sort, 2, np_sort, [(X3,), (X234,)], 0),
+    (np.partition, 3, np_partition, [(X3,), (X2,)], 0),
+    (np.pad, 2, np_pad, [(X3,), (arr(3, 3),)], 0), (np.pad, 3, np_pad, [(X2,)], 0),
+    (np.split, 3, np_split, [(arr(4, 4),)], 0), (np.array_split, 3, np_array_split, [(arr(2, 5),), (X234,)], 0),
+    (np.hsplit, 2, np_hvd_split, [(arr(2, 4, 2),)], 0), (np.vsplit, 2, np_hvd_split, [(arr(4, 2, 4),)], 0),
+    (np.dsplit, 2, np_hvd_split, [(arr(2, 2, 4),)], 0),
+    (np.unstack, 2, np_unstack, [(arr(3, 2),), (arr(2, 3, 2),)], 0),
+    (np.append, 3, np_append, [(X3, X2), (0.5, X3)], (0, 1)),
+    (np.append, 3, np_append_axis, [(X2, arr(1, 3))], (0, 1)),
+    (np.column_stack, 1, np_column_stack, [(X3, arr(3)), (X2.T, X3)], (0, 1)),
+    (np.dstack, 1, np_dstack, [(X3, arr(3)), (X2, arr(2, 3))], (0, 1)),
+] + ([(np.row_stack, 1, np_row_stack, [(X3, X2)], (0, 1))] if hasattr(np, "row_stack") else [])
+NUMPY_RULES += MORE_NUMPY_RULES
 
 
 def _describe(a):
@@ -791,9 +1081,22 @@ def test_numpy_rule_matches_finite_differences(fn, args, wrt):
         assert np.shape(g) == np.shape(args[pos_])
 
 
+def is_scipy(prim):
+    """Whether a primitive is SciPy's: its rule is in one of the rule modules for SciPy (scipy.special's
+    ufuncs are numpy.ufunc objects), or it comes from a SciPy module (a distribution's bound method)."""
+    rules = RULES.get(prim)
+    if rules:
+        return rules[0].template.__module__.startswith("s2sgrad.rules.scipy_")
+    owner = getattr(prim, "__self__", None)
+    module = getattr(prim, "__module__", None) or (type(owner).__module__ if owner is not None else "")
+    return module.startswith("scipy") or (isinstance(prim, np.ufunc) and getattr(np, prim.__name__, None) is not prim)
+
+
 def _is_numpy(prim):
     """NumPy functions (np.linalg's included), and s2sgrad's own array helpers that stand for array
     methods (x.astype, x.flatten)."""
+    if is_scipy(prim):
+        return False
     module = getattr(prim, "__module__", None) or type(prim).__module__
     if module == "s2sgrad.runtime":
         return prim in (runtime.astype, runtime.flatten)
@@ -816,20 +1119,20 @@ def test_rule_table_walk_sees_numpy_and_linalg_rules():
 # Forms a rule does not cover are refused, not approximated
 # ---------------------------------------------------------------------------------------------
 
-def np_norm_ord1(x):
-    return np.linalg.norm(x, ord=1)
-
-
-def np_diag_offset(x):
-    return np.sum(np.diag(x, 1))
-
-
 def np_cholesky_upper(a):
     return np.sum(np.linalg.cholesky(a, upper=True))
 
 
-@pytest.mark.parametrize("fn, x", [(np_norm_ord1, X3), (np_diag_offset, X3), (np_cholesky_upper, _spd())],
-                         ids=["norm ord=1", "diag k=1", "cholesky upper"])
+def np_pad_constant_values(x):
+    return np.sum(np.pad(x, 1, constant_values=2.0 * x[0]))
+
+
+def np_diff_prepend(x):
+    return np.sum(np.diff(x, prepend=x[:1] * 2.0) ** 2)
+
+
+@pytest.mark.parametrize("fn, x", [(np_cholesky_upper, _spd()), (np_pad_constant_values, X3), (np_diff_prepend, X3)],
+                         ids=["cholesky upper", "pad constant_values", "diff prepend"])
 def test_forms_without_an_exact_rule_are_refused_at_compile_time(fn, x):
     with pytest.raises(s2sgrad.NoGradientRuleError):
         s2sgrad.grad(fn)(x)
@@ -1076,3 +1379,47 @@ def test_property_shape_rules_route_each_element_back(case):
     x, axes = case
     g = s2sgrad.grad(prop_shape)(x, axes)
     np.testing.assert_allclose(g, numeric_grad(prop_shape, (x, axes), 0), rtol=1e-5, atol=1e-5)
+
+
+# ---------------------------------------------------------------------------------------------
+# Second order through every rule: the Hessian (reverse mode over the forward-mode code, so every
+# tangent template is differentiated again) against central differences of the gradient
+# ---------------------------------------------------------------------------------------------
+
+def hessian_check(fn, args, wrt, rtol=1e-4, atol=1e-6):
+    """H u for a random direction u of argument `wrt`, by s2sgrad.hessian, against central differences
+    (step 1e-5) of s2sgrad's gradient (itself checked against differences of the function above)."""
+    import warnings
+    x = np.asarray(args[wrt], dtype=float)
+    u = RNG.standard_normal(x.shape)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        H = s2sgrad.hessian(fn, wrt=wrt)(*args)
+        grad = s2sgrad.grad(fn, wrt=wrt)
+
+        def along(step):
+            moved = list(args)
+            moved[wrt] = x + step * u if x.ndim else float(x + step * u)
+            return np.asarray(grad(*moved))
+
+        fd = (along(1e-5) - along(-1e-5)) / 2e-5
+    Hu = np.tensordot(H, u, axes=x.ndim) if x.ndim else np.asarray(H) * u
+    np.testing.assert_allclose(Hu, fd, rtol=rtol, atol=atol, err_msg=f"Hessian of {fn.__name__} at {args}")
+    assert np.shape(H) == x.shape + x.shape
+
+
+# The second-order code indexes the list of pieces these return (`pieces[0]`), and the reverse transform
+# starts that list's adjoint as np.zeros_like(pieces), which fails for pieces of different shapes (a compiler
+# matter: the adjoint of a list-valued result should be a list of zeros, one per piece).
+RAGGED_PIECES = "the adjoint of a list of pieces of different shapes starts as np.zeros_like of the list"
+HESSIAN_XFAIL = {np_split: RAGGED_PIECES, np_array_split: RAGGED_PIECES}
+
+_HESSIAN_CASES = [pytest.param(fn, points[0], pos, id=f"{fn.__name__}-{pos}",
+                               marks=[pytest.mark.xfail(strict=True, reason=HESSIAN_XFAIL[fn])] if fn in HESSIAN_XFAIL
+                               else [])
+                  for _, _, fn, points, wrt in NUMPY_RULES for pos in ((wrt,) if isinstance(wrt, int) else wrt)]
+
+
+@pytest.mark.parametrize("fn, args, wrt", _HESSIAN_CASES)
+def test_hessian_through_every_numpy_rule_matches_differences_of_the_gradient(fn, args, wrt):
+    hessian_check(fn, args, wrt)

@@ -297,7 +297,66 @@ def uses_times_power(x):
     return np.sum(runtime.times_power(x, x + 2.0, 1.5) * W23)
 
 
-RUNTIME_RULES = [(runtime.broadcast_like, uses_broadcast_like, np.array([0.3, -0.2, 0.5])),
+A3 = np.array([[2.0, 0.3, -0.4], [0.1, 1.5, 0.2], [-0.3, 0.6, 1.8]])
+
+
+def uses_unreduce(x):
+    return np.sum(runtime.unreduce(np.sin(x[0]), W23, 0, False) * W23 + runtime.unreduce(x[:, :1], W23, 1, True) ** 2)
+
+
+def uses_bound_or(x):
+    return np.sum(runtime.bound_or(x * 2.0, -np.inf) ** 2)
+
+
+def uses_prod_of_others(x):
+    return np.sum(runtime.prod_of_others(x, 1) * W23)
+
+
+def uses_slogdet_tangent(x):
+    a = A3 + x
+    return runtime.slogdet_tangent(np.sin(x), a, np.linalg.slogdet(a))[1] ** 2
+
+
+def uses_solve_like(x):
+    return np.sum(runtime.solve_like(A3 + x, np.sin(x[0]), x[0]) ** 2)
+
+
+def uses_apply_like(x):
+    return np.sum(runtime.apply_like(A3 * x[0], x[1], x[1]) ** 2)
+
+
+def uses_lower_half_diagonal(x):
+    return np.sum(runtime.lower_half_diagonal(x) * A3) + np.sum(runtime.lower_half_diagonal(x) ** 2)
+
+
+def uses_mirror_lower(x):
+    return np.sum(runtime.mirror_lower(x) * A3) + np.sum(runtime.mirror_lower(x) ** 3)
+
+
+def uses_to_last(x):
+    return np.sum(runtime.to_last(x, 0) * W23.T) + np.sum(runtime.to_last(x, None) ** 3)
+
+
+def uses_from_last(x):
+    return np.sum(runtime.from_last(x, W23, 0) * W23) + np.sum(runtime.from_last(x, W23.T, None) ** 3)
+
+
+def uses_quantile_tangent(x):
+    return np.sum(runtime.quantile_tangent(x ** 2, W23, 0.4, 1, False, 1.0) ** 2)
+
+
+RUNTIME_RULES = [(runtime.unreduce, uses_unreduce, np.array([[0.3, -0.2, 0.5], [0.1, 0.4, -0.7]])),
+                 (runtime.bound_or, uses_bound_or, np.array([0.3, -0.2, 0.5])),
+                 (runtime.prod_of_others, uses_prod_of_others, np.array([[0.3, -0.2, 0.5], [0.0, 0.4, -0.7]])),
+                 (runtime.slogdet_tangent, uses_slogdet_tangent, A3 * 0.1),
+                 (runtime.solve_like, uses_solve_like, A3 * 0.1),
+                 (runtime.apply_like, uses_apply_like, A3 * 0.5),
+                 (runtime.lower_half_diagonal, uses_lower_half_diagonal, A3 * 0.5),
+                 (runtime.mirror_lower, uses_mirror_lower, A3 * 0.5),
+                 (runtime.to_last, uses_to_last, W23 * 0.7),
+                 (runtime.from_last, uses_from_last, W23.T * 0.7),
+                 (runtime.quantile_tangent, uses_quantile_tangent, W23 * 0.7),
+                 (runtime.broadcast_like, uses_broadcast_like, np.array([0.3, -0.2, 0.5])),
                  (runtime.times_power, uses_times_power, np.array([0.3, -0.2, 0.5])),
                  (runtime.stacked_tangent, uses_stacked_tangent, np.array([0.3, -0.2, 0.5])),
                  (runtime.own_tangent, uses_own_tangent, np.array([0.3, -0.2, 0.5])),

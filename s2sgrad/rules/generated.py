@@ -1,11 +1,16 @@
 """Rules for the helpers generated code calls (s2sgrad/runtime.py), so that generated code can itself be
 differentiated: the gradient of a jvp (Hessian-vector products) and forward mode over forward mode
-(higher derivatives). Each helper is linear in its first argument; the second only gives a shape (inert)."""
+(higher derivatives). Most helpers are linear in their first argument, the others giving a shape (inert);
+those of the tangent rules of np.prod and np.linalg are not, and their rules spell out the derivatives."""
 
-from ..runtime import (broadcast_like, cast_back, cast_tangent, own_tangent, pieces_like, stacked_tangent, unbroadcast,
-                       zero_tangent)
+import numpy as np
+
+from ..runtime import (apply_like, bound_or, broadcast_like, cast_back, cast_tangent, from_last, lower_half_diagonal,
+                       mirror_lower, own_tangent, pad_mode, pieces_like, prod_of_others, prod_of_others_derivative,
+                       quantile_adjoint, quantile_tangent, slogdet_tangent, solve_like, solve_transposed,
+                       stacked_tangent, times_transpose, to_last, unbroadcast, unreduce, zero_tangent)
 from . import adjoint, d, nondifferentiable
-from .tangents import linear
+from .tangents import bilinear, linear, t, tangent
 
 
 @adjoint(broadcast_like, inert=("y",))
@@ -33,9 +38,107 @@ def unbroadcast_rule(z, g, x):
     d[g] = broadcast_like(d[z], g)
 
 
+@adjoint(unreduce, inert=("x", "axis", "keepdims"))
+def unreduce_rule(z, g, x, axis, keepdims):
+    d[g] = unbroadcast(np.sum(d[z], axis=axis, keepdims=keepdims), g)
+
+
+@adjoint(bound_or, inert=("default",))
+def bound_or_rule(z, bound, default):
+    d[bound] = d[z]
+
+
+# Helpers of the tangent rules of np.prod, np.linalg.slogdet, solve and cholesky, which are not linear in
+# every argument: the adjoints of their formulas (second order: Hessians through those rules).
+
+@adjoint(prod_of_others, inert=("axis",))
+def prod_of_others_rule(z, x, axis):
+    d[x] = prod_of_others_derivative(d[z], x, axis)
+
+
+@tangent(prod_of_others)
+def prod_of_others_tangent(z, x, axis):
+    t[z] = prod_of_others_derivative(t[x], x, axis)
+
+
+@adjoint(slogdet_tangent, inert=("y",))
+def slogdet_tangent_rule(z, v, a, y):
+    # z[1] = trace(a^-1 v): a^-T for v, and -a^-T v^T a^-T for a
+    a_inv_t = np.swapaxes(np.linalg.inv(a), -1, -2)
+    g = np.expand_dims(d[z][1], (-2, -1))
+    d[v] = g * a_inv_t
+    d[a] = -g * (a_inv_t @ np.swapaxes(v, -1, -2) @ a_inv_t)
+
+
+@tangent(slogdet_tangent)
+def slogdet_tangent_tangent(z, v, a, y):
+    t[z] = slogdet_tangent(t[v], a, y) - slogdet_tangent(t[a] @ np.linalg.solve(a, v), a, y)
+
+
+@adjoint(solve_like, inert=("b",))
+def solve_like_rule(z, a, r, b):
+    # z = a^-1 r, r laid out like b: the adjoint of np.linalg.solve
+    r_bar = solve_transposed(a, d[z], b)
+    d[a] = -unbroadcast(times_transpose(r_bar, z, np.ndim(b) == 1), a)
+    d[r] = unbroadcast(r_bar, r)
+
+
+@tangent(solve_like)
+def solve_like_tangent(z, a, r, b):
+    t[z] = solve_like(a, t[r], b) - solve_like(a, apply_like(t[a], z, b), b)
+
+
+@adjoint(apply_like, inert=("b",))
+def apply_like_rule(z, m, y, b):
+    # z = m @ y, y laid out like b
+    d[m] = unbroadcast(times_transpose(d[z], y, np.ndim(b) == 1), m)
+    d[y] = unbroadcast(apply_like(np.swapaxes(m, -1, -2), d[z], b), y)
+
+
+@adjoint(lower_half_diagonal)
+def lower_half_diagonal_rule(z, x):
+    d[x] = lower_half_diagonal(d[z])
+
+
+@adjoint(mirror_lower)
+def mirror_lower_rule(z, v):
+    d[v] = np.tril(d[z]) + np.tril(np.swapaxes(d[z], -1, -2), -1)
+
+
+@adjoint(to_last, inert=("axis",))
+def to_last_rule(z, x, axis):
+    d[x] = from_last(d[z], x, axis)
+
+
+@adjoint(from_last, inert=("x", "axis"))
+def from_last_rule(z, g, x, axis):
+    d[g] = np.reshape(to_last(d[z], axis), np.shape(g))
+
+
+@adjoint(quantile_tangent, inert=("a", "axis", "keepdims", "scale"))     # a's weights are piecewise constant
+def quantile_tangent_rule(z, v, a, q, axis, keepdims, scale):
+    d[v] = quantile_adjoint(d[z], a, q, axis, keepdims, scale)
+
+
+linear(to_last, "x")
+linear(from_last, "g")
+linear(quantile_tangent, "v")
+nondifferentiable(pad_mode)
+linear(unreduce, "g")
+linear(bound_or, "bound")
+bilinear(apply_like, "m", "y")
+linear(lower_half_diagonal, "x")
+linear(mirror_lower, "v")
 linear(broadcast_like, "t")
 linear(own_tangent, "t")
 linear(cast_tangent, "t")
 linear(unbroadcast, "g")
 linear(stacked_tangent, "tangents")
 nondifferentiable(zero_tangent)
+
+
+# SciPy's rule tables join when the program imports SciPy (s2sgrad/rules/scipy_loader.py). Installed from
+# here, the last table rules/__init__.py imports, so that they may build on every other table.
+from . import scipy_loader  # noqa: E402
+
+scipy_loader.install()

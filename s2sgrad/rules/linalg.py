@@ -5,8 +5,8 @@ longer formulas live in `s2sgrad.runtime`. Matrix functions accept stacks of mat
 
 import numpy as np
 
-from ..runtime import (cholesky_adjoint, diag_adjoint, dot_adjoint_left, dot_adjoint_right, einsum_adjoints,
-                       identity_like, inner_adjoint_left, inner_adjoint_right, matmul_adjoint_left,
+from ..runtime import (cholesky_adjoint, diag_adjoint, diagonal_adjoint, dot_adjoint_left, dot_adjoint_right,
+                       einsum_adjoints, inner_adjoint_left, inner_adjoint_right, matmul_adjoint_left,
                        matmul_adjoint_right, solve_transposed, tensordot_adjoint_left, tensordot_adjoint_right,
                        times_transpose, unbroadcast, unreduce)
 from . import adjoint, d
@@ -66,14 +66,21 @@ def einsum(y, subscripts, *operands, optimize=False):
 # Diagonals
 # ---------------------------------------------------------------------------------------------
 
-@adjoint(np.trace)
-def trace(y, a):
-    d[a] = identity_like(a) * d[y]
+@adjoint(np.trace, inert=("offset", "axis1", "axis2"))
+def trace(y, a, offset=0, axis1=0, axis2=1):
+    # the sum of a diagonal: each of its elements gets d[y]
+    d[a] = diagonal_adjoint(np.expand_dims(d[y], -1) * np.ones(np.shape(np.diagonal(a, offset, axis1, axis2))[-1:]),
+                            a, offset, axis1, axis2)
 
 
-@adjoint(np.diag)
-def diag(y, v):
-    d[v] = diag_adjoint(d[y], v)
+@adjoint(np.diag, inert=("k",))
+def diag(y, v, k=0):
+    d[v] = diag_adjoint(d[y], v, k)
+
+
+@adjoint(np.diagflat, inert=("k",))
+def diagflat(y, v, k=0):
+    d[v] = np.reshape(np.diagonal(d[y], k), np.shape(v))
 
 
 # ---------------------------------------------------------------------------------------------

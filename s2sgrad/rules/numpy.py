@@ -19,9 +19,11 @@ import math
 
 import numpy as np
 
-from ..runtime import (bound_or, cast_back, extremum_share, hstack_axis, inverse_axes, linspace_weights,
-                       prod_of_others, reduced_count, reverse_cumsum, share_of, split_like, sum_to_shape, unbroadcast,
-                       unreduce, unrepeat, untile)
+from ..runtime import (bound_or, cast_back, cumprod_adjoint, diagonal_adjoint, extremum_share, filled,
+                       hstack_axis, inverse_axes, linspace_weights, pad_adjoint, pad_mode, prod_of_others,
+                       quantile_adjoint, quantile_weights, reduced_count, reverse_cumsum, rollaxis_destination,
+                       share_of, source_positions, split_like, sum_to_shape, take_adjoint, take_along_axis_adjoint,
+                       unbroadcast, undiff, unreduce, unrepeat, untile)
 from . import adjoint, d, nondifferentiable
 
 
@@ -139,7 +141,7 @@ def square(y, x):
     d[x] = d[y] * 2.0 * x
 
 
-@adjoint(np.absolute)          # np.abs is the same object
+@adjoint(np.absolute, np.fabs)          # np.abs is np.absolute
 def absolute(y, x):
     d[x] = d[y] * np.sign(x)           # 0 at the kink, as in JAX and PyTorch
 
@@ -152,7 +154,44 @@ def reciprocal(y, x):
     d[x] = -d[y] * y * y
 
 
-nondifferentiable(np.sign, np.floor, np.ceil, np.round, np.around, np.rint, np.trunc)
+@adjoint(np.deg2rad, np.radians)
+def deg2rad(y, x):
+    d[x] = d[y] * (math.pi / 180.0)
+
+
+@adjoint(np.rad2deg, np.degrees)
+def rad2deg(y, x):
+    d[x] = d[y] * (180.0 / math.pi)
+
+
+@adjoint(np.sinc)
+def sinc(y, x):
+    # (cos(pi x) - sinc(x)) / x, which is 0 / 0 at 0 and loses digits near it: there its Taylor series,
+    # whose derivatives at 0 are those of sinc' too (second order: sinc''(0) = -pi^2 / 3)
+    near = np.abs(x) < 1e-2
+    far = np.where(near, 1.0, x)
+    small = np.where(near, x, 0.0)
+    d[x] = d[y] * np.where(near, small * (-math.pi ** 2 / 3.0 + small * small * (math.pi ** 4 / 30.0 - small * small
+                                                                                   * math.pi ** 6 / 840.0)),
+                           (np.cos(math.pi * far) - np.sinc(far)) / far)
+
+
+@adjoint(np.real, np.conjugate)            # of real input (complex values are refused where they enter)
+def real(y, x):
+    d[x] = d[y]
+
+
+@adjoint(np.nan_to_num, inert=("copy",))
+def nan_to_num(y, x, copy=True, nan=0.0, posinf=None, neginf=None):
+    # finite elements pass through; each non-finite one is replaced by the value given for its kind
+    d[x] = np.where(np.isfinite(x), d[y], 0.0)
+    d[nan] = unbroadcast(np.where(np.isnan(x), d[y], 0.0), nan)
+    d[posinf] = unbroadcast(np.where(np.isposinf(x), d[y], 0.0), posinf)
+    d[neginf] = unbroadcast(np.where(np.isneginf(x), d[y], 0.0), neginf)
+
+
+nondifferentiable(np.sign, np.floor, np.ceil, np.round, np.around, np.rint, np.trunc, np.fix, np.imag, np.signbit,
+                  np.spacing)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -194,21 +233,55 @@ def logaddexp(z, x, y):
     d[y] = unbroadcast(d[z] * np.exp(y - z), y)
 
 
+@adjoint(np.logaddexp2)
+def logaddexp2(z, x, y):
+    d[x] = unbroadcast(d[z] * np.exp2(x - z), x)
+    d[y] = unbroadcast(d[z] * np.exp2(y - z), y)
+
+
+@adjoint(np.remainder, np.fmod)              # np.mod is np.remainder
+def remainder(z, x, y):
+    # x - y k with k = floor(x / y) (trunc for fmod), piecewise constant: (x - z) / y
+    d[x] = unbroadcast(d[z], x)
+    d[y] = -unbroadcast(d[z] * ((x - z) / y), y)
+
+
+@adjoint(np.copysign, inert=("y",))          # only y's sign is read
+def copysign(z, x, y):
+    d[x] = unbroadcast(d[z] * np.sign(x) * np.copysign(1.0, y), x)
+
+
+@adjoint(np.ldexp, inert=("e",))             # x 2^e, e integers
+def ldexp(z, x, e):
+    d[x] = unbroadcast(np.ldexp(d[z], e), x)
+
+
 @adjoint(np.where, inert=("cond",))          # the condition is piecewise constant
 def where(y, cond, a, b):
     d[a] = unbroadcast(np.where(cond, d[y], 0.0), a)
     d[b] = unbroadcast(np.where(cond, 0.0, d[y]), b)
 
 
+# y = minimum(maximum(x, lo), hi): x inside [lo, hi] (ends included) gets the gradient; where lo > hi NumPy
+# returns hi everywhere; a bound of None is no bound. Bounds by position, as a_min= / a_max=, or (NumPy 2.1)
+# as min= / max=.
+
 @adjoint(np.clip)
-def clip(y, x, lo, hi):
-    # y = minimum(maximum(x, lo), hi): x inside [lo, hi] (ends included) gets the gradient; where
-    # lo > hi NumPy returns hi everywhere; a bound of None is no bound
-    low = bound_or(lo, -np.inf)
-    high = bound_or(hi, np.inf)
-    d[x] = unbroadcast(np.where((low <= x) & (x <= high), d[y], 0.0), x)
-    d[lo] = unbroadcast(np.where((x < low) & (low <= high), d[y], 0.0), lo)
-    d[hi] = unbroadcast(np.where((x > high) | (low > high), d[y], 0.0), hi)
+def clip(y, a, a_min=None, a_max=None):
+    low = bound_or(a_min, -np.inf)
+    high = bound_or(a_max, np.inf)
+    d[a] = unbroadcast(np.where(np.logical_and(low <= a, a <= high), d[y], 0.0), a)
+    d[a_min] = unbroadcast(np.where(np.logical_and(a < low, low <= high), d[y], 0.0), a_min)
+    d[a_max] = unbroadcast(np.where(np.logical_or(a > high, low > high), d[y], 0.0), a_max)
+
+
+@adjoint(np.clip)
+def clip_keywords(y, a, *, min=None, max=None):
+    low = bound_or(min, -np.inf)
+    high = bound_or(max, np.inf)
+    d[a] = unbroadcast(np.where(np.logical_and(low <= a, a <= high), d[y], 0.0), a)
+    d[min] = unbroadcast(np.where(np.logical_and(a < low, low <= high), d[y], 0.0), min)
+    d[max] = unbroadcast(np.where(np.logical_or(a > high, low > high), d[y], 0.0), max)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -289,6 +362,78 @@ def cumsum(y, x, axis=None):
     d[x] = np.reshape(reverse_cumsum(d[y], axis), np.shape(x))
 
 
+# y_i is the product of x_j over j <= i. The adjoint runs the products backwards (no division, exact with
+# zeros); the tangent is that of row i of a matrix holding x_j at j <= i and 1 elsewhere, through np.prod's
+# derivative, made of rules itself (Hessians) at the price of n x n entries along the axis.
+
+@adjoint(np.cumprod, inert=("axis",))
+def cumprod(y, x, axis=None):
+    d[x] = cumprod_adjoint(d[y], x, axis)
+
+
+# NaN-ignoring reductions: NaNs carry no derivative (they are left out, or count as 1 in a product)
+
+@adjoint(np.nansum, inert=("axis", "keepdims"))
+def nansum(y, x, axis=None, *, keepdims=False):
+    d[x] = np.where(np.isnan(x), 0.0, unreduce(d[y], x, axis, keepdims))
+
+
+@adjoint(np.nanmean, inert=("axis", "keepdims"))
+def nanmean(y, x, axis=None, *, keepdims=False):
+    counted = np.sum(np.logical_not(np.isnan(x)), axis=axis, keepdims=True)
+    d[x] = np.where(np.isnan(x), 0.0, unreduce(d[y], x, axis, keepdims) / counted)
+
+
+@adjoint(np.nanmax, np.nanmin, inert=("axis", "keepdims"))
+def nanmax(y, x, axis=None, *, keepdims=False):
+    # NaN equals nothing: the shares go to the extrema among the numbers, split equally among ties
+    d[x] = unreduce(d[y], x, axis, keepdims) * extremum_share(x, y, axis, keepdims)
+
+
+@adjoint(np.nanprod, inert=("axis", "keepdims"))
+def nanprod(y, x, axis=None, *, keepdims=False):
+    d[x] = np.where(np.isnan(x), 0.0, unreduce(d[y], x, axis, keepdims) * prod_of_others(
+        np.where(np.isnan(x), 1.0, x), axis))
+
+
+@adjoint(np.nancumsum, inert=("axis",))
+def nancumsum(y, x, axis=None):
+    d[x] = np.where(np.isnan(x), 0.0, np.reshape(reverse_cumsum(d[y], axis), np.shape(x)))
+
+
+@adjoint(np.ptp, inert=("axis", "keepdims"))
+def ptp(y, x, axis=None, *, keepdims=False):
+    # max - min, ties at either end split equally
+    top = np.max(x, axis=axis, keepdims=keepdims)
+    bottom = np.min(x, axis=axis, keepdims=keepdims)
+    d[x] = unreduce(d[y], x, axis, keepdims) * (extremum_share(x, top, axis, keepdims)
+                                                  - extremum_share(x, bottom, axis, keepdims))
+
+
+# Order statistics: np.median and np.quantile / np.percentile with the default method ('linear') move with
+# the elements at the order statistics they read, weighted as they interpolate; ties take the weights
+# argsort gives them (a subgradient). The quantile q moves them too and has no rule: refused.
+
+@adjoint(np.median, inert=("axis", "keepdims"))
+def median(y, x, axis=None, *, keepdims=False):
+    d[x] = unreduce(d[y], x, axis, keepdims) * quantile_weights(x, 0.5, axis, 1.0)
+
+
+@adjoint(np.quantile, inert=("axis", "keepdims"))
+def quantile(y, a, q, axis=None, *, keepdims=False):
+    d[a] = quantile_adjoint(d[y], a, q, axis, keepdims, 1.0)
+
+
+@adjoint(np.percentile, inert=("axis", "keepdims"))
+def percentile(y, a, q, axis=None, *, keepdims=False):
+    d[a] = quantile_adjoint(d[y], a, q, axis, keepdims, 100.0)
+
+
+@adjoint(np.diff, inert=("n", "axis"))          # prepend= and append= have no rule
+def diff(y, a, n=1, axis=-1):
+    d[a] = undiff(d[y], n, axis)
+
+
 # ---------------------------------------------------------------------------------------------
 # Shape
 # ---------------------------------------------------------------------------------------------
@@ -353,6 +498,126 @@ def flip(y, x, axis=None):
     d[x] = np.flip(d[y], axis)
 
 
+@adjoint(np.matrix_transpose)
+def matrix_transpose(y, x):
+    d[x] = np.matrix_transpose(d[y])
+
+
+@adjoint(np.rollaxis, inert=("axis", "start"))
+def rollaxis(y, x, axis, start=0):
+    d[x] = np.moveaxis(d[y], rollaxis_destination(np.ndim(x), axis, start), axis)
+
+
+@adjoint(np.atleast_1d, np.atleast_2d, np.atleast_3d)     # of one array (several give a list: no rule)
+def atleast_1d(y, x):
+    d[x] = np.reshape(d[y], np.shape(x))
+
+
+@adjoint(np.roll, inert=("shift", "axis"))
+def roll(y, x, shift, axis=None):
+    d[x] = np.roll(d[y], np.negative(shift), axis)
+
+
+@adjoint(np.rot90, inert=("k", "axes"))
+def rot90(y, x, k=1, axes=(0, 1)):
+    d[x] = np.rot90(d[y], -k, axes)
+
+
+@adjoint(np.flipud)
+def flipud(y, x):
+    d[x] = np.flipud(d[y])
+
+
+@adjoint(np.fliplr)
+def fliplr(y, x):
+    d[x] = np.fliplr(d[y])
+
+
+@adjoint(np.triu, inert=("k",))
+def triu(y, x, k=0):
+    d[x] = np.triu(d[y], k)
+
+
+@adjoint(np.tril, inert=("k",))
+def tril(y, x, k=0):
+    d[x] = np.tril(d[y], k)
+
+
+@adjoint(np.diagonal, inert=("offset", "axis1", "axis2"))
+def diagonal(y, x, offset=0, axis1=0, axis2=1):
+    d[x] = diagonal_adjoint(d[y], x, offset, axis1, axis2)
+
+
+@adjoint(np.take, inert=("indices", "axis"))
+def take(y, x, indices, axis=None):
+    d[x] = take_adjoint(d[y], x, indices, axis)
+
+
+@adjoint(np.take_along_axis, inert=("indices", "axis"))
+def take_along_axis(y, x, indices, axis):
+    d[x] = take_along_axis_adjoint(d[y], x, indices, axis)
+
+
+# np.sort and np.partition rearrange x: each element of y goes back where it came from (tied values may
+# trade places, where their derivatives agree or the point is a kink)
+
+@adjoint(np.sort, inert=("axis",))
+def sort(y, x, axis=-1):
+    d[x] = take_along_axis_adjoint(d[y], x, source_positions(x, y, axis), axis)
+
+
+@adjoint(np.partition, inert=("kth", "axis"))
+def partition(y, x, kth, axis=-1):
+    d[x] = take_along_axis_adjoint(d[y], x, source_positions(x, y, axis), axis)
+
+
+# np.pad copies elements (mode constant with zeros, edge, reflect, symmetric, wrap): each copy's adjoint
+# goes back to its element. constant_values= and the modes computing statistics have no rule.
+
+@adjoint(np.pad, inert=("pad_width",))
+def pad(y, x, pad_width):
+    d[x] = pad_adjoint(d[y], x, pad_width)
+
+
+@adjoint(np.pad, inert=("pad_width", "mode"))
+def pad_mode_(y, x, pad_width, mode):
+    d[x] = pad_adjoint(d[y], x, pad_width, pad_mode(mode))
+
+
+# Functions returning a list of pieces: d[y] holds each piece's adjoint (0.0 for a piece nothing read).
+
+@adjoint(np.split, np.array_split, inert=("indices_or_sections", "axis"))
+def split(y, x, indices_or_sections, axis=0):
+    d[x] = np.concatenate(filled(d[y], y), axis=axis)
+
+
+@adjoint(np.hsplit, inert=("indices_or_sections",))
+def hsplit(y, x, indices_or_sections):
+    d[x] = np.concatenate(filled(d[y], y), axis=hstack_axis([x]))
+
+
+@adjoint(np.vsplit, inert=("indices_or_sections",))
+def vsplit(y, x, indices_or_sections):
+    d[x] = np.concatenate(filled(d[y], y), axis=0)
+
+
+@adjoint(np.dsplit, inert=("indices_or_sections",))
+def dsplit(y, x, indices_or_sections):
+    d[x] = np.concatenate(filled(d[y], y), axis=2)
+
+
+@adjoint(np.unstack, inert=("axis",))
+def unstack(y, x, *, axis=0):
+    d[x] = np.stack(filled(d[y], y), axis=axis)
+
+
+@adjoint(np.append, inert=("axis",))
+def append(y, arr, values, axis=None):
+    pieces = split_like(d[y], [arr, values], axis)
+    d[arr] = pieces[0]
+    d[values] = pieces[1]
+
+
 # Sequence arguments: `xs` is the Python list of arrays; d[xs] is one adjoint per element.
 
 @adjoint(np.concatenate, inert=("axis",))
@@ -370,9 +635,19 @@ def hstack(y, xs):
     d[xs] = split_like(d[y], xs, hstack_axis(xs))
 
 
-@adjoint(np.vstack)
+@adjoint(np.vstack, *([np.row_stack] if hasattr(np, "row_stack") else []))     # row_stack: NumPy < 2.5
 def vstack(y, xs):
     d[xs] = split_like(d[y], xs, 0)
+
+
+@adjoint(np.column_stack)
+def column_stack(y, xs):
+    d[xs] = split_like(d[y], xs, 1)
+
+
+@adjoint(np.dstack)
+def dstack(y, xs):
+    d[xs] = split_like(d[y], xs, 2)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -417,11 +692,14 @@ def arange_by(y, start, stop, step):
 # ---------------------------------------------------------------------------------------------
 
 nondifferentiable(
-    np.zeros, np.ones, np.empty, np.zeros_like, np.ones_like, np.empty_like, np.eye, np.identity,
-    np.shape, np.ndim, np.size, np.argmax, np.argmin, np.argsort,
-    np.isnan, np.isinf, np.isfinite, np.count_nonzero, np.any, np.all,
+    np.zeros, np.ones, np.empty, np.zeros_like, np.ones_like, np.empty_like, np.eye, np.identity, np.tri,
+    np.shape, np.ndim, np.size, np.argmax, np.argmin, np.argsort, np.argpartition, np.nanargmax, np.nanargmin,
+    np.isnan, np.isinf, np.isfinite, np.isposinf, np.isneginf, np.count_nonzero, np.any, np.all,
+    np.logical_and, np.logical_or, np.logical_not, np.logical_xor,
+    np.equal, np.not_equal, np.less, np.less_equal, np.greater, np.greater_equal,
+    np.nonzero, np.flatnonzero, np.argwhere, np.searchsorted, np.digitize, np.floor_divide,
 )
 
 # Helpers the tangent templates call that are piecewise constant in every argument (so Hessians go
 # through max, maximum and the reductions that count).
-nondifferentiable(extremum_share, share_of, reduced_count)
+nondifferentiable(extremum_share, share_of, reduced_count, quantile_weights, source_positions, rollaxis_destination)

@@ -31,9 +31,10 @@ from dataclasses import dataclass
 import gast
 import numpy as np
 
-from ..runtime import (apply_like, astype as astype_, cast_tangent, cholesky_tangent, einsum_tangent, extremum_share,
-                       flatten as flatten_, prod_of_others, reduced_count, slogdet_tangent, solve_like, stacked_tangent,
-                       times_power)
+from ..runtime import (apply_like, astype as astype_, cast_tangent, einsum_tangent, extremum_share, flatten as flatten_,
+                       from_last, lower_half_diagonal, mirror_lower, pad_mode, prod_of_others, quantile_tangent,
+                       quantile_weights, reduced_count, slogdet_tangent, solve_like, source_positions,
+                       stacked_tangent, times_power, to_last)
 from . import DropUnbroadcast, Rule, adjoint_of
 
 TANGENTS = {}       # primitive -> Elementwise() | Linear | Bilinear | [Rule, ...] (explicit templates)
@@ -287,15 +288,20 @@ elementwise(
     np.fabs, np.sign, np.arcsin, np.arccos, np.arctan, np.arctan2, np.sinh, np.cosh, np.arcsinh, np.arccosh,
     np.arctanh, np.exp2, np.expm1, np.log2, np.log10, np.log1p, np.square, np.cbrt, np.reciprocal,
     np.hypot, np.maximum, np.minimum, np.fmax, np.fmin, np.where, np.clip, np.logaddexp, np.logaddexp2,
-    np.sinc, np.deg2rad, np.rad2deg, np.radians, np.degrees,
+    np.sinc, np.deg2rad, np.rad2deg, np.radians, np.degrees, np.conjugate, np.nan_to_num, np.remainder, np.fmod,
+    np.copysign, np.ldexp,
 )
 for _prim in (np.mean, np.reshape, np.ravel, np.transpose, np.swapaxes, np.moveaxis, np.expand_dims,
               np.squeeze, np.broadcast_to, np.cumsum, np.trace, np.diag, np.diagonal, np.flip, np.real,
               np.atleast_1d, np.atleast_2d, np.tile, np.repeat, np.roll, np.triu,
-              np.tril, np.fliplr, np.flipud, np.rot90):
+              np.tril, np.fliplr, np.flipud, np.rot90, np.atleast_3d, np.matrix_transpose, np.rollaxis, np.take,
+              np.take_along_axis, np.diff, np.diagflat, np.split, np.array_split, np.hsplit, np.vsplit, np.dsplit,
+              np.unstack):
     linear(_prim, 0)
-for _prim in (np.concatenate, np.stack, np.hstack, np.vstack, np.column_stack):
+for _prim in (np.concatenate, np.stack, np.hstack, np.vstack, np.column_stack, np.dstack,
+              *([np.row_stack] if hasattr(np, "row_stack") else [])):
     linear(_prim, 0)                     # a list display: each element's tangent, zeros for the others
+linear(np.append, "arr", "values")
 for _prim in (np.multiply, np.matmul, np.dot, np.outer, np.inner, np.vdot, np.tensordot, np.kron, np.cross):
     bilinear(_prim, 0, 1)
 
@@ -376,6 +382,85 @@ def var_along(y, x, axis=None, *, ddof=0, keepdims=False):
         reduced_count(x, axis) - ddof)
 
 
+@tangent(np.cumprod)
+def cumprod(y, x, axis=None):
+    # row i of a matrix holding x_j at j <= i and 1 elsewhere has the product y_i: np.prod's tangent per row
+    along = to_last(x, axis)
+    lower = np.tri(np.shape(along)[-1], dtype=bool)
+    others = prod_of_others(np.where(lower, np.expand_dims(along, -2), 1.0), -1)
+    t[y] = from_last(np.sum(np.where(lower, np.expand_dims(to_last(t[x], axis), -2), 0.0) * others, axis=-1), y, axis)
+
+
+@tangent(np.nansum)
+def nansum(y, x, axis=None, *, keepdims=False):
+    t[y] = np.sum(np.where(np.isnan(x), 0.0, t[x]), axis=axis, keepdims=keepdims)
+
+
+@tangent(np.nanmean)
+def nanmean(y, x, axis=None, *, keepdims=False):
+    counted = np.sum(np.logical_not(np.isnan(x)), axis=axis, keepdims=keepdims)
+    t[y] = np.sum(np.where(np.isnan(x), 0.0, t[x]), axis=axis, keepdims=keepdims) / counted
+
+
+@tangent(np.nanmax, np.nanmin)
+def nanmax(y, x, axis=None, *, keepdims=False):
+    t[y] = np.sum(t[x] * extremum_share(x, y, axis, keepdims), axis=axis, keepdims=keepdims)
+
+
+@tangent(np.nanprod)
+def nanprod(y, x, axis=None, *, keepdims=False):
+    t[y] = np.sum(np.where(np.isnan(x), 0.0, t[x] * prod_of_others(np.where(np.isnan(x), 1.0, x), axis)), axis=axis,
+                  keepdims=keepdims)
+
+
+@tangent(np.nancumsum)
+def nancumsum(y, x, axis=None):
+    t[y] = np.cumsum(np.where(np.isnan(x), 0.0, t[x]), axis=axis)
+
+
+@tangent(np.ptp)
+def ptp(y, x, axis=None, *, keepdims=False):
+    top = np.max(x, axis=axis, keepdims=keepdims)
+    bottom = np.min(x, axis=axis, keepdims=keepdims)
+    t[y] = np.sum(t[x] * (extremum_share(x, top, axis, keepdims) - extremum_share(x, bottom, axis, keepdims)),
+                  axis=axis, keepdims=keepdims)
+
+
+@tangent(np.median)
+def median(y, x, axis=None, *, keepdims=False):
+    t[y] = np.sum(t[x] * quantile_weights(x, 0.5, axis, 1.0), axis=axis, keepdims=keepdims)
+
+
+@tangent(np.quantile)
+def quantile(y, a, q, axis=None, *, keepdims=False):
+    t[y] = quantile_tangent(t[a], a, q, axis, keepdims, 1.0)
+
+
+@tangent(np.percentile)
+def percentile(y, a, q, axis=None, *, keepdims=False):
+    t[y] = quantile_tangent(t[a], a, q, axis, keepdims, 100.0)
+
+
+@tangent(np.sort)
+def sort(y, x, axis=-1):
+    t[y] = np.take_along_axis(t[x], source_positions(x, y, axis), axis)
+
+
+@tangent(np.partition)
+def partition(y, x, kth, axis=-1):
+    t[y] = np.take_along_axis(t[x], source_positions(x, y, axis), axis)
+
+
+@tangent(np.pad)
+def pad(y, x, pad_width):
+    t[y] = np.pad(t[x], pad_width)
+
+
+@tangent(np.pad)
+def pad_mode_(y, x, pad_width, mode):
+    t[y] = np.pad(t[x], pad_width, pad_mode(mode))
+
+
 # std and norm divide by their value; where it is 0, so is the numerator (x - mean, x): 0 / 1, the
 # subgradient 0 the adjoint rules give.
 
@@ -407,7 +492,10 @@ def slogdet(y, a):
 
 @tangent(np.linalg.cholesky)
 def cholesky(L, a):
-    t[L] = cholesky_tangent(t[a], L)
+    # Murray (2016): dL = L Phi(L^-1 dA L^-T), where dA is t[a]'s lower triangle mirrored (NumPy reads only
+    # that triangle) and Phi takes the lower triangle and halves its diagonal; every step has a rule
+    t[L] = L @ lower_half_diagonal(np.swapaxes(np.linalg.solve(L, np.swapaxes(np.linalg.solve(L, mirror_lower(t[a])),
+                                                                              -1, -2)), -1, -2))
 
 
 # Constructors: the value spread to the output's shape, in its dtype (zero for an integer output).

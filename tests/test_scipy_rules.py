@@ -1,0 +1,489 @@
+"""SciPy's gradient rules (scipy.special, scipy.stats, scipy.linalg, scipy.integrate, scipy.signal),
+checked like NumPy's: against central finite differences in float64 in reverse mode (rtol 1e-5, atol 1e-6
+unless an entry says otherwise), in forward mode along a random direction (the same tolerance), and to
+second order (Hessian-vector products against differences of the gradient, rtol 1e-4, atol 1e-6).
+
+`SCIPY_RULES` is the table; `test_every_registered_scipy_rule_has_a_test` walks `s2sgrad.rules.RULES`, so
+registering a SciPy rule without an entry here fails the suite. SciPy is an optional dependency
+(`pip install 's2sgrad[scipy]'`): without it this module is skipped.
+"""
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+scipy = pytest.importorskip("scipy")
+
+from scipy.special import (beta, betainc, betaln, dawsn, digamma, entr, erf, erfc, erfcinv, erfcx, erfi,  # noqa: E402
+                           erfinv, expit, gamma, gammainc, gammaincc, gammaln, i0, i0e, i1, i1e, iv, ive, j0, j1, jv,
+                           k0, k0e, k1, k1e, kl_div, kv, kve, log_expit, log_ndtr, log_softmax, logit, logsumexp,
+                           multigammaln, ndtr, ndtri, polygamma, psi, rel_entr, rgamma, softmax, xlog1py, xlogy, y0,
+                           y1, yv)
+
+import s2sgrad  # noqa: E402
+from gradcheck import assert_grad_matches, uncovered  # noqa: E402
+from s2sgrad.rules import RULES  # noqa: E402
+from test_numpy_rules import hessian_check, is_scipy  # noqa: E402
+
+RNG = np.random.default_rng(20240612)
+
+
+def arr(*shape, lo=-1.5, hi=1.5):
+    return RNG.uniform(lo, hi, shape)
+
+
+def pos(*shape, lo=0.4, hi=2.5):
+    return RNG.uniform(lo, hi, shape)
+
+
+def unit(*shape):
+    return RNG.uniform(0.1, 0.9, shape)
+
+
+# ---------------------------------------------------------------------------------------------
+# scipy.special: one function per rule, each through a nonlinear function of its result
+# ---------------------------------------------------------------------------------------------
+
+def sp_erf(x):
+    return np.sum(np.sin(erf(x)))
+
+
+def sp_erfc(x):
+    return np.sum(np.sin(erfc(x)))
+
+
+def sp_erfinv(x):
+    return np.sum(np.sin(erfinv(x)))
+
+
+def sp_erfcinv(x):
+    return np.sum(np.sin(erfcinv(x)))
+
+
+def sp_erfcx(x):
+    return np.sum(np.sin(erfcx(x)))
+
+
+def sp_erfi(x):
+    return np.sum(np.sin(erfi(x)))
+
+
+def sp_dawsn(x):
+    return np.sum(np.sin(dawsn(x)))
+
+
+def sp_ndtr(x):
+    return np.sum(np.sin(ndtr(x)))
+
+
+def sp_log_ndtr(x):
+    return np.sum(np.sin(log_ndtr(x)))
+
+
+def sp_ndtri(p):
+    return np.sum(np.sin(ndtri(p)))
+
+
+def sp_gamma(x):
+    return np.sum(np.sin(gamma(x)))
+
+
+def sp_gammaln(x):
+    return np.sum(np.sin(gammaln(x)))
+
+
+def sp_digamma(x):
+    return np.sum(np.sin(digamma(x)) + psi(x) ** 2)
+
+
+def sp_polygamma(x):
+    return np.sum(np.sin(polygamma(1, x)) + polygamma(2, x) ** 2)
+
+
+def sp_rgamma(x):
+    return np.sum(np.sin(rgamma(x)))
+
+
+def sp_multigammaln(a):
+    return np.sin(multigammaln(a, 3))
+
+
+def sp_gammainc(x):
+    return np.sum(np.sin(gammainc(1.7, x)))
+
+
+def sp_gammaincc(x):
+    return np.sum(np.sin(gammaincc(np.array([0.6, 2.5, 1.0]), x)))
+
+
+def sp_beta(a, b):
+    return np.sum(np.sin(beta(a, b)))
+
+
+def sp_betaln(a, b):
+    return np.sum(np.sin(betaln(a, b)))
+
+
+def sp_betainc(x):
+    return np.sum(np.sin(betainc(1.5, 2.5, x)))
+
+
+def sp_expit(x):
+    return np.sum(np.sin(expit(x)))
+
+
+def sp_logit(p):
+    return np.sum(np.sin(logit(p)))
+
+
+def sp_log_expit(x):
+    return np.sum(np.sin(log_expit(x)))
+
+
+def sp_logsumexp(a):
+    return np.sin(logsumexp(a)) + np.sum(np.sin(logsumexp(a, axis=0)))
+
+
+def sp_logsumexp_keep(a):
+    return np.sum(np.sin(logsumexp(a, axis=-1, keepdims=True) * a))
+
+
+def sp_logsumexp_weighted(a, b):
+    return np.sum(np.sin(logsumexp(a, axis=1, b=b)))
+
+
+def sp_logsumexp_tuple_axis(a):
+    return np.sum(np.sin(logsumexp(a, axis=(0, 2))))
+
+
+def sp_softmax(x):
+    return np.sum(np.sin(softmax(x)) * np.arange(np.size(x)).reshape(np.shape(x)))
+
+
+def sp_softmax_axis(x):
+    return np.sum(np.sin(softmax(x, axis=-1)) * np.arange(np.size(x)).reshape(np.shape(x)))
+
+
+def sp_softmax_weighted(x):
+    return np.sum(np.sin(softmax(x, axis=-1)) * x)
+
+
+def sp_log_softmax(x):
+    return np.sum(np.sin(log_softmax(x, axis=0)) * np.arange(np.size(x)).reshape(np.shape(x)))
+
+
+def sp_xlogy(x, y):
+    return np.sum(np.sin(xlogy(x, y)))
+
+
+def sp_xlog1py(x, y):
+    return np.sum(np.sin(xlog1py(x, y)))
+
+
+def sp_entr(x):
+    return np.sum(np.sin(entr(x)))
+
+
+def sp_rel_entr(x, y):
+    return np.sum(np.sin(rel_entr(x, y)))
+
+
+def sp_kl_div(x, y):
+    return np.sum(np.sin(kl_div(x, y)))
+
+
+def sp_i0(x):
+    return np.sum(np.sin(i0(x)))
+
+
+def sp_i1(x):
+    return np.sum(np.sin(i1(x)))
+
+
+def sp_iv(x):
+    return np.sum(np.sin(iv(1.5, x)) + iv(0.0, x) ** 2)
+
+
+def sp_i0e(x):
+    return np.sum(np.sin(i0e(x)))
+
+
+def sp_i1e(x):
+    return np.sum(np.sin(i1e(x)))
+
+
+def sp_ive(x):
+    return np.sum(np.sin(ive(2.5, x)))
+
+
+def sp_j0(x):
+    return np.sum(np.sin(j0(x)))
+
+
+def sp_j1(x):
+    return np.sum(np.sin(j1(x)))
+
+
+def sp_jv(x):
+    return np.sum(np.sin(jv(1.5, x)) + jv(3.0, x) ** 2)
+
+
+def sp_y0(x):
+    return np.sum(np.sin(y0(x)))
+
+
+def sp_y1(x):
+    return np.sum(np.sin(y1(x)))
+
+
+def sp_yv(x):
+    return np.sum(np.sin(yv(0.5, x)))
+
+
+def sp_k0(x):
+    return np.sum(np.sin(k0(x)))
+
+
+def sp_k1(x):
+    return np.sum(np.sin(k1(x)))
+
+
+def sp_kv(x):
+    return np.sum(np.sin(kv(1.5, x)))
+
+
+def sp_k0e(x):
+    return np.sum(np.sin(k0e(x)))
+
+
+def sp_k1e(x):
+    return np.sum(np.sin(k1e(x)))
+
+
+def sp_kve(x):
+    return np.sum(np.sin(kve(0.5, x)))
+
+
+X3, X23, X234 = arr(3), arr(2, 3), arr(2, 3, 4)
+P3, P23 = pos(3), pos(2, 3)
+PAIRS = [(pos(3), pos(3)), (pos(3), pos(2, 3)), (pos(2, 1), pos(1, 3)), (1.3, pos(2, 3))]
+
+# (primitive, arity the case exercises, function, list of argument tuples, wrt)
+SCIPY_RULES = [
+    (erf, 1, sp_erf, [(X3,), (X23,)], 0),
+    (erfc, 1, sp_erfc, [(X3,)], 0),
+    (erfinv, 1, sp_erfinv, [(arr(3, lo=-0.9, hi=0.9),), (arr(2, 3, lo=-0.9, hi=0.9),)], 0),
+    (erfcinv, 1, sp_erfcinv, [(arr(3, lo=0.1, hi=1.9),)], 0),
+    (erfcx, 1, sp_erfcx, [(X3,)], 0),
+    (erfi, 1, sp_erfi, [(X3,)], 0),
+    (dawsn, 1, sp_dawsn, [(X3,)], 0),
+    (ndtr, 1, sp_ndtr, [(X3,), (arr(3, lo=-9.0, hi=-5.0),)], 0),
+    (log_ndtr, 1, sp_log_ndtr, [(X3,), (arr(3, lo=-30.0, hi=-10.0),)], 0),
+    (ndtri, 1, sp_ndtri, [(unit(3),), (unit(2, 3),)], 0),
+    (gamma, 1, sp_gamma, [(P3,), (np.array([-0.5, -1.3, 2.2]),)], 0),
+    (gammaln, 1, sp_gammaln, [(P3,), (pos(2, 3),)], 0),
+    (digamma, 1, sp_digamma, [(P3,)], 0),
+    (polygamma, 2, sp_polygamma, [(P3,)], 0),
+    (rgamma, 1, sp_rgamma, [(P3,), (np.array([-0.5, -1.3, 0.2, -2.7]),)], 0),
+    (multigammaln, 2, sp_multigammaln, [(3.3,)], 0),
+    (gammainc, 2, sp_gammainc, [(P3,)], 0),
+    (gammaincc, 2, sp_gammaincc, [(P3,), (pos(2, 3),)], 0),
+    (beta, 2, sp_beta, PAIRS, (0, 1)),
+    (betaln, 2, sp_betaln, PAIRS, (0, 1)),
+    (betainc, 3, sp_betainc, [(unit(3),)], 0),
+    (expit, 1, sp_expit, [(X3,), (X234,)], 0),
+    (logit, 1, sp_logit, [(unit(3),), (unit(2, 3),)], 0),
+    (log_expit, 1, sp_log_expit, [(X3,), (arr(3, lo=-40.0, hi=40.0),)], 0),
+    (logsumexp, 4, sp_logsumexp, [(X23,), (X234,)], 0),
+    (logsumexp, 4, sp_logsumexp_keep, [(X3,), (X234,)], 0),
+    (logsumexp, 4, sp_logsumexp_weighted, [(X23, pos(3)), (X23, pos(2, 3)), (X234, pos(3, 1))], (0, 1)),
+    (logsumexp, 4, sp_logsumexp_tuple_axis, [(X234,)], 0),
+    (softmax, 2, sp_softmax, [(X3,), (X23,)], 0),
+    (softmax, 2, sp_softmax_axis, [(X23,), (X234,)], 0),
+    (softmax, 2, sp_softmax_weighted, [(X23,)], 0),
+    (log_softmax, 2, sp_log_softmax, [(X23,), (X234,)], 0),
+    (xlogy, 2, sp_xlogy, [(X3, P3), (X23, P3), (0.7, pos(2, 3))], (0, 1)),
+    (xlog1py, 2, sp_xlog1py, [(X3, P3), (X23, arr(3, lo=-0.5, hi=2.0))], (0, 1)),
+    (entr, 1, sp_entr, [(P3,), (P23,)], 0),
+    (rel_entr, 2, sp_rel_entr, PAIRS, (0, 1)),
+    (kl_div, 2, sp_kl_div, PAIRS, (0, 1)),
+    (i0, 1, sp_i0, [(X3,)], 0),
+    (i1, 1, sp_i1, [(X3,)], 0),
+    (iv, 2, sp_iv, [(P3,), (pos(2, 3),)], 0),
+    (i0e, 1, sp_i0e, [(X3,)], 0),
+    (i1e, 1, sp_i1e, [(X3,)], 0),
+    (ive, 2, sp_ive, [(X3,)], 0),
+    (j0, 1, sp_j0, [(X3 * 3.0,)], 0),
+    (j1, 1, sp_j1, [(X3 * 3.0,)], 0),
+    (jv, 2, sp_jv, [(P3 * 2.0,)], 0),
+    (y0, 1, sp_y0, [(P3,)], 0),
+    (y1, 1, sp_y1, [(P3,)], 0),
+    (yv, 2, sp_yv, [(P3,)], 0),
+    (k0, 1, sp_k0, [(P3,)], 0),
+    (k1, 1, sp_k1, [(P3,)], 0),
+    (kv, 2, sp_kv, [(P3,)], 0),
+    (k0e, 1, sp_k0e, [(P3,)], 0),
+    (k1e, 1, sp_k1e, [(P3,)], 0),
+    (kve, 2, sp_kve, [(P3,)], 0),
+]
+
+
+def _describe(a):
+    return str(np.shape(a)) if isinstance(a, np.ndarray) else repr(a)
+
+
+def _cases(table):
+    return [pytest.param(fn, args, wrt, id=f"{fn.__name__}({','.join(_describe(a) for a in args)})")
+            for _, _, fn, points, wrt in table for args in points]
+
+
+def _quiet(fn, *args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return fn(*args, **kwargs)
+
+
+@pytest.mark.parametrize("fn, args, wrt", _cases(SCIPY_RULES))
+def test_scipy_rule_matches_finite_differences(fn, args, wrt):
+    positions = wrt if isinstance(wrt, tuple) else (wrt,)
+    grads = _quiet(assert_grad_matches, fn, *args, wrt=positions)
+    for p, g in zip(positions, grads):
+        assert np.shape(g) == np.shape(args[p])
+
+
+def jvp_check(fn, args, wrt, rtol=1e-5, atol=1e-6):
+    """The tangent by forward mode along a random direction against central differences of fn."""
+    positions = wrt if isinstance(wrt, tuple) else (wrt,)
+    us = [RNG.uniform(-1.0, 1.0, np.shape(args[p])) if np.ndim(args[p]) else float(RNG.uniform(-1.0, 1.0))
+          for p in positions]
+    value, tangent = _quiet(s2sgrad.jvp, fn, tuple(args), tuple(us) if isinstance(wrt, tuple) else us[0], wrt=wrt)
+    np.testing.assert_allclose(value, fn(*args), rtol=1e-12, atol=1e-12)
+    plus, minus = list(args), list(args)
+    for p, u in zip(positions, us):
+        plus[p], minus[p] = args[p] + 1e-6 * u, args[p] - 1e-6 * u
+    fd = (_quiet(fn, *plus) - _quiet(fn, *minus)) / 2e-6
+    np.testing.assert_allclose(tangent, fd, rtol=rtol, atol=atol, err_msg=f"jvp of {fn.__name__} at {args}")
+
+
+@pytest.mark.parametrize("fn, args, wrt", _cases(SCIPY_RULES))
+def test_scipy_rule_tangent_matches_finite_differences(fn, args, wrt):
+    jvp_check(fn, args, wrt)
+
+
+_HESSIAN_CASES = [pytest.param(fn, points[0], p, id=f"{fn.__name__}-{p}")
+                  for _, _, fn, points, wrt in SCIPY_RULES for p in ((wrt,) if isinstance(wrt, int) else wrt)]
+
+
+@pytest.mark.parametrize("fn, args, wrt", _HESSIAN_CASES)
+def test_hessian_through_every_scipy_rule_matches_differences_of_the_gradient(fn, args, wrt):
+    hessian_check(fn, args, wrt)
+
+
+def test_every_registered_scipy_rule_has_a_test():
+    missing = uncovered(SCIPY_RULES, is_scipy)
+    assert not missing, f"SciPy rules without an entry in SCIPY_RULES: {missing}"
+
+
+def test_the_walk_sees_the_scipy_rules_once_scipy_is_imported():
+    # guards the walk: scipy.special's ufuncs are numpy.ufunc objects, and must count as SciPy's
+    for prim in (erf, logsumexp, softmax, xlogy, iv):
+        assert prim in RULES and is_scipy(prim)
+    assert not is_scipy(np.sin) and not is_scipy(np.linalg.norm)
+
+
+DTYPE_CASES = [(sp_erf, (X23,)), (sp_gammaln, (P3,)), (sp_expit, (X3,)), (sp_logsumexp_weighted, (X23, pos(3))),
+               (sp_softmax_weighted, (X23,)), (sp_xlogy, (X3, P3)), (sp_i1e, (X3,)), (sp_ndtri, (unit(3),))]
+
+
+@pytest.mark.parametrize("fn, args", DTYPE_CASES, ids=[c[0].__name__ for c in DTYPE_CASES])
+def test_float32_inputs_get_float32_gradients_and_tangents(fn, args):
+    args = tuple(np.asarray(a, dtype=np.float32) for a in args)
+    wrt = tuple(range(len(args)))
+    for g in _quiet(s2sgrad.grad(fn, wrt=wrt), *args):
+        assert g.dtype == np.float32
+    _, tangent = _quiet(s2sgrad.jvp, fn, args, tuple(np.ones_like(a) for a in args), wrt=wrt)
+    assert np.asarray(tangent).dtype == np.float32
+
+
+# ---------------------------------------------------------------------------------------------
+# scipy.special at the edges
+# ---------------------------------------------------------------------------------------------
+
+def xlogy_sum(x, y):
+    return np.sum(xlogy(x, y))
+
+
+def xlog1py_sum(x, y):
+    return np.sum(xlog1py(x, y))
+
+
+def test_xlogy_and_xlog1py_at_x_zero_have_y_derivative_exactly_zero_even_at_y_zero():
+    # x log y is 0 wherever x == 0, for every y: its y-derivative there is 0, never 0 / 0
+    x, y = np.array([0.0, 0.0, 2.0]), np.array([0.0, 1.5, 0.5])
+    gx, gy = _quiet(s2sgrad.grad(xlogy_sum, wrt=(0, 1)), x, y)
+    np.testing.assert_array_equal(gy, [0.0, 0.0, 4.0])
+    assert gx[0] == -np.inf and gx[1] == pytest.approx(math.log(1.5)) and gx[2] == pytest.approx(math.log(0.5))
+    _, gy1 = _quiet(s2sgrad.grad(xlog1py_sum, wrt=(0, 1)), x, y - 1.0)
+    np.testing.assert_array_equal(gy1, [0.0, 0.0, 4.0])
+
+
+def rgamma_sum(x):
+    return np.sum(rgamma(x))
+
+
+def test_rgamma_derivative_is_finite_and_exact_at_the_poles_of_gamma():
+    # 1/gamma(x) is smooth through x = 0, -1, -2, where its slope is (-1)^n n!: gamma's poles
+    x = np.array([0.0, -1.0, -2.0, -3.0])
+    g = s2sgrad.grad(rgamma_sum)(x)
+    np.testing.assert_allclose(g, [1.0, -1.0, 2.0, -6.0], rtol=1e-12)
+    fd = (rgamma_sum(x + 1e-6 * np.eye(4)[1]) - rgamma_sum(x - 1e-6 * np.eye(4)[1])) / 2e-6
+    assert g[1] == pytest.approx(fd, rel=1e-6)
+    H = s2sgrad.hessian(rgamma_sum)(x)
+    assert np.all(np.isfinite(H))
+
+
+def erfinv_sum(x):
+    return np.sum(erfinv(x))
+
+
+def test_infinite_slopes_stay_infinite():
+    g = _quiet(s2sgrad.grad(erfinv_sum), np.array([1.0, -1.0, 0.0]))
+    np.testing.assert_array_equal(g, [np.inf, np.inf, math.sqrt(math.pi) / 2.0])
+
+
+def lse(a):
+    return logsumexp(a)
+
+
+def lse_rows(a, b):
+    return np.sum(logsumexp(a, axis=1, b=b))
+
+
+def test_logsumexp_gives_no_share_to_minus_infinity_or_to_zero_weights():
+    g = s2sgrad.grad(lse)(np.array([-np.inf, 0.0, 0.0]))
+    np.testing.assert_array_equal(g, [0.0, 0.5, 0.5])
+    ga, gb = s2sgrad.grad(lse_rows, wrt=(0, 1))(np.zeros((1, 3)), np.array([[0.0, 1.0, 3.0]]))
+    np.testing.assert_allclose(ga, [[0.0, 0.25, 0.75]], rtol=1e-12)
+    np.testing.assert_allclose(gb, [[0.25, 0.25, 0.25]], rtol=1e-12)
+
+
+def gammainc_in_a(a, x):
+    return gammainc(a, x)
+
+
+def test_arguments_whose_derivative_has_no_rule_are_refused_at_compile_time():
+    with pytest.raises(s2sgrad.NoGradientRuleError, match="gammainc"):
+        s2sgrad.grad(gammainc_in_a, wrt=0)(1.5, 0.7)
+    assert s2sgrad.grad(gammainc_in_a, wrt=1)(1.5, 0.7) == pytest.approx(
+        0.7 ** 0.5 * math.exp(-0.7) / math.gamma(1.5), rel=1e-12)
+
+
+def lse_signed(a):
+    return logsumexp(a, return_sign=True)[0]
+
+
+def test_forms_a_rule_does_not_cover_are_refused():
+    with pytest.raises(s2sgrad.NoGradientRuleError):
+        s2sgrad.grad(lse_signed)(np.ones(3))
