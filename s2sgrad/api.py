@@ -13,13 +13,12 @@ import inspect
 import math
 import numbers
 import re
-import sys
 
 import numpy as np
 
 from .errors import SourceUnavailableError
 from .frontend import is_library, unwrap
-from . import compose
+from . import compose, primitives
 from .pipeline import derive
 
 
@@ -30,7 +29,10 @@ def _plain(fn):
     if not callable(fn):
         raise TypeError(f"s2sgrad differentiates functions, not {type(fn).__name__} values ({fn!r})")
     plain = unwrap(fn)
-    if not hasattr(plain, "__s2sgrad_derivative__") and _is_library(plain):
+    if isinstance(fn, functools.partial) or (not hasattr(plain, "__s2sgrad_derivative__") and _is_library(plain)):
+        made = primitives.wrapper(fn if isinstance(fn, functools.partial) else plain)
+        if made is not None:                    # differentiated by its rule, through a wrapper calling it
+            return made
         raise SourceUnavailableError(_library_message(fn if _is_library(fn) else plain))   # np.sum, not its
     return plain                                                                           # __wrapped__
 
@@ -44,28 +46,14 @@ def _library_message(fn):
     spelled = _public_name(fn)
     call = "np." + spelled[len("numpy."):] if spelled.startswith("numpy.") else spelled
     params = ", ".join(_example_parameters(fn))
-    return (f"{spelled} is a library function, and library functions cannot be passed to s2sgrad directly "
-            f"yet; differentiate a function of your own that calls it, for example\n"
+    return (f"{spelled} is a library function with no gradient rule that s2sgrad can call with plain "
+            f"parameters; differentiate a function of your own that calls it, for example\n"
             f"    def f({params}):\n"
             f"        return {call}({params})\n"
             f"and pass f instead")
 
 
-def _public_name(fn):
-    """`numpy.sum` rather than `numpy._core.fromnumeric.sum`: the shortest public module path that
-    holds `fn` under its name."""
-    name = getattr(fn, "__name__", None) or type(fn).__name__
-    module = getattr(fn, "__module__", None)
-    if module in (None, "builtins"):
-        return name
-    parts = module.split(".")
-    for end in range(1, len(parts) + 1):
-        prefix = ".".join(parts[:end])
-        if parts[end - 1].startswith("_"):
-            break
-        if getattr(sys.modules.get(prefix), name, None) is fn:
-            return f"{prefix}.{name}"
-    return f"{module}.{name}"
+_public_name = primitives.public_name
 
 
 def _example_parameters(fn):

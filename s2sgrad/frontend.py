@@ -174,11 +174,8 @@ def parse(fn):
             f"{fn!r} is not a Python function defined with 'def'; s2sgrad differentiates "
             "functions whose source it can read (builtins and C extensions need a gradient rule)"
         )
-    if fn.__name__ == "<lambda>":
-        raise SourceUnavailableError(
-            f"cannot differentiate a lambda ({fn.__code__.co_filename}:{fn.__code__.co_firstlineno}); "
-            "write it as a 'def' function"
-        )
+    if fn.__code__.co_name == "<lambda>":
+        return _parse_lambda(fn)
     try:
         lines, first = inspect.getsourcelines(fn.__code__)       # the code that runs, not a __wrapped__
     except (OSError, TypeError) as err:
@@ -210,6 +207,42 @@ def parse(fn):
     return src
 
 
+def _parse_lambda(fn):
+    """A lambda as `def lambda(<its parameters>): return <its body>`: found in its file (or notebook cell,
+    which linecache holds) at its line, and among the lambdas there, the one whose bytecode is its own."""
+    code = fn.__code__
+    where = f"{code.co_filename}:{code.co_firstlineno}"
+    text = "".join(linecache.getlines(code.co_filename, fn.__globals__))
+    if not text:
+        raise SourceUnavailableError(
+            f"cannot read the source of the lambda at {where}: it was typed at the interactive prompt or built "
+            "with exec(), which keep no source; define it in a file (or an IPython/Jupyter cell, whose source "
+            "s2sgrad reads)")
+    try:
+        module = gast.parse(text)
+    except SyntaxError as err:
+        raise SourceUnavailableError(f"cannot parse the source of the lambda at {where}: {err}") from None
+    candidates = [n for n in gast.walk(module) if isinstance(n, gast.Lambda) and n.lineno == code.co_firstlineno]
+    matches = [n for n in candidates if _same_code(n, code, fn, exact=True)] or \
+        [n for n in candidates if _same_code(n, code, fn, exact=False)]
+    if matches:
+        node = matches[0]
+    else:
+        raise SourceUnavailableError(
+            f"the source of the lambda at {where} no longer matches the code that runs: the file was changed "
+            "after it was imported; reload the module (importlib.reload) or restart Python")
+    body = gast.Return(value=node.body)
+    gast.copy_location(body, node.body)
+    node.args.args = node.args.posonlyargs + node.args.args
+    node.args.posonlyargs = []
+    fn_def = gast.FunctionDef(name="lambda", args=node.args, body=[body], decorator_list=[], returns=None,
+                              type_comment=None, type_params=[])
+    gast.copy_location(fn_def, node)
+    src = Source(fn, fn_def, code.co_filename, 0, 0, frozenset(_local_names(fn_def)))   # positions are the file's
+    src.namespace, src.watched = _namespace(fn, fn_def, src.locals)
+    return src
+
+
 _VERIFIED = {}      # code object -> the text checked against it
 
 
@@ -227,12 +260,22 @@ def _check_current(fn, node):
     key = gast.dump(node)
     if _VERIFIED.get(code) == key:
         return
-    # pytest rewrites the asserts of test modules into other bytecode: compare what it leaves alone
-    rewritten = "@pytest_ar" in fn.__globals__
-    compiled = _compile_like(node, code)
-    if compiled is not None and _fingerprint(compiled)[3 if rewritten else 0:] != _fingerprint(code)[3 if rewritten else 0:]:
+    if not (_same_code(node, code, fn, exact=True) or _same_code(node, code, fn, exact=False)):
         raise SourceUnavailableError(stale)
     _VERIFIED[code] = key
+
+
+def _same_code(node, code, fn, exact):
+    """Whether `node` compiles to `code`: its bytecode, constants and names (`exact`), or only its
+    parameters and free names, which is all that is left to compare in a module whose asserts pytest
+    rewrote into other bytecode. True also when the text cannot be compiled the way `code` was."""
+    if not exact and "@pytest_ar" not in fn.__globals__:
+        return False
+    compiled = _compile_like(node, code)
+    if compiled is None:
+        return True
+    skip = 0 if exact else 3
+    return _fingerprint(compiled)[skip:] == _fingerprint(code)[skip:]
 
 
 def _compile_like(node, code):
@@ -241,7 +284,8 @@ def _compile_like(node, code):
     import ast
     import copy
     inner = gast.gast_to_ast(copy.deepcopy(node))
-    body = [inner]
+    lambda_ = isinstance(inner, ast.Lambda)
+    body = [ast.Expr(value=inner)] if lambda_ else [inner]
     # The compiler reads how a module binds a name (`import math` or not) when it compiles `math.sin(x)`.
     imports = [ast.Import(names=[ast.alias(name="sys", asname=n)]) for n in _imported_names(code.co_filename)
                if n in code.co_names]
@@ -250,7 +294,8 @@ def _compile_like(node, code):
                  for v in code.co_freevars]
         body = [ast.FunctionDef(name="__s2sgrad_outer__", args=ast.arguments(
             posonlyargs=[], args=[], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[]),
-            body=cells + [inner, ast.Return(value=ast.Name(id=inner.name, ctx=ast.Load()))],
+            body=cells + ([ast.Return(value=inner)] if lambda_ else
+                          [inner, ast.Return(value=ast.Name(id=inner.name, ctx=ast.Load()))]),
             decorator_list=[], returns=None, type_params=[])]
     module = ast.fix_missing_locations(ast.Module(body=imports + body, type_ignores=[]))
     try:

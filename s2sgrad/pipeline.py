@@ -23,7 +23,7 @@ from .load import load
 from .lower import lower, nesting
 from .optimize import drop_dead_stores, propagate_copies, settle_nones, simplify, tidy
 from .reverse import ReverseTransform, is_comment
-from .syntax import Namespace
+from .syntax import Namespace, identifier
 
 
 @dataclass(eq=False)
@@ -203,7 +203,7 @@ def helper_name(helper, wrt, mode="reverse", select=None):
     """`grad_h` when differentiating with respect to every parameter, else `grad_h_wrt_x_y` (`jvp_` forward);
     `grad_h_of_1` when only some returned values are differentiated (here the second)."""
     params = tuple(inspect.signature(helper).parameters)
-    base = f"{PREFIX[mode]}_{helper.__name__}"
+    base = f"{PREFIX[mode]}_{identifier(helper.__name__)}"      # a lambda's is '<lambda>'
     base = base if tuple(wrt) == params else f"{base}_wrt_{'_'.join(wrt)}"
     return base if select is None else f"{base}_of_{'_'.join(map(str, select))}"
 
