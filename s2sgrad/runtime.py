@@ -782,6 +782,40 @@ def slogdet_tangent(t, a, y):
     return np.stack([np.zeros_like(logdet), logdet])
 
 
+def mvn_samples_shape(x, mean, cov):
+    """The shape scipy.stats.multivariate_normal gives the quantiles `x`: samples along the leading axes,
+    the dimension (mean's size, else cov's, else 1) last."""
+    dim = np.size(mean) if mean is not None else (np.shape(cov)[0] if np.ndim(cov) >= 2 else 1)
+    shape = np.shape(x)
+    if len(shape) == 0:
+        return (1,)
+    if len(shape) == 1:
+        return (shape[0], 1) if dim == 1 else (1, shape[0])
+    return shape
+
+
+def covariance_matrix(cov, samples):
+    """The covariance matrix scipy.stats.multivariate_normal makes of `cov` for samples of the last axis of
+    `samples`: a number times the identity, a vector's diagonal, or a matrix's lower triangle mirrored
+    (SciPy factors it with eigh(lower=True), reading only that triangle). Linear in cov."""
+    dim = np.shape(samples)[-1]
+    if np.ndim(cov) == 0:
+        return cov * np.eye(dim, dtype=float_dtype(cov))
+    if np.ndim(cov) == 1:
+        return np.diag(cov)
+    return mirror_lower(cov)
+
+
+def covariance_adjoint(g, cov):
+    """The adjoint of cov in covariance_matrix(cov, samples): g's trace, diagonal, or lower triangle with the
+    upper one folded onto it."""
+    if np.ndim(cov) == 0:
+        return np.trace(g)
+    if np.ndim(cov) == 1:
+        return np.diagonal(g).copy()
+    return np.tril(g) + np.tril(np.swapaxes(g, -1, -2), -1)
+
+
 def bound_or(bound, default):
     """A bound of np.clip, with None (no bound) as `default` (-inf or inf)."""
     return default if bound is None else bound

@@ -223,6 +223,28 @@ if sp is not None:
         (sp.y1, (POS,), {}), (sp.yv, (1.5, POS), {}), (sp.k0, (POS,), {}), (sp.k1, (POS,), {}), (sp.kv, (1.5, POS), {}),
         (sp.k0e, (POS,), {}), (sp.k1e, (POS,), {}), (sp.kve, (1.5, POS), {}), (sp.gammasgn, (X,), {}),
     ]
+    from scipy import stats
+    for dist, args in ((stats.norm, (X, 0.2, 1.3)), (stats.cauchy, (X, 0.2, 1.3)), (stats.logistic, (X, 0.2, 1.3)),
+                       (stats.laplace, (X, 0.2, 1.3)), (stats.expon, (POS + 0.3, 0.2, 1.3)),
+                       (stats.uniform, (POS, 0.2, 1.7)), (stats.t, (X, 3.5, 0.2, 1.3)),
+                       (stats.gamma, (POS + 0.3, 2.5, 0.1, 1.3)), (stats.chi2, (POS + 0.3, 3.5, 0.1, 1.3)),
+                       (stats.beta, (PROB, 2.5, 1.5, -0.1, 1.3))):
+        SAMPLES += [(getattr(dist, m), args, {}) for m in ("logpdf", "pdf", "logcdf", "cdf", "logsf", "sf")]
+        REFUSED |= {(getattr(dist, m), p) for m in ("logcdf", "cdf", "logsf", "sf")
+                    for p in (dist.shapes.split(", ") if dist.shapes else ())}
+    COUNTS = np.array([0, 1, 3, 6])                  # integers: not perturbed (they move the output only by jumps)
+
+    def _on_the_simplex(method):
+        return lambda x, alpha: method(x / np.sum(x), alpha)     # perturbed quantiles kept summing to 1
+
+    SAMPLES += [(getattr(stats.poisson, m), (COUNTS, 2.5), {})
+                for m in ("logpmf", "pmf", "logcdf", "cdf", "logsf", "sf")]
+    SAMPLES += [(stats.multivariate_normal.logpdf, (arr(4, 3), V3, SPD), {}),
+                (stats.multivariate_normal.pdf, (V3, W3, SPD), {}),
+                (stats.dirichlet.logpdf, (np.array([0.2, 0.3, 0.5]), POS[0]), {},
+                 _on_the_simplex(stats.dirichlet.logpdf)),
+                (stats.dirichlet.pdf, (np.array([0.2, 0.3, 0.5]), POS[0]), {}, _on_the_simplex(stats.dirichlet.pdf)),
+                (runtime.covariance_matrix, (A33, V3), {}), (runtime.mvn_samples_shape, (V3, W3, SPD), {})]
     # shape parameters and orders whose derivatives SciPy does not expose: refused when they carry one
     REFUSED |= {(sp.gammainc, "a"), (sp.gammaincc, "a"), (sp.betainc, "a"), (sp.betainc, "b"), (sp.iv, "v"),
                 (sp.ive, "v"), (sp.jv, "v"), (sp.yv, "v"), (sp.kv, "v"), (sp.kve, "v")}
@@ -367,10 +389,10 @@ def tangent_carries(prim, rule, args, kwargs):
 
 def unsampled():
     covered = {id(binding_rule(s[0], s[1], s[2])[0]) for s in _samples()}
-    sampled = {id(s[0]) for s in _samples()}
+    sampled = {s[0] for s in _samples()}         # by equality: each `stats.norm.logpdf` is a new bound method
     missing = [f"{_name(prim)} with ({', '.join(rule.inputs)})" for prim, rules in RULES.items() for rule in rules
-               if id(rule) not in covered or id(prim) not in sampled]
-    missing += [f"{_name(prim)} (nondifferentiable)" for prim in NONDIFF if id(prim) not in sampled]
+               if id(rule) not in covered or prim not in sampled]
+    missing += [f"{_name(prim)} (nondifferentiable)" for prim in NONDIFF if prim not in sampled]
     return missing
 
 

@@ -345,7 +345,13 @@ def uses_quantile_tangent(x):
     return np.sum(runtime.quantile_tangent(x ** 2, W23, 0.4, 1, False, 1.0) ** 2)
 
 
-RUNTIME_RULES = [(runtime.unreduce, uses_unreduce, np.array([[0.3, -0.2, 0.5], [0.1, 0.4, -0.7]])),
+def uses_covariance_matrix(x):
+    return (np.sum(runtime.covariance_matrix(x, W23) * A3) + np.sum(runtime.covariance_matrix(x, W23) ** 3)
+            + np.sum(runtime.covariance_matrix(x[0], W23) ** 2) + np.sum(runtime.covariance_matrix(x[1, 1], W23) ** 2))
+
+
+RUNTIME_RULES = [(runtime.covariance_matrix, uses_covariance_matrix, A3 * 0.5),
+                 (runtime.unreduce, uses_unreduce, np.array([[0.3, -0.2, 0.5], [0.1, 0.4, -0.7]])),
                  (runtime.bound_or, uses_bound_or, np.array([0.3, -0.2, 0.5])),
                  (runtime.prod_of_others, uses_prod_of_others, np.array([[0.3, -0.2, 0.5], [0.0, 0.4, -0.7]])),
                  (runtime.slogdet_tangent, uses_slogdet_tangent, A3 * 0.1),

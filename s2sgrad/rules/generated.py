@@ -5,7 +5,8 @@ those of the tangent rules of np.prod and np.linalg are not, and their rules spe
 
 import numpy as np
 
-from ..runtime import (apply_like, bound_or, broadcast_like, cast_back, cast_tangent, from_last, lower_half_diagonal,
+from ..runtime import (apply_like, bound_or, broadcast_like, cast_back, cast_tangent, covariance_adjoint,
+                       covariance_matrix, from_last, lower_half_diagonal,
                        mirror_lower, own_tangent, pad_mode, pieces_like, prod_of_others, prod_of_others_derivative,
                        quantile_adjoint, quantile_tangent, slogdet_tangent, solve_like, solve_transposed,
                        stacked_tangent, times_transpose, to_last, unbroadcast, unreduce, zero_tangent)
@@ -120,6 +121,12 @@ def quantile_tangent_rule(z, v, a, q, axis, keepdims, scale):
     d[v] = quantile_adjoint(d[z], a, q, axis, keepdims, scale)
 
 
+@adjoint(covariance_matrix, inert=("samples",))
+def covariance_matrix_rule(z, cov, samples):
+    d[cov] = covariance_adjoint(d[z], cov)
+
+
+linear(covariance_matrix, "cov")
 linear(to_last, "x")
 linear(from_last, "g")
 linear(quantile_tangent, "v")

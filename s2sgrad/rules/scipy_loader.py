@@ -19,21 +19,27 @@ import importlib.abc
 import importlib.util
 import sys
 import threading
+import warnings
 
 # SciPy module -> the rule module registering its rules
 MODULES = {
     "scipy.special": "s2sgrad.rules.scipy_special",
     "scipy.stats": "s2sgrad.rules.scipy_stats",
-    "scipy.linalg": "s2sgrad.rules.scipy_linalg",
-    "scipy.integrate": "s2sgrad.rules.scipy_integrate",
-    "scipy.signal": "s2sgrad.rules.scipy_signal",
 }
 
 _searching = threading.local()
 
 
 def _register(scipy_module):
-    importlib.import_module(MODULES[scipy_module])
+    """Import the rule module of a SciPy module. Never breaks the program's own import of SciPy: a SciPy
+    too old or too new for a rule module leaves its functions without rules (calls to them are refused
+    as having none) and says so in a warning."""
+    try:
+        importlib.import_module(MODULES[scipy_module])
+    except Exception as err:                          # noqa: BLE001  (any failure: the import must go on)
+        warnings.warn(f"s2sgrad could not register its gradient rules for {scipy_module} "
+                      f"({type(err).__name__}: {err}); its functions are differentiated as having no rule",
+                      RuntimeWarning, stacklevel=2)
 
 
 class RegisterAfterImport(importlib.abc.MetaPathFinder):
