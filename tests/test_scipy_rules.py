@@ -685,3 +685,80 @@ def test_dirichlet_gradient_in_x_along_the_simplex_matches_finite_differences():
     u -= u.mean(axis=0)
     fd = (dirichlet_sum(SIMPLEX + 1e-6 * u, alpha) - dirichlet_sum(SIMPLEX - 1e-6 * u, alpha)) / 2e-6
     assert np.sum(g * u) == pytest.approx(fd, rel=1e-6)
+
+
+# ---------------------------------------------------------------------------------------------
+# Models people write with SciPy: each gradient against central differences (rtol 1e-5, atol 1e-6),
+# Hessians against differences of the gradient (rtol 1e-4)
+# ---------------------------------------------------------------------------------------------
+
+from scipy.stats import multivariate_normal, norm  # noqa: E402
+
+TIMES = np.linspace(0.0, 4.0, 7)
+READINGS = np.sin(TIMES) + 0.1 * np.cos(3.0 * TIMES)
+
+
+def gp_log_marginal_likelihood(params):
+    # a squared-exponential kernel: log amplitude, log length scale, log noise
+    amplitude, length, noise = np.exp(params[0]), np.exp(params[1]), np.exp(params[2])
+    gaps = TIMES[:, None] - TIMES[None, :]
+    K = amplitude * np.exp(-0.5 * gaps ** 2 / length ** 2) + noise * np.eye(np.size(TIMES))
+    return multivariate_normal.logpdf(READINGS, np.zeros(np.size(TIMES)), K)
+
+
+def test_gaussian_process_marginal_likelihood_gradient_and_hessian():
+    params = np.array([0.1, -0.2, -2.0])
+    assert_grad_matches(gp_log_marginal_likelihood, params)
+    hessian_check(gp_log_marginal_likelihood, (params,), 0)
+    H = s2sgrad.hessian(gp_log_marginal_likelihood)(params)
+    np.testing.assert_allclose(H, H.T, rtol=1e-8, atol=1e-10)
+
+
+FEATURES = RNG.normal(size=(20, 3))
+LABELS = (FEATURES @ np.array([1.0, -2.0, 0.5]) + RNG.normal(size=20) > 0).astype(float)
+
+
+def logistic_negative_log_likelihood(w, b):
+    # log(1 + e^s) - y s, the softplus written as logsumexp([0, s])
+    scores = FEATURES @ w + b
+    softplus = logsumexp(np.stack([np.zeros_like(scores), scores]), axis=0)
+    return np.sum(softplus - LABELS * scores) + 0.1 * np.sum(w * w)
+
+
+def logistic_cross_entropy(w, b):
+    p = expit(FEATURES @ w + b)
+    return -np.sum(xlogy(LABELS, p) + xlogy(1.0 - LABELS, 1.0 - p)) + 0.1 * np.sum(w * w)
+
+
+def test_logistic_regression_with_expit_and_logsumexp():
+    w, b = np.array([0.3, -0.4, 0.1]), 0.2
+    # the same loss written two ways: log(1 + e^s) - y s by logsumexp, and the cross-entropy by expit
+    assert logistic_negative_log_likelihood(w, b) == pytest.approx(logistic_cross_entropy(w, b), rel=1e-12)
+    np.testing.assert_allclose(s2sgrad.grad(logistic_cross_entropy)(w, b),
+                               s2sgrad.grad(logistic_negative_log_likelihood)(w, b), rtol=1e-10)
+    assert_grad_matches(logistic_negative_log_likelihood, w, b, wrt=(0, 1))
+    hessian_check(logistic_negative_log_likelihood, (w, b), 0)
+    # the Hessian of the logistic loss is X^T diag(p (1 - p)) X plus the ridge term
+    p = expit(FEATURES @ w + b)
+    expected = FEATURES.T @ (FEATURES * (p * (1 - p))[:, None]) + 0.2 * np.eye(3)
+    np.testing.assert_allclose(s2sgrad.hessian(logistic_negative_log_likelihood)(w, b), expected, rtol=1e-8)
+
+
+SAMPLES_1D = np.concatenate([RNG.normal(-1.0, 0.5, 15), RNG.normal(1.5, 0.8, 25)])
+
+
+def mixture_log_likelihood(logits, means, log_scales):
+    # log sum_k pi_k N(x | mu_k, sigma_k), the weights a softmax of the logits
+    log_weights = log_softmax(logits)
+    per_component = norm.logpdf(SAMPLES_1D[:, None], means[None, :], np.exp(log_scales)[None, :])
+    return np.sum(logsumexp(per_component + log_weights[None, :], axis=1))
+
+
+def test_gaussian_mixture_log_likelihood_with_logsumexp_over_components():
+    logits, means, log_scales = np.array([0.2, -0.1]), np.array([-0.8, 1.2]), np.array([-0.5, -0.1])
+    assert_grad_matches(mixture_log_likelihood, logits, means, log_scales, wrt=(0, 1, 2))
+    for k in range(3):
+        hessian_check(mixture_log_likelihood, (logits, means, log_scales), k)
+    # at a maximum of the likelihood in the weights, the softmax gradient sums to zero
+    g = s2sgrad.grad(mixture_log_likelihood)(logits, means, log_scales)
+    assert np.sum(g) == pytest.approx(0.0, abs=1e-10)
