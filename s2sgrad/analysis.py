@@ -522,7 +522,9 @@ def _reads(op, target, is_scalar):
                     elif node.id in params:
                         names |= {a.id for a in elements(op.inputs[node.id]) if isinstance(a, gast.Name)}
         return names
-    if op.kind in ("helper", "derivative", "jvpcall"):
+    if op.kind == "helper":             # its pullback has what it needs in the helper's saved state
+        return set()
+    if op.kind in ("derivative", "jvpcall"):
         return {a.id for v in op.inputs.values() for a in elements(v) if isinstance(a, gast.Name)}
     if op.kind == "getitem":            # the adjoint scatters into zeros shaped like x, at the same index
         if getattr(op.node, "s2s_item_of_tuple", False):

@@ -19,10 +19,11 @@ ADVICE = {
     gast.YieldFrom: ("generators ('yield from')", "return a value"),
     gast.Global: ("'global' declarations", "pass the value in as an argument and return the result"),
     gast.Nonlocal: ("'nonlocal' declarations", "pass the value in as an argument and return the result"),
-    gast.Lambda: ("lambda expressions", "define a helper with 'def' at module level and call it"),
+    gast.Lambda: ("lambdas used as values (passed, returned or stored in a container)",
+                  "assign the lambda to a name and call it ('sq = lambda t: t * t'), or define it with 'def'"),
     gast.Delete: ("'del' statements", "let the variable go out of use instead"),
     gast.ClassDef: ("class definitions", "define the class at module level"),
-    gast.FunctionDef: ("nested function definitions", "define the helper at module level and call it"),
+    gast.FunctionDef: ("functions defined two levels deep", "define the inner one at the level of its caller"),
     gast.AsyncFunctionDef: ("async functions", "use a plain 'def' function"),
     gast.Await: ("'await'", "use a plain 'def' function"),
     gast.ListComp: ("list comprehensions", "write a 'for' loop"),
@@ -54,8 +55,26 @@ ALLOWED = (
 class Fence(gast.NodeVisitor):
     """Walks a function body and raises on the first construct outside the supported subset."""
 
-    def __init__(self, source):
+    def __init__(self, source, nested=False):
         self.source = source
+        self.nested = nested         # inside a function defined in the differentiated function
+
+    def visit_FunctionDef(self, node):
+        """A function defined inside the differentiated one (lowering lifts it: lower/lift.py)."""
+        if self.nested:
+            self.generic_visit(node)          # refused: one level of nesting
+        if node.decorator_list:
+            self.fail(node.decorator_list[0], "decorators on nested functions",
+                      "define the decorated function at module level")
+        self._check_parameters(node.args, node)
+        inner = Fence(self.source, nested=True)
+        for stmt in node.body:
+            inner.visit(stmt)
+
+    def _check_parameters(self, args, node):
+        if args.vararg or args.kwarg:
+            self.fail(args.vararg or args.kwarg, "'*args' and '**kwargs' parameters of nested functions",
+                      "name every parameter")
 
     def fail(self, node, what, instead):
         msg = f"{what} are not supported in differentiated functions; {instead}"
@@ -88,6 +107,11 @@ class Fence(gast.NodeVisitor):
         self.generic_visit(node)
 
     def visit_Assign(self, node):
+        if isinstance(node.value, gast.Lambda) and len(node.targets) == 1 and isinstance(node.targets[0], gast.Name) \
+                and not self.nested:                  # `sq = lambda t: t * t`: a nested function
+            self._check_parameters(node.value.args, node.value)
+            Fence(self.source, nested=True).visit(gast.Return(value=node.value.body))
+            return
         for target in node.targets:
             self._check_target(target)
         if any(isinstance(t, gast.Tuple) for t in node.targets):

@@ -9,6 +9,7 @@ Example:
 """
 
 import builtins
+import copy
 import functools
 import inspect
 import os
@@ -174,6 +175,15 @@ def parse(fn):
             f"{fn!r} is not a Python function defined with 'def'; s2sgrad differentiates "
             "functions whose source it can read (builtins and C extensions need a gradient rule)"
         )
+    lifted = getattr(fn, "__s2sgrad_lifted__", None)
+    if lifted is not None:                  # a function lowering lifted out of another (lower/lift.py)
+        node = copy.deepcopy(lifted["node"])
+        src = Source(fn, node, lifted["filename"], lifted["line_offset"], lifted["col_offset"],
+                     frozenset(_local_names(node)))
+        src.namespace, src.watched = _namespace(fn, node, src.locals)
+        src.namespace.update({k: v for k, v in lifted["namespace"].items()
+                              if k not in src.locals and k in {n.id for n in gast.walk(node) if isinstance(n, gast.Name)}})
+        return src
     if fn.__code__.co_name == "<lambda>":
         return _parse_lambda(fn)
     try:
@@ -282,13 +292,12 @@ def _compile_like(node, code):
     """The code object of the function `node` compiled the way `code` was (inside a function defining its
     free variables, so they are cells), or None when that cannot be done."""
     import ast
-    import copy
     inner = gast.gast_to_ast(copy.deepcopy(node))
     lambda_ = isinstance(inner, ast.Lambda)
     body = [ast.Expr(value=inner)] if lambda_ else [inner]
     # The compiler reads how a module binds a name (`import math` or not) when it compiles `math.sin(x)`.
     imports = [ast.Import(names=[ast.alias(name="sys", asname=n)]) for n in _imported_names(code.co_filename)
-               if n in code.co_names]
+               if n in _all_names(code)]
     if code.co_freevars:
         cells = [ast.Assign(targets=[ast.Name(id=v, ctx=ast.Store())], value=ast.Constant(value=None))
                  for v in code.co_freevars]
@@ -309,6 +318,15 @@ def _compile_like(node, code):
             return c
         todo += [k for k in c.co_consts if inspect.iscode(k)]
     return None
+
+
+def _all_names(code):
+    """The global names a code object and the code nested in it read."""
+    names = set(code.co_names)
+    for c in code.co_consts:
+        if inspect.iscode(c):
+            names |= _all_names(c)
+    return names
 
 
 @functools.lru_cache(maxsize=64)
@@ -341,10 +359,15 @@ def _fingerprint(code):
 
 
 def _local_names(node):
-    names = {a.id for a in node.args.args + node.args.kwonlyargs}
-    for sub in gast.walk(node):
+    """The function's parameters and the names it assigns (not those of functions nested in it)."""
+    names = {a.id for a in node.args.posonlyargs + node.args.args + node.args.kwonlyargs}
+    todo = list(node.body)
+    while todo:
+        sub = todo.pop()
         if isinstance(sub, gast.Name) and isinstance(sub.ctx, (gast.Store, gast.Del)):
             names.add(sub.id)
+        if not isinstance(sub, (gast.FunctionDef, gast.Lambda)):
+            todo.extend(gast.iter_child_nodes(sub))
     return names
 
 

@@ -137,6 +137,19 @@ def two_outputs(x, a: float):
     return y, np.sum(y * x)
 
 
+def closure_in_a_loop(x: float, n: int):
+    def step(v):
+        return math.sin(v) * a + 0.1 * v
+    a = x * 0.5
+    y = x
+    for i in range(n):
+        y = step(y)
+    return y
+
+
+LAMBDA = lambda x, w: np.sum(np.tanh(x) * w)  # noqa: E731
+
+
 CASES = [
     ("straight_line", straight_line, (0, 1)),
     ("if_else", if_else, 0),
@@ -155,4 +168,6 @@ CASES = [
     ("mlp_loss", mlp_loss, ("W1", "b1", "W2", "b2")),
     ("second_order", second_order, 0, "hvp"),
     ("vjp_split", two_outputs, (0, 1), "vjp"),
+    ("closure", closure_in_a_loop, 0),
+    ("lambda", LAMBDA, (0, 1)),
 ]

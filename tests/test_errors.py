@@ -67,9 +67,12 @@ def make_nonlocal():
 uses_nonlocal = make_nonlocal()
 
 
+def apply_to(fn, x):
+    return fn(x)
+
+
 def uses_lambda(x):
-    sq = lambda u: u * u  # MARK:lambda
-    return sq(x)
+    return apply_to(lambda u: u * u, x)  # MARK:lambda
 
 
 def uses_del(x):
@@ -85,8 +88,10 @@ def uses_class(x):
 
 
 def uses_nested_def(x):
-    def inner(u):  # MARK:nested def
-        return u * u
+    def inner(u):
+        def innermost(v):  # MARK:nested def
+            return v * v
+        return innermost(u)
     return inner(x)
 
 
@@ -188,7 +193,7 @@ UNSUPPORTED = [
     (uses_lambda, "lambda", "lambda", ["lambda"]),
     (uses_del, "del", "del", ["'del'"]),
     (uses_class, "class", "class", ["class"]),
-    (uses_nested_def, "nested def", "def", ["nested function"]),
+    (uses_nested_def, "nested def", "def", ["two levels deep"]),
     (uses_list_comprehension, "list comprehension", "[x * i", ["comprehension"]),
     (uses_generator_expression, "generator expression", "(x * i for", ["generator expression"]),
     (uses_set_comprehension, "set comprehension", "{x * i", ["comprehension"]),

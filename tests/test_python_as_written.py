@@ -44,3 +44,80 @@ def test_a_lambda_without_source_is_refused_saying_why():
     exec("f = lambda x: x * x", namespace)
     with pytest.raises(s2sgrad.SourceUnavailableError, match="interactive prompt or built with exec"):
         s2sgrad.grad(namespace["f"])(1.0)
+
+
+# -- functions defined inside the differentiated function ------------------------------------------
+
+def loop_with_an_inner_step(x, n):
+    def step(v):                       # Google Tangent's pattern: a helper defined inside, called in a loop
+        return np.sin(v) * a + 0.1 * v
+    a = x * 0.5
+    y = x
+    for i in range(n):
+        y = step(y)
+    return y
+
+
+def lambda_assigned_to_a_name(x, w):
+    sq = lambda t: t * t * w                                             # noqa: E731
+    return sq(x) + sq(2.0 * x)
+
+
+def inner_functions_calling_each_other(x):
+    def scaled(u):
+        return u * x
+    def shifted(u):
+        return scaled(u) + x
+    return shifted(3.0) * x
+
+
+def inner_recursion(x, k):
+    def power(u, j):
+        if j <= 0:
+            return 1.0
+        return power(u, j - 1) * u * c
+    c = x * 0.5 + 1.0
+    return power(x, k)
+
+
+NESTED = [(loop_with_an_inner_step, (0.7, 3), 0), (lambda_assigned_to_a_name, (0.7, 1.5), (0, 1)),
+          (inner_functions_calling_each_other, (0.7,), 0), (inner_recursion, (0.7, 3), 0)]
+
+
+@pytest.mark.parametrize("fn, args, wrt", NESTED, ids=[f.__name__ for f, _, _ in NESTED])
+def test_a_nested_function_closing_over_active_locals_is_differentiated_in_both_modes(fn, args, wrt):
+    grads = assert_grad_matches(fn, *args, wrt=wrt if isinstance(wrt, tuple) else (wrt,))
+    positions = wrt if isinstance(wrt, tuple) else (wrt,)
+    directions = tuple(0.5 + k for k in range(len(positions)))
+    _, tangent = s2sgrad.jvp(fn, args, directions if isinstance(wrt, tuple) else directions[0], wrt=wrt)
+    assert tangent == pytest.approx(sum(g * d for g, d in zip(grads, directions)), rel=1e-10)
+
+
+def test_the_hessian_goes_through_a_nested_function():
+    def f(x):
+        return loop_with_an_inner_step(x, 3)
+    h = s2sgrad.hessian(f)(0.7)
+    eps = 1e-5
+    g = s2sgrad.grad(f)
+    assert h == pytest.approx((g(0.7 + eps) - g(0.7 - eps)) / (2 * eps), rel=1e-6)
+
+
+def test_a_nested_function_becomes_a_helper_that_takes_the_closed_over_values_by_keyword():
+    text = s2sgrad.source(loop_with_an_inner_step)
+    assert "vjp_step(y, a=a)" in text and "def pullback_step(saved, dout):" in text
+
+
+def passes_a_closure_on(x):
+    def times_x(u):
+        return u * x
+    return apply_twice(times_x, 1.0)
+
+
+def apply_twice(fn, u):
+    return fn(fn(u))
+
+
+def test_a_nested_function_reading_active_locals_used_as_a_value_is_refused_at_its_use():
+    with pytest.raises(s2sgrad.UnsupportedSyntaxError, match="as a value") as err:
+        s2sgrad.grad(passes_a_closure_on)(2.0)
+    assert "apply_twice(times_x" in err.value.text

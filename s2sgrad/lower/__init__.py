@@ -25,6 +25,7 @@ from ..syntax import Namer, assign, leaves, located, map_leaves, name
 from .anf import ANF, BINOPS, UNARYOPS
 from .desugar import Desugar
 from .jumps import Jumps, nesting
+from .lift import Lift
 
 __all__ = ["lower", "Core", "nesting", "BINOPS", "UNARYOPS"]
 
@@ -50,6 +51,7 @@ def lower(source):
     for stmt in source.node.body:
         _tag(stmt, lambda node: source.line_text(node), source.origin)
     body = [stmt for stmt in source.node.body if not _is_docstring(stmt)]
+    body = Lift(source).block(body)
     body = Desugar(source, namer).block(body)
     body = _private_copies(source, body) + body
     last = body[-1] if body else None

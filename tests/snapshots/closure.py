@@ -1,0 +1,42 @@
+def grad_closure_in_a_loop(x, n, *, dy=1.0):
+    stack = []
+    step_state = None
+    a = x * 0.5
+    y = x
+    for i in range(n):
+        stack.append(step_state)
+        step_y, step_state = vjp_step(y, a=a)
+        y = step_y
+    stack.append(range(n))
+    # reverse sweep
+    da = None
+    # for i in range(n):
+    for i in reversed(stack.pop()):
+        # y = step(y)
+        dy, da_step = pullback_step(step_state, dy)
+        da = da_step if da is None else da + da_step
+        step_state = stack.pop()
+    # y = x
+    dx = dy
+    # a = x * 0.5
+    if da is not None:
+        dx = dx + da * 0.5
+    return (y, dx)
+
+
+def vjp_step(v, *, a):
+    sin_v = math.sin(v)
+    sin_v_times_a = sin_v * a
+    times_v = 0.1 * v
+    out = sin_v_times_a + times_v
+    return (out, (a, sin_v, v))
+
+
+def pullback_step(saved, dout):
+    a, sin_v, v = saved
+    # return math.sin(v) * a + 0.1 * v
+    dv = dout * 0.1
+    dsin_v = dout * a
+    da = dout * sin_v
+    dv = dv + dsin_v * math.cos(v)
+    return (dv, da)
