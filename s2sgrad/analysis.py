@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import gast
 import numpy
 
-from . import rules
+from . import rules, runtime
 from .check import check
 from .errors import NoGradientRuleError, UnsupportedSyntaxError
 from .frontend import LOCAL, NOT_FOUND, is_library, parse, unwrap
@@ -215,6 +215,8 @@ def analyze(core, wrt, param_kinds=None, select=None):
     name are SCALAR when annotated `float` or `int`, else UNKNOWN.
     """
     assigns = list(assignments(core.body))
+    kinds = _kinds(core, assigns, param_kinds or {})
+    _rebind_scalars(core, assigns, kinds)
     ops = {id(s): (Op("setitem", s.targets[0], {"value": s.value}) if is_setitem(s) else operation(core, s.value))
            for s in assigns}
     edges = []     # (target, input names)
@@ -230,7 +232,6 @@ def analyze(core, wrt, param_kinds=None, select=None):
     active = varied & useful
 
     _check_discarded_calls(core, core.body, varied)
-    kinds = _kinds(core, assigns, param_kinds or {})
     mutated = _check_in_place_updates(core, assigns, ops, kinds)
     tuples = {}
     for s in assigns:
@@ -566,6 +567,17 @@ def _kinds(core, assigns, param_kinds):
     return kinds
 
 
+def _rebind_scalars(core, assigns, kinds):
+    """`t = in_place(t_plus_x, t)` (lowered `t += x`) is `t = t_plus_x` where t holds a scalar, which `+=`
+    rebinds: only an array keeps its dtype through an update in place."""
+    for s in assigns:
+        value = s.value
+        if (not is_setitem(s) and isinstance(value, gast.Call) and len(value.args) == 2
+                and core.source.resolve(value.func) is runtime.in_place
+                and isinstance(value.args[1], gast.Name) and kinds.get(value.args[1].id) == SCALAR):
+            s.value = value.args[0]
+
+
 def _is_number(node):
     """Whether `node` is a numeric literal such as `2`, `0.5` or `-0.5`."""
     if isinstance(node, gast.UnaryOp) and isinstance(node.op, (gast.USub, gast.UAdd)):
@@ -607,6 +619,8 @@ def _kind(core, value, kinds):
         if getattr(obj, "__module__", None) == "math" or obj in (builtins.float, builtins.int, builtins.len,
                                                                   builtins.round, builtins.bool):
             return SCALAR
+        if obj is runtime.in_place and len(value.args) == 2:
+            return atom_kind(value.args[0]) if atom_kind(value.args[1]) == SCALAR else UNKNOWN
         if _hashable_in(obj, WHOLE_REDUCTIONS) and len(value.args) == 1 and all(
                 k.arg in ("dtype", "ddof") or (k.arg == "axis" and isinstance(k.value, gast.Constant)
                                                and k.value.value is None) for k in value.keywords):

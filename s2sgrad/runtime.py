@@ -39,6 +39,26 @@ def unbroadcast(g, x):
     return g
 
 
+def in_place(value, old):
+    """What `old op= ...` leaves in `old`, given `value = old op ...`: for an array, the result in old's
+    dtype (NumPy updates the array in place, casting back: `w *= np.sin(c)` keeps a float32 w float32);
+    for anything else, which `op=` rebinds, the result itself.
+
+    Example:
+        >>> in_place(np.float64(2.0) * np.ones(2, np.float32), np.ones(2, np.float32)).dtype   # float32
+    """
+    if type(old) is np.ndarray and np.result_type(value) != old.dtype:
+        return np.asarray(value).astype(old.dtype)
+    return value
+
+
+def in_place_adjoint(g, value):
+    """The adjoint of `value` in `in_place(value, old)`: g in value's dtype."""
+    if type(value) is np.ndarray and np.result_type(g) != value.dtype:
+        return np.asarray(g).astype(value.dtype)
+    return g
+
+
 def matmul_adjoint_left(g, x, y):
     """Adjoint of x in x @ y, for every rank NumPy's matmul accepts."""
     if np.ndim(y) == 1:
@@ -125,6 +145,22 @@ def own_tangent(t, y):
     no other tangent shares, so `y_dot[i] = ...` changes only y's tangent."""
     dtype = np.result_type(y) if np.result_type(y).kind == "f" else float
     return np.array(np.broadcast_to(t, np.shape(y)), dtype=dtype)
+
+
+class ItemwiseTuple(tuple):
+    """The tangent of a function returning several values (np.linalg.lstsq, ...): a tuple whose sum with
+    another adds item by item (None or 0 is no tangent), as the terms of a tangent rule add."""
+
+    def __add__(self, other):
+        return ItemwiseTuple(b if a is None else a if b is None else a + b for a, b in zip(self, other))
+
+    __radd__ = __add__
+
+    def __neg__(self):
+        return ItemwiseTuple(None if a is None else -a for a in self)
+
+    def __sub__(self, other):
+        return self + (-ItemwiseTuple(other))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -780,6 +816,460 @@ def slogdet_tangent(t, a, y):
     again."""
     logdet = np.trace(np.linalg.solve(a, t), axis1=-2, axis2=-1)
     return np.stack([np.zeros_like(logdet), logdet])
+
+
+def _t(m):
+    return np.swapaxes(m, -1, -2)
+
+
+def _zeros_if_none(g, like):
+    """An output's adjoint, or zeros of its shape where nothing read it (None, or the 0.0 of an unread item)."""
+    if g is None or (np.ndim(g) == 0 and np.ndim(like) > 0):
+        return np.zeros(np.shape(like), dtype=np.result_type(like))
+    return np.asarray(g)
+
+
+def _pair_inverse(values):
+    """F with F[..., i, j] = 1 / (values_j - values_i) off the diagonal, and 0 on it and wherever two values
+    are equal: the terms coupling equal eigen- or singular values are left out (see the README)."""
+    gap = np.expand_dims(values, -2) - np.expand_dims(values, -1)
+    return np.where(gap == 0, 0.0, 1.0 / np.where(gap == 0, 1.0, gap))
+
+
+def kron_adjoint(g, a, b, left):
+    """Adjoint of a (left) or of b in np.kron(a, b): g cut into blocks, contracted with the other factor."""
+    nd = max(np.ndim(a), np.ndim(b))
+    a_ = np.reshape(a, (1,) * (nd - np.ndim(a)) + np.shape(a))
+    b_ = np.reshape(b, (1,) * (nd - np.ndim(b)) + np.shape(b))
+    blocks = np.reshape(g, [n for pair in zip(a_.shape, b_.shape) for n in pair])
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    outer, inner = letters[:nd], letters[nd:2 * nd]
+    spec = "".join(o + i for o, i in zip(outer, inner))
+    if left:
+        return np.reshape(np.einsum(f"{spec},{inner}->{outer}", blocks, b_), np.shape(a))
+    return np.reshape(np.einsum(f"{spec},{outer}->{inner}", blocks, a_), np.shape(b))
+
+
+def cross_adjoint(g, a, b, left):
+    """Adjoint of a (left) or of b in np.cross(a, b) of 3-vectors (or 2-vectors, whose cross is a number)
+    along the last axis: <g, a x b> = <a, b x g> = <b, g x a>."""
+    if np.shape(a)[-1] == 2 and np.shape(b)[-1] == 2:
+        g = np.expand_dims(g, -1)
+        other = b if left else a
+        turned = np.stack([other[..., 1], -other[..., 0]], axis=-1)
+        return unbroadcast(g * turned if left else -g * turned, a if left else b)
+    return unbroadcast(np.cross(b, g) if left else np.cross(g, a), a if left else b)
+
+
+def svd_tangent(t, a, y, full_matrices=True, compute_uv=True):
+    """The tangent of np.linalg.svd(a, full_matrices, compute_uv) along t: (dU, ds, dVh), or ds. With
+    A = U S V^T (reduced), P = U^T dA V: ds = diag(P), dU = U (F o (P S + S P^T)) + (I - U U^T) dA V / S and
+    dV likewise, F_ij = 1 / (s_j^2 - s_i^2)."""
+    u, s, vh = np.linalg.svd(a, full_matrices=False)
+    v = _t(vh)
+    p = _t(u) @ t @ v
+    ds = np.diagonal(p, axis1=-2, axis2=-1).copy()
+    if not compute_uv:
+        return ds
+    _full_matches_reduced(a, full_matrices)
+    f = _pair_inverse(s * s)
+    sp, ps = np.expand_dims(s, -1) * p, p * np.expand_dims(s, -2)
+    inv_s = np.expand_dims(1.0 / s, -2)
+    du = u @ (f * (ps + _t(ps))) + (t @ v - u @ p) * inv_s
+    dv = v @ (f * (sp + _t(sp))) + (_t(t) @ u - v @ _t(p)) * inv_s
+    return du, ds, _t(dv)
+
+
+def _full_matches_reduced(a, full_matrices):
+    if full_matrices and np.shape(a)[-1] != np.shape(a)[-2]:
+        raise ValueError("s2sgrad differentiates np.linalg.svd of a non-square matrix with full_matrices=False: "
+                         "the extra columns of the full U or V are any orthonormal completion")
+
+
+def svd_adjoint(g, a, y, full_matrices=True, compute_uv=True):
+    """Adjoint of a in y = np.linalg.svd(a, full_matrices, compute_uv), after Townsend (2016): U [(F o (U^T Ub
+    - Ub^T U)) S + diag(sb) + S (F o (V^T Vb - Vb^T V))] V^T + (I - U U^T) Ub V^T / S + U Vb^T (I - V V^T) / S,
+    where Ub, sb, Vb are the adjoints of U, s, V (zeros for those nothing read)."""
+    u, s, vh = np.linalg.svd(a, full_matrices=False)
+    v = _t(vh)
+    if not compute_uv:
+        return u @ (np.expand_dims(np.asarray(g), -1) * vh)
+    _full_matches_reduced(a, full_matrices)
+    gu, gs, gvh = (_zeros_if_none(part, like) for part, like in zip(g, (u, s, vh)))
+    gv = _t(gvh)
+    f = _pair_inverse(s * s)
+    ut_gu, vt_gv = _t(u) @ gu, _t(v) @ gv
+    inner = ((f * (ut_gu - _t(ut_gu))) * np.expand_dims(s, -2) + np.expand_dims(gs, -1) * np.eye(s.shape[-1])
+             + np.expand_dims(s, -1) * (f * (vt_gv - _t(vt_gv))))
+    inv_s = np.expand_dims(1.0 / s, -2)
+    return (u @ inner @ vh + ((gu - u @ ut_gu) * inv_s) @ vh
+            + u @ (_t(gv - v @ vt_gv) * np.expand_dims(1.0 / s, -1)))
+
+
+def svdvals_adjoint(g, a):
+    """Adjoint of a in np.linalg.svdvals(a): U diag(g) V^T."""
+    return svd_adjoint(g, a, None, False, False)
+
+
+def singular_vectors(a, right):
+    """U (or V, not V^T, when `right`) of the reduced SVD of a."""
+    u, _, vh = np.linalg.svd(a, full_matrices=False)
+    return _t(vh) if right else u
+
+
+def singular_vectors_tangent(t, a, right):
+    """The tangent of singular_vectors(a, right) along t."""
+    du, _, dvh = svd_tangent(t, a, None, False, True)
+    return _t(dvh) if right else du
+
+
+def singular_vectors_adjoint(g, a, right):
+    """The adjoint of a in singular_vectors(a, right)."""
+    u, s, vh = np.linalg.svd(a, full_matrices=False)
+    zeros = (np.zeros_like(u), np.zeros_like(s), np.zeros_like(vh))
+    parts = (zeros[0], zeros[1], _t(g)) if right else (g, zeros[1], zeros[2])
+    return svd_adjoint(parts, a, None, False, True)
+
+
+def symmetric_read(t, uplo):
+    """The symmetric matrices np.linalg.eigh(a, UPLO) sees: a's lower (or upper) triangle mirrored."""
+    return mirror_lower(t) if uplo == "L" else _t(mirror_lower(_t(t)))
+
+
+def onto_triangle_read(g, uplo):
+    """The adjoint of a from that of the symmetric matrix eigh read off its lower (or upper) triangle."""
+    lower = np.tril(g) + np.tril(_t(g), -1)
+    return lower if uplo == "L" else _t(lower)
+
+
+def eigh_tangent(t, a, y, uplo="L"):
+    """The tangent of (w, V) = np.linalg.eigh(a, UPLO) along t: P = V^T dS V, dw = diag(P), dV = V (F o P)
+    with F_ij = 1 / (w_j - w_i) (0 for equal eigenvalues)."""
+    w, v = np.linalg.eigh(a, UPLO=uplo)
+    p = _t(v) @ symmetric_read(t, uplo) @ v
+    return np.diagonal(p, axis1=-2, axis2=-1).copy(), v @ (_pair_inverse(w) * p)
+
+
+def eigh_adjoint(g, a, y, uplo="L"):
+    """Adjoint of a in (w, V) = np.linalg.eigh(a, UPLO): V (diag(wb) + F o (V^T Vb)) V^T, folded onto the
+    triangle eigh reads."""
+    w, v = np.linalg.eigh(a, UPLO=uplo)
+    gw, gv = (_zeros_if_none(part, like) for part, like in zip(g, (w, v)))
+    inner = np.expand_dims(gw, -1) * np.eye(w.shape[-1]) + _pair_inverse(w) * (_t(v) @ gv)
+    return onto_triangle_read(v @ inner @ _t(v), uplo)
+
+
+def eigvalsh_adjoint(g, a, uplo="L"):
+    """Adjoint of a in np.linalg.eigvalsh(a, UPLO): V diag(g) V^T on the triangle read."""
+    v = np.linalg.eigh(a, UPLO=uplo)[1]
+    return onto_triangle_read((v * np.expand_dims(g, -2)) @ _t(v), uplo)
+
+
+def norm_axes(x, ord, axis, kind="norm"):
+    """The axes a norm of x reduces (see norm_form)."""
+    return norm_form(x, ord, axis, kind)[1]
+
+
+def eigenvectors_of_symmetric(a, uplo):
+    """V of np.linalg.eigh(a, UPLO)."""
+    return np.linalg.eigh(a, UPLO=uplo)[1]
+
+
+def eigenvectors_of_symmetric_tangent(t, a, uplo):
+    return eigh_tangent(t, a, None, uplo)[1]
+
+
+def eigenvectors_of_symmetric_adjoint(g, a, uplo):
+    w = np.linalg.eigvalsh(a, UPLO=uplo)
+    return eigh_adjoint((np.zeros_like(w), g), a, None, uplo)
+
+
+def _real_eig(a):
+    w, v = np.linalg.eig(a)
+    if np.iscomplexobj(w):
+        if np.any(np.imag(w) != 0):
+            raise ValueError("s2sgrad differentiates np.linalg.eig of matrices whose eigenvalues are real; this "
+                             "one has complex eigenvalues")
+        w, v = np.real(w), np.real(v)
+    return w, v
+
+
+def eig_tangent(t, a, y):
+    """The tangent of (w, V) = np.linalg.eig(a) with real eigenvalues along t: P = V^-1 dA V, dw = diag(P),
+    dV = V (F o P) less V's components along itself (NumPy's columns keep unit length)."""
+    w, v = _real_eig(a)
+    p = np.linalg.solve(v, t @ v)
+    dv = v @ (_pair_inverse(w) * p)
+    return np.diagonal(p, axis1=-2, axis2=-1).copy(), dv - v * np.expand_dims(np.sum(v * dv, axis=-2), -2)
+
+
+def eig_adjoint(g, a, y):
+    """Adjoint of a in (w, V) = np.linalg.eig(a), real eigenvalues: V^-T (diag(wb) + F o (V^T Vb - V^T V
+    diag(diag(V^T Vb)))) V^T."""
+    w, v = _real_eig(a)
+    gw, gv = (_zeros_if_none(part, like) for part, like in zip(g, (w, v)))
+    vt_gv = _t(v) @ gv
+    inner = (np.expand_dims(gw, -1) * np.eye(w.shape[-1])
+             + _pair_inverse(w) * (vt_gv - (_t(v) @ v) * np.expand_dims(np.diagonal(vt_gv, axis1=-2, axis2=-1), -2)))
+    return np.linalg.solve(_t(v), inner @ _t(v))
+
+
+def eigvals_tangent(t, a):
+    return eig_tangent(t, a, None)[0]
+
+
+def eigvals_adjoint(g, a):
+    w, v = _real_eig(a)
+    return eig_adjoint((g, np.zeros_like(v)), a, None)
+
+
+def _reduced_qr(a, mode):
+    if mode != "reduced" or np.shape(a)[-2] < np.shape(a)[-1]:
+        raise ValueError("s2sgrad differentiates np.linalg.qr with mode='reduced' of matrices with at least as many "
+                         "rows as columns")
+    return np.linalg.qr(a)
+
+
+def qr_tangent(t, a, y, mode="reduced"):
+    """The tangent of (Q, R) = np.linalg.qr(a) along t: C = Q^T dA R^-1, W = tril(C, -1) - tril(C, -1)^T,
+    dQ = Q (W - C) + dA R^-1, dR = (C - W) R."""
+    q, r = _reduced_qr(a, mode)
+    t_rinv = _t(np.linalg.solve(_t(r), _t(t)))
+    c = _t(q) @ t_rinv
+    w = np.tril(c, -1) - _t(np.tril(c, -1))
+    return q @ (w - c) + t_rinv, (c - w) @ r
+
+
+def qr_adjoint(g, a, y, mode="reduced"):
+    """Adjoint of a in (Q, R) = np.linalg.qr(a): (Qb + Q (tril(M - M^T, -1) - M)) R^-T, M = Q^T Qb - Rb R^T."""
+    q, r = _reduced_qr(a, mode)
+    gq, gr = (_zeros_if_none(part, like) for part, like in zip(g, (q, r)))
+    m = _t(q) @ gq - gr @ _t(r)
+    return _t(np.linalg.solve(r, _t(gq + q @ (np.tril(m - _t(m), -1) - m))))
+
+
+def lstsq_tangent(t_a, t_b, a, b, y):
+    """The tangent of (x, residuals, rank, s) = np.linalg.lstsq(a, b) along (t_a, t_b), either None: x moves
+    as pinv(a) b, the residuals |a x - b|^2 by their envelope (x is optimal), s as a's singular values."""
+    x = y[0]
+    p = np.linalg.pinv(a)
+    dx = np.zeros_like(x)
+    dres = np.zeros_like(np.asarray(y[1], dtype=float))
+    ds = np.zeros_like(y[3])
+    r = a @ x - b
+    if t_b is not None:
+        dx = dx + p @ t_b
+        dres = dres - _residual_sum(2.0 * r * t_b, y[1])
+    if t_a is not None:
+        dx = dx + pinv_tangent(t_a, a, p) @ b
+        dres = dres + _residual_sum(2.0 * r * (t_a @ x), y[1])
+        ds = ds + svd_tangent(t_a, a, None, False, False)
+    return ItemwiseTuple((dx, dres, None, ds))
+
+
+def _residual_sum(v, residuals):
+    """Column sums of v laid out like lstsq's residuals (empty when they are not computed)."""
+    if np.size(residuals) == 0:
+        return np.zeros_like(np.asarray(residuals, dtype=float))
+    return np.sum(v, axis=0)
+
+
+def lstsq_adjoint(g, a, b, y, left):
+    """Adjoint of a (left) or of b in (x, residuals, rank, s) = np.linalg.lstsq(a, b)."""
+    x = y[0]
+    gx = _zeros_if_none(g[0], x)
+    gres = _zeros_if_none(g[1], np.asarray(y[1], dtype=float))
+    p = np.linalg.pinv(a)
+    r = a @ x - b
+    weight = gres if np.size(gres) else 0.0           # residuals: |a x - b|^2 per column of b
+    if not left:
+        return _t(p) @ gx - 2.0 * r * weight
+    outer = np.expand_dims(gx, -1) * np.expand_dims(b, -2) if np.ndim(b) == 1 else gx @ _t(b)
+    moved = pinv_adjoint(outer, a, p)
+    res = 2.0 * (np.expand_dims(r * weight, -1) * np.expand_dims(x, -2) if np.ndim(b) == 1 else (r * weight) @ _t(x))
+    gs = _zeros_if_none(g[3], y[3])
+    return moved + res + svdvals_adjoint(gs, a)
+
+
+def pinv_tangent(t, a, p):
+    """The tangent of P = pinv(a) along t (rank locally constant): -P dA P + P P^T dA^T (I - A P) +
+    (I - P A) dA^T P^T P."""
+    return -p @ t @ p + p @ _t(p) @ _t(t) @ (np.eye(np.shape(a)[-2]) - a @ p) + (
+        np.eye(np.shape(a)[-1]) - p @ a) @ _t(t) @ _t(p) @ p
+
+
+def pinv_adjoint(g, a, p):
+    """Adjoint of a in P = pinv(a): -P^T G P^T + (I - A P) G^T P P^T + P^T P G^T (I - P A)."""
+    return -_t(p) @ g @ _t(p) + (np.eye(np.shape(a)[-2]) - a @ p) @ _t(g) @ p @ _t(p) + _t(p) @ p @ _t(g) @ (
+        np.eye(np.shape(a)[-1]) - p @ a)
+
+
+def matrix_power_adjoint(g, a, n):
+    """Adjoint of a in np.linalg.matrix_power(a, n): sum over k of (A^T)^k G (A^T)^(n-1-k); for n < 0 through
+    the inverse, A^n = (A^-1)^|n|."""
+    if n == 0:
+        return np.zeros_like(np.asarray(a, dtype=np.result_type(g, a)))
+    if n < 0:
+        inv = np.linalg.inv(a)
+        g_inv = matrix_power_adjoint(g, inv, -n)
+        return -_t(inv) @ g_inv @ _t(inv)
+    at = _t(a)
+    powers = [np.broadcast_to(np.eye(np.shape(a)[-1]), np.shape(a))]
+    for _ in range(n - 1):
+        powers.append(powers[-1] @ at)
+    return sum(powers[k] @ g @ powers[n - 1 - k] for k in range(n))
+
+
+def matrix_power_tangent(t, a, n):
+    """The tangent of np.linalg.matrix_power(a, n) along t: sum over k of A^k T A^(n-1-k)."""
+    if n == 0:
+        return np.zeros_like(np.asarray(a, dtype=np.result_type(t, a)))
+    if n < 0:
+        inv = np.linalg.inv(a)
+        return matrix_power_tangent(-inv @ t @ inv, inv, -n)
+    powers = [np.broadcast_to(np.eye(np.shape(a)[-1]), np.shape(a))]
+    for _ in range(n - 1):
+        powers.append(powers[-1] @ a)
+    return sum(powers[k] @ t @ powers[n - 1 - k] for k in range(n))
+
+
+def multi_dot_adjoints(g, xs):
+    """One adjoint per array of np.linalg.multi_dot(xs) (a 1-D first or last array is a row or column)."""
+    mats = [np.reshape(x, (1, -1)) if k == 0 and np.ndim(x) == 1 else
+            np.reshape(x, (-1, 1)) if k == len(xs) - 1 and np.ndim(x) == 1 else np.asarray(x)
+            for k, x in enumerate(xs)]
+    g = np.reshape(g, (mats[0].shape[0], mats[-1].shape[1]))
+    left = [np.eye(mats[0].shape[0])]
+    for m in mats[:-1]:
+        left.append(left[-1] @ m)
+    right = [np.eye(mats[-1].shape[1])]
+    for m in reversed(mats[1:]):
+        right.append(m @ right[-1])
+    right = right[::-1]
+    return [np.reshape(_t(left[k]) @ g @ _t(right[k]), np.shape(x)) for k, x in enumerate(xs)]
+
+
+def multi_dot_tangent(tangents, xs):
+    """The tangent of np.linalg.multi_dot(xs) when each array moves along its tangent (None: it does not)."""
+    out = None
+    for k, t in enumerate(tangents):
+        if t is None:
+            continue
+        term = np.linalg.multi_dot(list(xs[:k]) + [t] + list(xs[k + 1:]))
+        out = term if out is None else out + term
+    return zero_tangent(np.linalg.multi_dot(list(xs))) if out is None else out
+
+
+def norm_form(x, ord, axis, kind="norm"):
+    """("vector", axes) or ("matrix", (row axis, column axis)): what a norm of x reduces, for np.linalg.norm
+    (kind "norm"), np.linalg.vector_norm ("vector", axes None: all of them) and matrix_norm ("matrix")."""
+    ndim = np.ndim(x)
+    if kind == "matrix":
+        return "matrix", (ndim - 2, ndim - 1)
+    if kind == "vector" or (kind == "norm" and ord is None and axis is None):
+        return "vector", _axes(axis, ndim)
+    if axis is None:
+        axis = tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    if len(axes) == 2:
+        return "matrix", tuple(int(a) % ndim for a in axes)
+    return "vector", tuple(int(a) % ndim for a in axes)
+
+
+def _share(hit, axes):
+    """1/k at each of the k True entries of `hit` in each group reduced over `axes` (ties split equally)."""
+    return hit / np.sum(hit, axis=axes, keepdims=True)
+
+
+def _vector_norm(x, ord, axes):
+    """The vector norm of x over `axes` (a tuple; several are one flattened vector), with those axes kept."""
+    if not axes:
+        return np.abs(x)
+    moved = np.moveaxis(x, axes, range(-len(axes), 0))
+    flat = np.reshape(moved, moved.shape[:np.ndim(x) - len(axes)] + (-1,))
+    return np.expand_dims(np.linalg.norm(flat, ord=2 if ord is None else ord, axis=-1), axes)
+
+
+def _vector_slope(x, ord, axes):
+    y = _vector_norm(x, ord, axes)
+    if ord is None or ord == 2:
+        return x / np.where(y == 0, 1.0, y)
+    if ord == np.inf or ord == -np.inf:
+        return np.sign(x) * _share(np.abs(x) == y, axes)
+    if ord == 0:
+        return np.zeros_like(x)
+    if ord == 1:
+        return np.sign(x)
+    ratio = np.abs(x) / np.where(y == 0, 1.0, y)
+    return np.sign(x) * np.where(x == 0, 0.0, np.power(np.where(x == 0, 1.0, ratio), ord - 1))
+
+
+def _matrix_slope(x, ord, axes):
+    m = np.moveaxis(x, axes, (-2, -1))
+    if ord is None or ord == "fro":
+        y = np.sqrt(np.sum(m * m, axis=(-2, -1), keepdims=True))
+        slope = m / np.where(y == 0, 1.0, y)
+    elif ord in ("nuc", 2, -2):
+        u, _, vh = np.linalg.svd(m, full_matrices=False)
+        if ord == "nuc":
+            slope = u @ vh
+        else:
+            k = 0 if ord == 2 else -1
+            slope = np.expand_dims(u[..., :, k], -1) * np.expand_dims(vh[..., k, :], -2)
+    elif ord in (1, -1, np.inf, -np.inf):
+        along = -2 if ord in (1, -1) else -1                       # columns' sums for 1, rows' for inf
+        sums = np.sum(np.abs(m), axis=along, keepdims=True)
+        best = np.max(sums, axis=-1 if along == -2 else -2, keepdims=True) if ord in (1, np.inf) else \
+            np.min(sums, axis=-1 if along == -2 else -2, keepdims=True)
+        slope = np.sign(m) * _share(sums == best, (-1, -2))
+    else:
+        raise ValueError(f"invalid norm order {ord!r} for matrices")
+    return np.moveaxis(slope, (-2, -1), axes)
+
+
+def norm_slope(x, ord, axis, kind="norm"):
+    """The derivative of a norm of x (np.linalg.norm with any ord, vector_norm, matrix_norm) with respect to
+    each element, of x's shape: x / |x| for the 2-norm and Frobenius, sign(x) (|x| / |x|_p)^(p-1) for a
+    p-norm, U V^T for the nuclear norm, u1 v1^T for the spectral one, sign(x) at the extreme entry, row or
+    column for the max/min norms (ties share equally), 0 for ord=0 (a count). Where a kink makes the
+    derivative one-sided (x = 0), the subgradient 0."""
+    form, axes = norm_form(x, ord, axis, kind)
+    x = np.asarray(x)
+    if form == "vector":
+        return _vector_slope(x, ord, axes)
+    return _matrix_slope(x, ord, axes)
+
+
+def norm_hvp(v, x, ord, axis, kind="norm"):
+    """The derivative of norm_slope(x, ...) along v: the norm's Hessian times v (symmetric, so both the
+    adjoint and the tangent of norm_slope). Zero for the norms that are piecewise linear (ord 0, 1, inf and
+    their matrix counterparts)."""
+    form, axes = norm_form(x, ord, axis, kind)
+    x, v = np.asarray(x), np.asarray(v)
+    if form == "matrix" and ord in ("nuc", 2, -2):
+        m, w = np.moveaxis(x, axes, (-2, -1)), np.moveaxis(v, axes, (-2, -1))
+        u, _, vh = np.linalg.svd(m, full_matrices=False)
+        du, _, dvh = svd_tangent(w, m, None, False, True)
+        if ord == "nuc":
+            out = du @ vh + u @ dvh
+        else:
+            k = 0 if ord == 2 else -1
+            out = (np.expand_dims(du[..., :, k], -1) * np.expand_dims(vh[..., k, :], -2)
+                   + np.expand_dims(u[..., :, k], -1) * np.expand_dims(dvh[..., k, :], -2))
+        return np.moveaxis(out, (-2, -1), axes)
+    if form == "matrix" and ord not in (None, "fro"):
+        return np.zeros_like(v)
+    if form == "matrix":
+        form, ord = "vector", 2
+    if ord in (0, 1, np.inf, -np.inf):
+        return np.zeros_like(v)
+    p = 2 if ord is None else ord
+    s = _vector_slope(x, p, axes)
+    y = _vector_norm(x, p, axes)
+    safe = np.where(y == 0, 1.0, y)
+    ratio = np.abs(x) / safe
+    curvature = np.ones_like(x) if p == 2 else np.power(ratio, p - 2)
+    return np.where(y == 0, 0.0, (p - 1) / safe * (curvature * v - s * np.sum(s * v, axis=axes, keepdims=True)))
 
 
 def mvn_samples_shape(x, mean, cov):

@@ -335,8 +335,7 @@ REDUCED = {
             a -= 0.8 * np.sin(x)
             a[-1] = 0.5
             return np.sum(a * a)
-        """, {"x": ARRAY(3)}), (np.array([0.1, 0.5, 0.9]),),
-        xfail="the jvp code aliases an augmented array; its reverse refuses the write (unlocated)"),
+        """, {"x": ARRAY(3)}), (np.array([0.1, 0.5, 0.9]),)),
     # Likewise a write into a parameter (first order works on a private copy), and a write into a
     # name that was the parameter and is now a new array: value_and_grad and jvp accept both.
     "hessian_of_a_write_into_a_parameter": Reduced(_array("""
@@ -393,8 +392,7 @@ REDUCED = {
             w = np.tanh(x)
             w *= np.sin(c)
             return np.sum(w)
-        """, {"x": ARRAY(3), "c": FLOAT}, dtype="float32"), (np.array([0.5, -0.3, 1.2]), 0.7),
-        xfail="an augmented assignment lowered to `w = w * y` promotes a float32 array that NumPy keeps"),
+        """, {"x": ARRAY(3), "c": FLOAT}, dtype="float32"), (np.array([0.5, -0.3, 1.2]), 0.7)),
     # Function values made from an active value, and np.r_ of active values: wrong numbers before
     # issue 8 (0.0); now refused at the line, which is a right answer.
     "function_made_by_a_factory_from_an_active_value": Reduced(_array("""

@@ -133,6 +133,7 @@ SAMPLES = [
     (runtime.broadcast_like, (V3, X), {}), (runtime.own_tangent, (V3, X), {}), (runtime.cast_tangent, (X, Y), {}),
     (runtime.unbroadcast, (X, V3), {}), (runtime.zero_tangent, (X,), {}),
     (runtime.stacked_tangent, ([0.3, -0.6], [0.7, -1.3]), {}),
+    (runtime.in_place, (V3, X.astype(np.float32)[0]), {}), (runtime.in_place, (0.7, 1.3), {}),
     (runtime.extremum_share, (X,), {}, _extremum_share_of), (runtime.share_of, (X, Y), {}, _share_of_maximum),
     (runtime.reduced_count, (X, 0), {}),
 ]

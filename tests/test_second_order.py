@@ -293,6 +293,10 @@ def uses_stacked_tangent(x):
     return np.sum(runtime.stacked_tangent([x[0], None, x[2] * 2.0], [x[0], 1.0, x[2]]) * W23[0])
 
 
+def uses_in_place(x):
+    return np.sum(runtime.in_place(x * 2.0, W23[0]) * W23[1])
+
+
 def uses_times_power(x):
     return np.sum(runtime.times_power(x, x + 2.0, 1.5) * W23)
 
@@ -364,6 +368,7 @@ RUNTIME_RULES = [(runtime.covariance_matrix, uses_covariance_matrix, A3 * 0.5),
                  (runtime.quantile_tangent, uses_quantile_tangent, W23 * 0.7),
                  (runtime.broadcast_like, uses_broadcast_like, np.array([0.3, -0.2, 0.5])),
                  (runtime.times_power, uses_times_power, np.array([0.3, -0.2, 0.5])),
+                 (runtime.in_place, uses_in_place, np.array([0.3, -0.2, 0.5])),
                  (runtime.stacked_tangent, uses_stacked_tangent, np.array([0.3, -0.2, 0.5])),
                  (runtime.own_tangent, uses_own_tangent, np.array([0.3, -0.2, 0.5])),
                  (runtime.cast_tangent, uses_cast_tangent, np.array([0.3, -0.2, 0.5])),

@@ -123,7 +123,7 @@ class ANF:
             value.s2s_opaque = True
             return [assign(target, value, like=like)]
         pre, op = self.operation(value)
-        if target in _names(op):
+        if target in _names(op) and not getattr(value, "s2s_self_ok", False):     # in_place(w * v, w) may
             temp = self.namer.fresh(_describe(op, self.source) or target)
             return pre + [assign(temp, op, like=like), assign(target, name(temp), like=like)]
         return pre + [assign(target, op, like=like)]

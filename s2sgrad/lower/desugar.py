@@ -9,6 +9,7 @@ Example:
 
 import gast
 
+from .. import runtime
 from ..errors import UnsupportedSyntaxError
 from ..syntax import assign, assigned_names, clone, const, located, name
 
@@ -19,6 +20,15 @@ class Desugar:
     def __init__(self, source, namer):
         self.source = source
         self.namer = namer
+
+    def bind(self, preferred, obj):
+        """A name meaning `obj` in the function's namespace (the user's own spelling if it has one)."""
+        for key, value in self.source.namespace.items():
+            if value is obj and key not in self.source.locals:
+                return key
+        key = self.namer.fresh(preferred)
+        self.source.namespace[key] = obj
+        return key
 
     def block(self, stmts):
         out = []
@@ -33,6 +43,11 @@ class Desugar:
             return [assign(s.target, value, like=s)]
         if isinstance(s, gast.AugAssign):
             value = located(gast.BinOp(left=name(s.target.id), op=s.op, right=s.value), s.value)
+            # An array keeps its dtype through `op=` (NumPy works in place): `w = in_place(w * v, w)`;
+            # analysis makes it `w = w * v` where w is known to be a scalar.
+            value = located(gast.Call(func=name(self.bind("in_place", runtime.in_place)),
+                                      args=[value, name(s.target.id)], keywords=[]), s.value)
+            value.s2s_self_ok = True
             stmt = assign(s.target.id, value, like=s)
             stmt.s2s_augmented = True      # in place on arrays: analysis checks that rebinding is exact
             return [stmt]

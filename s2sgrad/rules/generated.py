@@ -6,7 +6,7 @@ those of the tangent rules of np.prod and np.linalg are not, and their rules spe
 import numpy as np
 
 from ..runtime import (apply_like, bound_or, broadcast_like, cast_back, cast_tangent, covariance_adjoint,
-                       covariance_matrix, from_last, lower_half_diagonal,
+                       covariance_matrix, from_last, in_place, in_place_adjoint, lower_half_diagonal,
                        mirror_lower, own_tangent, pad_mode, pieces_like, prod_of_others, prod_of_others_derivative,
                        quantile_adjoint, quantile_tangent, slogdet_tangent, solve_like, solve_transposed,
                        stacked_tangent, times_transpose, to_last, unbroadcast, unreduce, zero_tangent)
@@ -32,6 +32,11 @@ def cast_tangent_rule(z, t, y):
 @adjoint(stacked_tangent, inert=("xs",))
 def stacked_tangent_rule(z, tangents, xs):
     d[tangents] = pieces_like(d[z], tangents, z)
+
+
+@adjoint(in_place, inert=("old",))
+def in_place_rule(z, value, old):
+    d[value] = in_place_adjoint(d[z], value)
 
 
 @adjoint(unbroadcast, inert=("x",))
@@ -141,6 +146,7 @@ linear(own_tangent, "t")
 linear(cast_tangent, "t")
 linear(unbroadcast, "g")
 linear(stacked_tangent, "tangents")
+linear(in_place, "value")
 nondifferentiable(zero_tangent)
 
 
