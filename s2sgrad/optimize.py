@@ -410,6 +410,10 @@ class _Nullness:
                     env[target.id] = {id(s)}
                 elif isinstance(value, gast.Name) and value.id in self.removable:
                     env[target.id] = set(self.labels(env, value.id))       # a copy carries a None along
+                elif (isinstance(value, gast.IfExp) and _none_test(value.test, positive=True) in self.removable
+                      and isinstance(value.body, gast.Constant) and value.body.value is None):
+                    env[target.id] = set(self.labels(env, _none_test(value.test, positive=True)))   # so does
+                    # `None if d is None else np.copy(d)`
                 else:
                     env[target.id] = {_VALUE}
             else:

@@ -389,8 +389,12 @@ class ReverseTransform:
                 op = self.info.op(s)
                 if op.kind == "copy" and v in state.maybe and self.active_name(op.node) \
                         and op.node.id not in state:        # `dx = dv` carries a None along
-                    out += self.accumulate(op.node.id, name(self.d(v)), state)
-                    state.maybe.add(op.node.id)
+                    x, dv = op.node.id, name(self.d(v))
+                    value = dv if x not in self.indexed else \
+                        _if_none(clone(dv), const(None), call(self.np_attr("copy"), [clone(dv)]))   # owned
+                    out.append(assign(self.d(x), value))
+                    state.add(x)
+                    state.maybe.add(x)
                 elif present and all(u in state.maybe for u in present):
                     out += self.guarded(present, state, lambda inner: self.adjoint(s, v, inner))
                 elif present:

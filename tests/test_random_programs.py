@@ -301,8 +301,7 @@ REDUCED = {
             if c < 5.0:
                 return 0.8
             return t[0]
-        """, {"x": ARRAY(3), "c": FLOAT}), (np.array([1.09, 1.07, 0.93]), -0.7),
-        xfail="np.copy(None) of a known-zero adjoint is an object array, not None"),
+        """, {"x": ARRAY(3), "c": FLOAT}), (np.array([1.09, 1.07, 0.93]), -0.7)),
     # The same np.copy(None) as a parameter's gradient: `dx = np.copy(da)` with da None came back as
     # NaN (a wrong gradient, no error) where the gradient is 0. Found as an IndexError (`t = x[:1]`).
     "known_zero_adjoint_copied_into_a_parameters_gradient": Reduced(_array("""
@@ -311,8 +310,7 @@ REDUCED = {
             for row in x:
                 a = np.ones_like(a)
             return np.mean(a)
-        """, {"x": ARRAY(3)}), (np.array([0.94, 0.62, 0.83]),),
-        xfail="np.copy(None) of a known-zero adjoint gives a NaN gradient"),
+        """, {"x": ARRAY(3)}), (np.array([0.94, 0.62, 0.83]),)),
     # Second order over a helper returning a pair: its jvp returns ((a, t), (a_dot, t_dot)), which
     # the reverse transform refuses as nested tuples (value_and_grad and jvp accept the program).
     "hessian_through_a_helper_returning_a_pair": Reduced(_array("""
@@ -446,7 +444,7 @@ SLICE_SEEDS = range(24)
 
 
 # Slice programs that fail today for a bug with a reduced reproducer (strict: a fix shows as XPASS).
-SLICE_KNOWN = {13: "np.copy(None) of a known-zero adjoint (REDUCED: known_zero_adjoint_copied_*)"}
+SLICE_KNOWN = {}
 
 
 @pytest.mark.parametrize("seed", [pytest.param(s, marks=pytest.mark.xfail(strict=True, reason=SLICE_KNOWN[s]))
