@@ -831,9 +831,13 @@ def _zeros_if_none(g, like):
 
 def _pair_inverse(values):
     """F with F[..., i, j] = 1 / (values_j - values_i) off the diagonal, and 0 on it and wherever two values
-    are equal: the terms coupling equal eigen- or singular values are left out (see the README)."""
+    are equal to working precision (within 16 ulps of the largest): the terms coupling equal eigen- or
+    singular values are left out (rules/linalg.py says why)."""
+    values = np.asarray(values)
     gap = np.expand_dims(values, -2) - np.expand_dims(values, -1)
-    return np.where(gap == 0, 0.0, 1.0 / np.where(gap == 0, 1.0, gap))
+    scale = np.max(np.abs(values), axis=-1, keepdims=True)[..., None] if values.size else 0.0
+    equal = np.abs(gap) <= 16.0 * np.finfo(float_dtype(values)).eps * scale
+    return np.where(equal, 0.0, 1.0 / np.where(equal, 1.0, gap))
 
 
 def kron_adjoint(g, a, b, left):
@@ -848,6 +852,13 @@ def kron_adjoint(g, a, b, left):
     if left:
         return np.reshape(np.einsum(f"{spec},{inner}->{outer}", blocks, b_), np.shape(a))
     return np.reshape(np.einsum(f"{spec},{outer}->{inner}", blocks, a_), np.shape(b))
+
+
+def vecdot_adjoint(g, a, b, axis):
+    """Adjoint of a in np.vecdot(a, b, axis=axis) (and of b, swapping them): each operand's `axis` is its
+    vector axis, the others broadcast."""
+    a_, b_ = np.moveaxis(np.asarray(a), axis, -1), np.moveaxis(np.asarray(b), axis, -1)
+    return np.moveaxis(unbroadcast(np.expand_dims(g, -1) * b_, a_), -1, axis)
 
 
 def cross_adjoint(g, a, b, left):

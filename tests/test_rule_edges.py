@@ -711,3 +711,69 @@ def repeat_by_itself(x):
                          ids=["np.where condition", "np.repeat counts"])
 def test_inert_arguments_that_depend_on_the_input_are_accepted_and_exact(fn, x):
     assert_grad_matches(fn, x)
+
+
+# ---------------------------------------------------------------------------------------------
+# Decompositions at repeated eigenvalues and singular values: the terms coupling equal values are left
+# out, which is exact for functions of the values and of the spaces of repeated values (JAX and PyTorch
+# give inf/NaN there)
+# ---------------------------------------------------------------------------------------------
+
+def eigen_energy(a):
+    w, v = np.linalg.eigh(a)
+    return np.sum(w * w)
+
+
+def projector_onto_the_two_smallest(a):
+    w, v = np.linalg.eigh(a)
+    top = v[:, :2]
+    return np.sum((top @ top.T) * np.array([[1.0, 2.0, 0.5], [2.0, -1.0, 0.3], [0.5, 0.3, 4.0]]))
+
+
+def _symmetric(u):
+    return u + u.T
+
+
+def test_eigh_at_a_repeated_eigenvalue_is_exact_for_values_and_eigenspaces():
+    q, _ = np.linalg.qr(arr(3, 3))
+    a = q @ np.diag([1.0, 1.0, 3.0]) @ q.T                   # the eigenvalue 1 twice, to working precision
+    g = s2sgrad.grad(eigen_energy)(a)
+    assert np.all(np.isfinite(g))
+    np.testing.assert_allclose(g, np.tril(2.0 * a) + np.tril(2.0 * a, -1), rtol=1e-10, atol=1e-12)
+    g = s2sgrad.grad(projector_onto_the_two_smallest)(a)
+    u = _symmetric(arr(3, 3))
+    fd = (projector_onto_the_two_smallest(a + 1e-6 * u) - projector_onto_the_two_smallest(a - 1e-6 * u)) / 2e-6
+    assert np.sum(g * u) == pytest.approx(fd, rel=1e-5, abs=1e-8)          # symmetric perturbations
+
+
+def nuclear(a):
+    return np.sum(np.linalg.svd(a, compute_uv=False))
+
+
+def test_svd_at_repeated_singular_values_gives_a_finite_gradient():
+    q, _ = np.linalg.qr(arr(3, 3))
+    a = 2.0 * q                                               # every singular value is 2
+    g = s2sgrad.grad(nuclear)(a)
+    np.testing.assert_allclose(g, q, rtol=1e-10, atol=1e-12)  # U V^T, the derivative of the nuclear norm
+
+
+def svd_vectors_energy(a):
+    u, s, vh = np.linalg.svd(a, full_matrices=False)
+    return np.sum(s * s) + np.sum(u * u)
+
+
+def test_svd_of_a_repeated_singular_value_and_a_zero_one_stays_finite_where_u_is_read_by_norm_only():
+    a = np.diag([2.0, 2.0, 1.0])
+    g = s2sgrad.grad(svd_vectors_energy)(a)
+    np.testing.assert_allclose(g, 2.0 * a, rtol=1e-10, atol=1e-12)
+
+
+def square_svd_wide(a):
+    u, s, vh = np.linalg.svd(a)
+    return np.sum(s)
+
+
+def test_decomposition_forms_with_no_derivative_are_refused_when_the_gradient_runs():
+    # the extra columns of a full U are any orthonormal completion: no derivative
+    with pytest.raises(ValueError, match="full_matrices=False"):
+        s2sgrad.grad(square_svd_wide)(arr(4, 3))

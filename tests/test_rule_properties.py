@@ -199,6 +199,21 @@ SAMPLES += [
     (runtime.quantile_weights, (X,), {}, _quantile_weights_of),
     (runtime.source_positions, (X,), {}, _source_positions_of), (runtime.rollaxis_destination, (3, 2, 0), {}),
     (runtime.pad_mode, ("reflect",), {}),
+    # NumPy's linear algebra, more of it
+    (np.kron, (X, A33), {}), (np.cross, (X, V3), {}), (np.linalg.cross, (V3, W3), {}), (np.vecdot, (X, Y), {}),
+    (np.linalg.vecdot, (X, V3), {}), (np.linalg.matmul, (X, B), {}), (np.linalg.outer, (V3, W3), {}),
+    (np.linalg.tensordot, (X, Y), {}), (np.linalg.matrix_transpose, (X,), {}), (np.linalg.diagonal, (A33,), {}),
+    (np.linalg.trace, (A33,), {"offset": 1}), (np.linalg.multi_dot, ([V3, A33, B],), {}),
+    (np.linalg.norm, (V3, 3), {}), (np.linalg.norm, (X, "nuc"), {}), (np.linalg.norm, (X, np.inf, 1), {}),
+    (np.linalg.vector_norm, (X,), {"ord": 3, "axis": 0}), (np.linalg.matrix_norm, (X,), {"ord": 2}),
+    (np.linalg.svd, (X.T,), {"full_matrices": False}), (np.linalg.svd, (A33,), {"compute_uv": False}),
+    (np.linalg.svdvals, (X,), {}), (np.linalg.eigh, (SPD,), {}), (np.linalg.eigvalsh, (A33,), {}),
+    (np.linalg.eig, (SPD + A33,), {}), (np.linalg.eigvals, (SPD + A33,), {}), (np.linalg.qr, (X.T,), {}),
+    (np.linalg.pinv, (X,), {}), (np.linalg.lstsq, (arr(5, 3), arr(5)), {}), (np.linalg.matrix_power, (A33, 3), {}),
+    (np.linalg.matrix_rank, (X,), {}), (runtime.norm_axes, (X, 2, 1), {}),
+    (runtime.norm_slope, (X, 3, 1), {}), (runtime.norm_slope, (X, "nuc", None), {}),
+    (runtime.singular_vectors, (X.T, False), {}), (runtime.eigenvectors_of_symmetric, (SPD, "L"), {}),
+    (runtime.symmetric_read, (A33, "U"), {}),
 ]
 if hasattr(np, "row_stack"):
     SAMPLES.append((np.row_stack, ([X, Y],), {}))

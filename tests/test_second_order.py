@@ -354,7 +354,31 @@ def uses_covariance_matrix(x):
             + np.sum(runtime.covariance_matrix(x[0], W23) ** 2) + np.sum(runtime.covariance_matrix(x[1, 1], W23) ** 2))
 
 
+def uses_norm_slope(x):
+    return (np.sum(runtime.norm_slope(x, 3, 1) * A3) + np.sum(runtime.norm_slope(x, "nuc", None) ** 2)
+            + np.sum(runtime.norm_slope(x, None, None, "vector") * x))
+
+
+def uses_singular_vectors(x):
+    u = runtime.singular_vectors(x, False)
+    v = runtime.singular_vectors(x, True)
+    return np.sum((u * u) @ np.arange(1.0, 4.0)) + np.sum((v * v) @ np.arange(3.0))       # free of LAPACK's signs
+
+
+def uses_eigenvectors_of_symmetric(x):
+    v = runtime.eigenvectors_of_symmetric(x + x.T, "L")
+    return np.sum((v * v) @ np.arange(1.0, 4.0))
+
+
+def uses_symmetric_read(x):
+    return np.sum(runtime.symmetric_read(x, "U") * A3) + np.sum(runtime.symmetric_read(x, "L") ** 3)
+
+
 RUNTIME_RULES = [(runtime.covariance_matrix, uses_covariance_matrix, A3 * 0.5),
+                 (runtime.norm_slope, uses_norm_slope, A3 - 1.0),
+                 (runtime.singular_vectors, uses_singular_vectors, A3 - 0.5),
+                 (runtime.eigenvectors_of_symmetric, uses_eigenvectors_of_symmetric, A3 * np.array([1.0, 2.0, 3.0])),
+                 (runtime.symmetric_read, uses_symmetric_read, A3 - 0.5),
                  (runtime.unreduce, uses_unreduce, np.array([[0.3, -0.2, 0.5], [0.1, 0.4, -0.7]])),
                  (runtime.bound_or, uses_bound_or, np.array([0.3, -0.2, 0.5])),
                  (runtime.prod_of_others, uses_prod_of_others, np.array([[0.3, -0.2, 0.5], [0.0, 0.4, -0.7]])),

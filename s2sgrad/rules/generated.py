@@ -6,10 +6,13 @@ those of the tangent rules of np.prod and np.linalg are not, and their rules spe
 import numpy as np
 
 from ..runtime import (apply_like, bound_or, broadcast_like, cast_back, cast_tangent, covariance_adjoint,
-                       covariance_matrix, from_last, in_place, in_place_adjoint, lower_half_diagonal,
-                       mirror_lower, own_tangent, pad_mode, pieces_like, prod_of_others, prod_of_others_derivative,
-                       quantile_adjoint, quantile_tangent, slogdet_tangent, solve_like, solve_transposed,
-                       stacked_tangent, times_transpose, to_last, unbroadcast, unreduce, zero_tangent)
+                       covariance_matrix, eigenvectors_of_symmetric, eigenvectors_of_symmetric_adjoint,
+                       eigenvectors_of_symmetric_tangent, from_last, in_place, in_place_adjoint, lower_half_diagonal,
+                       mirror_lower, norm_hvp, norm_slope, onto_triangle_read, own_tangent, pad_mode, pieces_like,
+                       prod_of_others, prod_of_others_derivative, quantile_adjoint, quantile_tangent,
+                       singular_vectors, singular_vectors_adjoint, singular_vectors_tangent, slogdet_tangent,
+                       solve_like, solve_transposed, stacked_tangent, symmetric_read, times_transpose, to_last,
+                       unbroadcast, unreduce, zero_tangent)
 from . import adjoint, d, nondifferentiable
 from .tangents import bilinear, linear, t, tangent
 
@@ -131,6 +134,43 @@ def covariance_matrix_rule(z, cov, samples):
     d[cov] = covariance_adjoint(d[z], cov)
 
 
+@adjoint(norm_slope, inert=("ord", "axis", "kind"))
+def norm_slope_rule(z, x, ord, axis, kind="norm"):
+    # the norm's Hessian (symmetric) times d[z]
+    d[x] = norm_hvp(d[z], x, ord, axis, kind)
+
+
+@tangent(norm_slope)
+def norm_slope_tangent(z, x, ord, axis, kind="norm"):
+    t[z] = norm_hvp(t[x], x, ord, axis, kind)
+
+
+@adjoint(singular_vectors, inert=("right",))
+def singular_vectors_rule(z, a, right):
+    d[a] = singular_vectors_adjoint(d[z], a, right)
+
+
+@tangent(singular_vectors)
+def singular_vectors_tangent_rule(z, a, right):
+    t[z] = singular_vectors_tangent(t[a], a, right)
+
+
+@adjoint(eigenvectors_of_symmetric, inert=("uplo",))
+def eigenvectors_of_symmetric_rule(z, a, uplo):
+    d[a] = eigenvectors_of_symmetric_adjoint(d[z], a, uplo)
+
+
+@tangent(eigenvectors_of_symmetric)
+def eigenvectors_of_symmetric_tangent_rule(z, a, uplo):
+    t[z] = eigenvectors_of_symmetric_tangent(t[a], a, uplo)
+
+
+@adjoint(symmetric_read, inert=("uplo",))
+def symmetric_read_rule(z, v, uplo):
+    d[v] = onto_triangle_read(d[z], uplo)
+
+
+linear(symmetric_read, "v")
 linear(covariance_matrix, "cov")
 linear(to_last, "x")
 linear(from_last, "g")

@@ -498,7 +498,7 @@ def flip(y, x, axis=None):
     d[x] = np.flip(d[y], axis)
 
 
-@adjoint(np.matrix_transpose)
+@adjoint(np.matrix_transpose, np.linalg.matrix_transpose)
 def matrix_transpose(y, x):
     d[x] = np.matrix_transpose(d[y])
 

@@ -31,10 +31,12 @@ from dataclasses import dataclass
 import gast
 import numpy as np
 
-from ..runtime import (apply_like, astype as astype_, cast_tangent, einsum_tangent, extremum_share, flatten as flatten_,
-                       from_last, lower_half_diagonal, mirror_lower, pad_mode, prod_of_others, quantile_tangent,
-                       quantile_weights, reduced_count, slogdet_tangent, solve_like, source_positions,
-                       stacked_tangent, times_power, to_last)
+from ..runtime import (apply_like, astype as astype_, cast_tangent, eig_tangent, eigenvectors_of_symmetric,
+                       eigh_tangent, eigvals_tangent, einsum_tangent, extremum_share, flatten as flatten_, from_last,
+                       lower_half_diagonal, lstsq_tangent, matrix_power_tangent, mirror_lower, multi_dot_tangent,
+                       norm_axes, norm_slope, pad_mode, prod_of_others, qr_tangent, quantile_tangent,
+                       quantile_weights, reduced_count, singular_vectors, slogdet_tangent, solve_like,
+                       source_positions, stacked_tangent, svd_tangent, symmetric_read, times_power, to_last)
 from . import DropUnbroadcast, Rule, adjoint_of
 
 TANGENTS = {}       # primitive -> Elementwise() | Linear | Bilinear | [Rule, ...] (explicit templates)
@@ -302,8 +304,11 @@ for _prim in (np.concatenate, np.stack, np.hstack, np.vstack, np.column_stack, n
               *([np.row_stack] if hasattr(np, "row_stack") else [])):
     linear(_prim, 0)                     # a list display: each element's tangent, zeros for the others
 linear(np.append, "arr", "values")
-for _prim in (np.multiply, np.matmul, np.dot, np.outer, np.inner, np.vdot, np.tensordot, np.kron, np.cross):
+for _prim in (np.multiply, np.matmul, np.dot, np.outer, np.inner, np.vdot, np.tensordot, np.kron, np.cross,
+              np.linalg.matmul, np.linalg.outer, np.linalg.tensordot, np.vecdot, np.linalg.vecdot, np.linalg.cross):
     bilinear(_prim, 0, 1)
+for _prim in (np.linalg.matrix_transpose, np.linalg.diagonal, np.linalg.trace):
+    linear(_prim, 0)
 
 
 @tangent(np.linalg.inv)
@@ -483,6 +488,84 @@ def norm(y, x):
 @tangent(np.linalg.norm)
 def norm_along(y, x, *, axis=None, keepdims=False):
     t[y] = np.sum(x * t[x], axis=axis, keepdims=keepdims) / np.where(y == 0, 1.0, y)
+
+
+@tangent(np.linalg.norm)
+def norm_ord(y, x, ord=None, axis=None, keepdims=False):
+    t[y] = np.sum(t[x] * norm_slope(x, ord, axis), axis=norm_axes(x, ord, axis), keepdims=keepdims)
+
+
+@tangent(np.linalg.vector_norm)
+def vector_norm(y, x, *, axis=None, keepdims=False, ord=2):
+    t[y] = np.sum(t[x] * norm_slope(x, ord, axis, "vector"), axis=norm_axes(x, ord, axis, "vector"), keepdims=keepdims)
+
+
+@tangent(np.linalg.matrix_norm)
+def matrix_norm(y, x, *, keepdims=False, ord="fro"):
+    t[y] = np.sum(t[x] * norm_slope(x, ord, None, "matrix"), axis=norm_axes(x, ord, None, "matrix"), keepdims=keepdims)
+
+
+@tangent(np.linalg.pinv)
+def pinv(y, a):
+    # -P dA P + P P^T dA^T (I - A P) + (I - P A) dA^T P^T P, P = pinv(A), of primitives (second order)
+    t[y] = (-(y @ t[a] @ y)
+            + y @ np.swapaxes(y, -1, -2) @ np.swapaxes(t[a], -1, -2) @ (np.eye(np.shape(a)[-2]) - a @ y)
+            + (np.eye(np.shape(a)[-1]) - y @ a) @ np.swapaxes(t[a], -1, -2) @ np.swapaxes(y, -1, -2) @ y)
+
+
+@tangent(np.linalg.lstsq)
+def lstsq(y, a, b, rcond=None):
+    t[y] = lstsq_tangent(t[a], None, a, b, y) + lstsq_tangent(None, t[b], a, b, y)
+
+
+@tangent(np.linalg.matrix_power)
+def matrix_power(y, a, n):
+    t[y] = matrix_power_tangent(t[a], a, n)
+
+
+@tangent(np.linalg.multi_dot)
+def multi_dot(y, xs):
+    t[y] = multi_dot_tangent(t[xs], xs)
+
+
+# Decompositions: the tangent of each factor (tuples: differentiating them again is refused)
+
+@tangent(np.linalg.svd)
+def svd(y, a, full_matrices=True, compute_uv=True):
+    t[y] = svd_tangent(t[a], a, y, full_matrices, compute_uv)
+
+
+@tangent(np.linalg.eigh)
+def eigh(y, a, UPLO="L"):
+    t[y] = eigh_tangent(t[a], a, y, UPLO)
+
+
+@tangent(np.linalg.eig)
+def eig(y, a):
+    t[y] = eig_tangent(t[a], a, y)
+
+
+@tangent(np.linalg.eigvals)
+def eigvals(y, a):
+    t[y] = eigvals_tangent(t[a], a)
+
+
+@tangent(np.linalg.qr)
+def qr(y, a, mode="reduced"):
+    t[y] = qr_tangent(t[a], a, y, mode)
+
+
+# The values alone: diag(U^T dA V) and diag(V^T dS V), of functions with rules (second order)
+
+@tangent(np.linalg.svdvals)
+def svdvals(y, x):
+    t[y] = np.einsum("...ji,...jk,...ki->...i", singular_vectors(x, False), t[x], singular_vectors(x, True))
+
+
+@tangent(np.linalg.eigvalsh)
+def eigvalsh(y, a, UPLO="L"):
+    t[y] = np.einsum("...ji,...jk,...ki->...i", eigenvectors_of_symmetric(a, UPLO), symmetric_read(t[a], UPLO),
+                     eigenvectors_of_symmetric(a, UPLO))
 
 
 @tangent(np.linalg.slogdet)
