@@ -338,7 +338,10 @@ def _check_differentiable(fn, name, x):
 
 
 def _like(g, x):
-    """The gradient `g` given the type, shape and dtype of its argument `x`."""
+    """The gradient `g` given the type, shape and dtype of its argument `x` (None, a zero a pullback knew
+    of, is zeros)."""
+    if g is None:
+        g = 0.0
     if type(x) is float:
         return float(g)
     if isinstance(x, np.ndarray):

@@ -283,9 +283,10 @@ def _calls(node):
 # it becomes one, and the tests of None that are then decided are folded away.
 # ---------------------------------------------------------------------------------------------
 
-def settle_nones(fn_def, removable):
+def settle_nones(fn_def, removable, is_comment=lambda stmt: False):
     """Replace `d = None` by d's zero where no rule can consume that None, then fold decided `is None`
-    tests (conditional expressions and `if d is not None:` guards); returns the function."""
+    tests (conditional expressions and `if d is not None:` guards), and fuse guards that test what the
+    one before them defined; returns the function."""
     removable = set(removable)
     while True:
         flow = _Nullness(removable)
@@ -297,30 +298,33 @@ def settle_nones(fn_def, removable):
             del stmt.s2s_zero
         folded = _Fold(flow, zeroed).block(fn_def.body)
         fn_def.body = folded[0] or [gast.Pass()]
-        fused = _fuse_guards(fn_def)
+        fused = _fuse_guards(fn_def, is_comment)
         if not zeroed and not folded[1] and not fused:
             return fn_def
 
 
-def _fuse_guards(node):
+def _fuse_guards(node, is_comment):
     """`if c: ...; t = e` `else: t = None` then `if t is not None: B` is one branch: B moves into the first
-    (t is not None exactly when c held). Returns whether anything moved."""
+    (t is not None exactly when c held), with the comments between them. Returns whether anything moved."""
     changed = False
     for field in ("body", "orelse"):
         stmts = getattr(node, field, None)
         if not stmts:
             continue
         for s in stmts:
-            changed |= _fuse_guards(s)
+            changed |= _fuse_guards(s, is_comment)
         i = 0
         while i + 1 < len(stmts):
-            first, second = stmts[i], stmts[i + 1]
+            j = i + 1
+            while j < len(stmts) - 1 and is_comment(stmts[j]):
+                j += 1
+            first, second = stmts[i], stmts[j]
             tested = _guard_vars(second.test) if isinstance(second, gast.If) else None
             if isinstance(first, gast.If) and tested and all(
                     _last_value(first.body, v) is True and _last_value(first.orelse, v) is False for v in tested):
-                first.body += second.body
+                first.body += stmts[i + 1:j] + second.body
                 first.orelse += second.orelse
-                del stmts[i + 1]
+                del stmts[i + 1:j + 1]
                 changed = True
                 continue
             i += 1
@@ -370,6 +374,7 @@ class _Nullness:
         self.none_defs = {}       # id(stmt) -> `d = None` statement
         self.consumed = set()     # ids of `d = None` reaching a consuming use
         self.reaching = {}        # id(test node) -> set of labels reaching its variable(s)
+        self.made = set()         # ids of the `if d is None:` statements among them
 
     def labels(self, env, var):
         return env.get(var, {_VALUE})
@@ -415,17 +420,22 @@ class _Nullness:
                     env[target.id] = set(self.labels(env, _none_test(value.test, positive=True)))   # so does
                     # `None if d is None else np.copy(d)`
                 else:
-                    env[target.id] = {_VALUE}
+                    env[target.id] = {_EITHER} if target.id in getattr(s, "s2s_nullable", ()) else {_VALUE}
             else:
                 for n in gast.walk(target):
-                    if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
-                        env[n.id] = {_VALUE}
+                    if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):     # a pullback's results:
+                        env[n.id] = {_EITHER} if n.id in getattr(s, "s2s_nullable", ()) else {_VALUE}   # None?
                     elif isinstance(n, gast.Name):
                         self.use(env, n)
             return env
         if isinstance(s, gast.If):
             guarded = _guard_vars(s.test)
-            if guarded and all(v in self.removable for v in guarded):
+            made = _none_test(s.test, positive=True)
+            if made in self.removable:            # `if d is None: d = np.zeros_like(x)`: no rule reads the None
+                self.reaching[id(s)] = set(self.labels(env, made))
+                self.made.add(id(s))
+                return _merge(self.block(s.body, dict(env)), self.block(s.orelse, dict(env, **{made: {_VALUE}})))
+            elif guarded and all(v in self.removable for v in guarded):
                 self.reaching[id(s)] = set().union(*(self.labels(env, v) for v in guarded))
                 for v in guarded:            # the rule under the guard consumes what reaches it
                     self.consumed |= self.labels(env, v) - {_VALUE, _EITHER}
@@ -481,7 +491,8 @@ class _Fold:
         if isinstance(s, gast.If) and id(s) in self.flow.reaching:
             verdict = self.decided(self.flow.reaching[id(s)])
             if verdict is not None:
-                kept, _ = self.block(s.body if verdict else s.orelse)
+                taken = verdict != (id(s) in self.flow.made)      # `is None` tests the other way round
+                kept, _ = self.block(s.body if taken else s.orelse)
                 return kept, True
         for field in ("body", "orelse"):
             if getattr(s, field, None):

@@ -41,6 +41,7 @@ class Derived:
     mutates: bool = False      # mode "vjp": its own pullback puts arrays back in place (see `restores`)
     seeds: tuple = ()          # reverse modes: the seed keywords, one per differentiated returned value
     form: tuple = None         # how the returned values nest (lower.nesting): which parts the seeds are for
+    nullable_grads: tuple = ()  # mode "vjp": which results of the pullback may be None (a zero)
     helpers: list = field(default_factory=list)
     source: object = None      # the parsed user function (frontend.Source)
     waiters: list = field(default_factory=list)   # (globals, name, part) to bind once compiled (recursion)
@@ -169,10 +170,11 @@ def _derive(fn, wrt, kinds, name, mode, select):
             derived.seeds = tuple(k for k, _ in transform.seeds)
         if mode == "vjp":                                        # forward sweep and pullback apart
             fn_defs = transform.split(name, derived.pullback_name)
+            derived.nullable_grads = transform.nullable_grads
         else:
             fn_defs = [transform.transform()[0]]
         removable = derivatives()
-        fn_defs = [tidy(propagate_copies(drop_dead_stores(settle_nones(simplify(d, ns.values), removable), removable),
+        fn_defs = [tidy(propagate_copies(drop_dead_stores(settle_nones(simplify(d, ns.values), removable, is_comment), removable),
                                          removable), is_comment)
                    for d in fn_defs]                                                        # optimize
         derived.text = "\n\n".join(emit(d) for d in fn_defs)                               # print

@@ -167,7 +167,7 @@ class ReverseTransform:
         if self.uses_stack:     # pops empty the stack: each call of the pullback pops a copy
             copy = call(gast.Attribute(value=name(self.stack), attr="copy", ctx=gast.Load()))
             rev_body.append(assign(self.stack, copy))
-        rev_body += backward + [gast.Return(value=grads)]
+        rev_body += backward + [gast.Return(value=self.split_grads)]
         rev_args = gast.arguments(args=[name(saved_name)] + [name(k) for k, _ in self.seeds], posonlyargs=[],
                                   vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[])
         pullback = _function(pullback_name, rev_args, rev_body)
@@ -236,6 +236,11 @@ class ReverseTransform:
         prologue += [assign(v, const(None)) for v in self.init_none]
         grads = [self.definite(p, state) if p in state else const(0.0) for p in self.wrt]
         grads_node = grads[0] if len(grads) == 1 else gast.Tuple(elts=grads, ctx=gast.Load())
+        # A pullback (split: what a caller's reverse sweep calls) gives None for a zero it knows of, so its
+        # caller never multiplies it by a partial; which of its results may be None is known here.
+        self.nullable_grads = tuple(p not in state or p in state.maybe for p in self.wrt)
+        raw = [name(self.d(p)) if p in state else const(None) for p in self.wrt]
+        self.split_grads = raw[0] if len(raw) == 1 else gast.Tuple(elts=raw, ctx=gast.Load())
         self._sweeps = (prologue, forward, value, backward, grads_node)
         return self._sweeps
 
@@ -458,8 +463,10 @@ class ReverseTransform:
         return "_" if "_" not in self.core.source.locals else self.namer.fresh("unused")
 
     def nullable(self, var):
-        """Whether a missing adjoint of `var` is None rather than zero: a rule may still consume it."""
-        return var.partition("[")[0] in self.assigned
+        """Whether a missing adjoint of `var` is None rather than zero: a rule may still consume it, or it
+        is a gradient a pullback returns (its caller may update it in place, so never a bare 0.0)."""
+        base = var.partition("[")[0]
+        return base in self.assigned or base in self.wrt
 
     def join(self, a, b):
         """The state after two paths meet: adjoints defined on either; maybe None where maybe on either, or
@@ -672,9 +679,12 @@ class ReverseTransform:
         pullback = name(self.ns.bind(helper.pullback_name, helper.pullback_ref))
         value = call(pullback, [name(state_var)] + seeds)
         targets, received = self.receive([op.inputs[p] for p in params], state,
-                                         [f"d{p}_{fn.__name__}" for p in params])
+                                         [f"d{p}_{fn.__name__}" for p in params],
+                                         helper.nullable_grads or (True,) * len(params))   # () while being built
         grads = targets[0] if len(targets) == 1 else gast.Tuple(elts=targets, ctx=gast.Store())
-        return [assign(grads, value)] + received()
+        call_stmt = assign(grads, value)
+        call_stmt.s2s_nullable = {t.id for t, n in zip(targets, helper.nullable_grads or (True,) * len(targets)) if n}
+        return [call_stmt] + received()
 
     def fresh(self, value):
         """Whether an expression always makes a new array (arithmetic, np.full_like, ...): no copy needed
@@ -687,29 +697,41 @@ class ReverseTransform:
                     and value.func.attr in ("full_like", "zeros_like", "ones_like", "copy", "array"))
         return False
 
-    def receive(self, atoms, state, temp_names=None):
+    def receive(self, atoms, state, temp_names=None, nullable=()):
         """Where a call's gradients for `atoms` go: (assignment targets, one per atom, and a function giving
         the statements to run after the call). An adjoint written for the first time is the target itself,
         else a temporary that is added in; an inactive atom's gradient goes to `_`. Adjoints updated in
-        place later (`dx[i] += g`) are copied: the call may have handed back an array someone else holds."""
-        targets, after, seen = [], [], set()
+        place later (`dx[i] += g`) are copied: the call may have handed back an array someone else holds.
+        `nullable[k]` says the call may give None (a zero) for atom k: that adjoint may be None after."""
+        targets, after, seen, maybe = [], [], set(), set()
         for k, a in enumerate(atoms):
             if not self.active_name(a):
                 targets.append(name(self.throwaway(), store=True))
             elif a.id not in state and a.id not in seen:
                 targets.append(name(self.d(a.id), store=True))
                 seen.add(a.id)
+                if k < len(nullable) and nullable[k]:
+                    maybe.add(a.id)
             else:
                 temp = self.namer.fresh(temp_names[k] if temp_names else f"d{a.id}_part")
                 targets.append(name(temp, store=True))
-                after.append((a.id, temp))
+                after.append((a.id, temp, k < len(nullable) and nullable[k]))
 
         def received():
-            out = [assign(self.d(var), call(self.np_attr("copy"), [name(self.d(var))]))
-                   for var in sorted(seen & self.indexed)]
+            out = []
+            for var in sorted(seen & self.indexed):
+                own = call(self.np_attr("copy"), [name(self.d(var))])
+                if var in maybe:
+                    own = _if_none(name(self.d(var)), const(None), own)
+                out.append(assign(self.d(var), own))
             state.update(seen)
-            for var, temp in after:
-                out += self.accumulate(var, name(temp), state)
+            state.maybe |= seen & maybe
+            for var, temp, may_be_none in after:
+                if may_be_none:                       # `if dx_h is not None: dx = dx + dx_h`
+                    out += self.guarded([], state, lambda inner, var=var, temp=temp:
+                                        self.accumulate(var, name(temp), inner), [temp])
+                else:
+                    out += self.accumulate(var, name(temp), state)
             return out
         return targets, received
 

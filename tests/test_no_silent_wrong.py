@@ -638,3 +638,34 @@ def test_a_library_python_function_without_a_rule_is_named_by_its_module():
     with pytest.raises(s2sgrad.NoGradientRuleError, match=r"no gradient rule for scipy\.optimize\.rosen") as err:
         s2sgrad.grad(rosen_of)(np.array([1.0, 2.0]))
     assert "signature" not in str(err.value)
+
+
+# -- a helper's zero adjoint is None, never a float where an array is updated ----------------------
+
+def branchy_helper(u, v):
+    if np.sum(u) > 100.0:
+        return np.sin(u)
+    return v * v
+
+
+def indexes_into_a_helpers_zero(x):
+    return np.sum(x[:, 0] * branchy_helper(x, x[:, 1]))
+
+
+def ignores_its_second_argument(u, v, k=-0.7):
+    return np.log(1.0 + u * u)
+
+
+def feeds_an_ignored_argument(x):
+    a = x * 2.0
+    return np.sum(ignores_its_second_argument(x, v=(0.5 * a), k=-0.6))
+
+
+@pytest.mark.parametrize("fn, x", [
+    (indexes_into_a_helpers_zero, np.array([[0.1, 0.2, 0.3], [0.4, 0.5, 0.6]])),
+    (feeds_an_ignored_argument, np.array([0.3, -0.4])),
+])
+def test_a_helper_gives_none_for_a_zero_adjoint_and_its_caller_skips_it(fn, x):
+    assert_grad_matches(fn, x)
+    _, pullback = s2sgrad.vjp(fn, x)
+    np.testing.assert_allclose(pullback(1.0), s2sgrad.grad(fn)(x))

@@ -266,8 +266,7 @@ REDUCED = {
 
         def f(x):
             return np.sum(h(x[0], np.sum(x, axis=1)))
-        """, {"x": ARRAY(2, 3)}), (np.array([[0.1, 0.2, 0.3], [0.4, 0.5, 0.6]]),),
-        xfail="a helper's zero adjoint for an unused argument is a float; unreduce(0.0, x, 1) fails"),
+        """, {"x": ARRAY(2, 3)}), (np.array([[0.1, 0.2, 0.3], [0.4, 0.5, 0.6]]),)),
     # The same zero adjoint from the branch not taken: `du = 0.0` in the pullback, then the caller's
     # `dx[:, 1] += ...` indexed a float (IndexError).
     "helper_argument_unused_in_the_branch_taken_then_indexed": Reduced(_array("""
@@ -279,8 +278,7 @@ REDUCED = {
 
         def f(x):
             return np.sum(x[:, 0] * h(x, x[:, 1]))
-        """, {"x": ARRAY(2, 3)}), (np.array([[0.1, 0.2, 0.3], [0.4, 0.5, 0.6]]),),
-        xfail="a helper's zero adjoint for an argument unused in the branch taken is a float"),
+        """, {"x": ARRAY(2, 3)}), (np.array([[0.1, 0.2, 0.3], [0.4, 0.5, 0.6]]),)),
     # ... and reversing np.stack read `.ndim` of that float (AttributeError).
     "ignored_helper_argument_built_by_np_stack": Reduced(_array("""
         def h(u, v):
@@ -289,8 +287,7 @@ REDUCED = {
 
         def f(x, c):
             return np.mean(h(np.stack([c, c]), x))
-        """, {"x": ARRAY(3), "c": FLOAT}), (np.array([0.9, -0.1, -0.6]), -0.59),
-        xfail="a helper's zero adjoint for an unused argument is a float; np.stack's adjoint reads its .ndim"),
+        """, {"x": ARRAY(3), "c": FLOAT}), (np.array([0.9, -0.1, -0.6]), -0.59)),
     # The return taken does not read t, so t's adjoint is known zero (None) when the conditional
     # expression is reversed; it wrote `dt = np.copy(dt)` = np.copy(None), an object array that is
     # not None, and the reverse of np.cos then failed on `-dt` (TypeError).

@@ -14,12 +14,12 @@ def pullback_two_outputs(saved, dy, dout_1):
         dy = unbroadcast(dy_times_x * x, y) if dy is None else dy + unbroadcast(dy_times_x * x, y)
         dx = unbroadcast(dy_times_x * y, x)
     else:
-        dx = 0.0
+        dx = None
     # y = np.sin(x) * a
     if dy is not None:
         dsin_x = dy * a
         da = unbroadcast(dy * sin_x, a)
-        dx = dx + dsin_x * np.cos(x)
+        dx = dsin_x * np.cos(x) if dx is None else dx + dsin_x * np.cos(x)
     else:
-        da = 0.0
+        da = None
     return (dx, da)
