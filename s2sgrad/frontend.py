@@ -205,7 +205,7 @@ def parse(fn):
         raise SourceUnavailableError(f"the source of {fn.__qualname__} holds no 'def' statement")
     node = defs[0]
     node.decorator_list = []
-    _check_current(fn, node)
+    _check_current(fn, node, first - 1)
     # Positional-only parameters are positional parameters to everything after (callers pass them by
     # position; generated code accepts them so).
     node.args.args = node.args.posonlyargs + node.args.args
@@ -256,7 +256,7 @@ def _parse_lambda(fn):
 _VERIFIED = {}      # code object -> the text checked against it
 
 
-def _check_current(fn, node):
+def _check_current(fn, node, line_offset=0):
     """Raise SourceUnavailableError unless the parsed `def` is the source of the code that runs: its file
     may have been edited since the module was imported (the text now at its line is another function,
     or this one changed). Compiles the text as the function was (a closure over the same free names)
@@ -270,29 +270,30 @@ def _check_current(fn, node):
     key = gast.dump(node)
     if _VERIFIED.get(code) == key:
         return
-    if not (_same_code(node, code, fn, exact=True) or _same_code(node, code, fn, exact=False)):
+    if not (_same_code(node, code, fn, True, line_offset) or _same_code(node, code, fn, False, line_offset)):
         raise SourceUnavailableError(stale)
     _VERIFIED[code] = key
 
 
-def _same_code(node, code, fn, exact):
+def _same_code(node, code, fn, exact, line_offset=0):
     """Whether `node` compiles to `code`: its bytecode, constants and names (`exact`), or only its
     parameters and free names, which is all that is left to compare in a module whose asserts pytest
     rewrote into other bytecode. True also when the text cannot be compiled the way `code` was."""
     if not exact and "@pytest_ar" not in fn.__globals__:
         return False
-    compiled = _compile_like(node, code)
+    compiled = _compile_like(node, code, line_offset)
     if compiled is None:
         return True
     skip = 0 if exact else 3
     return _fingerprint(compiled)[skip:] == _fingerprint(code)[skip:]
 
 
-def _compile_like(node, code):
+def _compile_like(node, code, line_offset=0):
     """The code object of the function `node` compiled the way `code` was (inside a function defining its
     free variables, so they are cells), or None when that cannot be done."""
     import ast
     inner = gast.gast_to_ast(copy.deepcopy(node))
+    ast.increment_lineno(inner, line_offset)       # at its lines in the file (3.13 keeps a class's first line)
     lambda_ = isinstance(inner, ast.Lambda)
     body = [ast.Expr(value=inner)] if lambda_ else [inner]
     # The compiler reads how a module binds a name (`import math` or not) when it compiles `math.sin(x)`.

@@ -669,3 +669,14 @@ def test_a_helper_gives_none_for_a_zero_adjoint_and_its_caller_skips_it(fn, x):
     assert_grad_matches(fn, x)
     _, pullback = s2sgrad.vjp(fn, x)
     np.testing.assert_allclose(pullback(1.0), s2sgrad.grad(fn)(x))
+
+
+def defines_a_class(x):
+    class Local:
+        pass
+    return x * 2.0
+
+
+def test_a_class_inside_a_function_is_refused_by_the_fence_on_every_python():
+    with pytest.raises(s2sgrad.UnsupportedSyntaxError, match="class definitions"):
+        s2sgrad.grad(defines_a_class)(1.0)      # 3.13 keeps a class's first line: never a false "file changed"
