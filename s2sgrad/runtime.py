@@ -861,6 +861,44 @@ def vecdot_adjoint(g, a, b, axis):
     return np.moveaxis(unbroadcast(np.expand_dims(g, -1) * b_, a_), -1, axis)
 
 
+def _full_convolution_adjoint(g, shape1, shape2, mode, correlation, kind):
+    """The adjoint `g` of a convolution (or correlation) of arrays of shapes shape1 and shape2 in `mode`,
+    placed in zeros of the full result's shape where that mode's output sits in it. Where 'same' sits
+    differs: np.convolve centres it on the shorter array, np.correlate one later when a is the shorter and
+    of even length, scipy.signal's n-d functions on in2 ((n - 1) // 2), correlate2d at n // 2."""
+    g = np.asarray(g)
+    if mode == "full":
+        return g
+    if mode == "valid":
+        start = [min(a, b) - 1 for a, b in zip(shape1, shape2)]
+    elif kind == "numpy":
+        shorter = min(shape1[0], shape2[0])
+        start = [shorter // 2 if correlation and shape1[0] < shape2[0] else (shorter - 1) // 2]
+    else:
+        start = [b // 2 if correlation and kind == "scipy2d" else (b - 1) // 2 for b in shape2]
+    full = np.zeros(tuple(a + b - 1 for a, b in zip(shape1, shape2)), dtype=g.dtype)
+    full[tuple(slice(k, k + n) for k, n in zip(start, g.shape))] = g
+    return full
+
+
+def convolution_adjoint(g, in1, in2, mode, left, correlation=False, kind="numpy"):
+    """Adjoint of in1 (left) or of in2 in np.convolve / np.correlate (kind "numpy"), scipy.signal.convolve /
+    correlate / fftconvolve / oaconvolve ("scipy") or convolve2d / correlate2d ("scipy2d"), any mode: the
+    full convolution's adjoint is the valid correlation of g with the other operand; a correlation is a
+    convolution with in2 flipped."""
+    shape1, shape2 = np.shape(in1), np.shape(in2)
+    full = _full_convolution_adjoint(g, shape1, shape2, mode, correlation, kind)
+    other = (in2[tuple(slice(None, None, -1) for _ in shape2)] if correlation else in2) if left else in1
+    if kind == "numpy":
+        out = np.correlate(full, other, "valid")
+    else:
+        from scipy import signal
+        out = signal.correlate(full, other, "valid")
+    if correlation and not left:
+        out = out[tuple(slice(None, None, -1) for _ in shape2)]
+    return out
+
+
 def cross_adjoint(g, a, b, left):
     """Adjoint of a (left) or of b in np.cross(a, b) of 3-vectors (or 2-vectors, whose cross is a number)
     along the last axis: <g, a x b> = <a, b x g> = <b, g x a>."""

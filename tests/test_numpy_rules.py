@@ -1111,11 +1111,23 @@ def la_multi_dot(a, b, c):
     return np.sum(np.sin(np.linalg.multi_dot([a, b, c])))
 
 
+def np_convolve(a, v):
+    return (np.sum(np.sin(np.convolve(a, v))) + np.sum(np.convolve(a, v, "same") ** 2)
+            + np.sum(np.cos(np.convolve(a, v, mode="valid"))))
+
+
+def np_correlate(a, v):
+    return (np.sum(np.sin(np.correlate(a, v))) + np.sum(np.correlate(a, v, "same") ** 2)
+            + np.sum(np.cos(np.correlate(a, v, mode="full"))))
+
+
 SYM = _spd() - 2.0 * np.eye(3)            # symmetric, eigenvalues apart
 REAL_EIGEN = _well_conditioned() @ np.diag([1.0, 2.5, -1.2]) @ np.linalg.inv(_well_conditioned())
 
 
 MORE_NUMPY_RULES = [
+    (np.convolve, 3, np_convolve, [(arr(5), arr(3)), (arr(3), arr(5)), (arr(4), arr(4))], (0, 1)),
+    (np.correlate, 3, np_correlate, [(arr(5), arr(3)), (arr(2), arr(6))], (0, 1)),
     (np.kron, 2, la_kron, [(X2, arr(2, 2)), (X3, arr(2)), (arr(2, 1, 2), arr(3, 2))], (0, 1)),
     (np.cross, 2, la_cross, [(X3, arr(3)), (X2, arr(3))], (0, 1)), (np.linalg.cross, 2, la_cross, [], (0, 1)),
     (np.vecdot, 3, la_vecdot, [(X2, arr(2, 3)), (arr(3, 3), X3)], (0, 1)), (np.linalg.vecdot, 3, la_vecdot, [], (0, 1)),
@@ -1602,9 +1614,10 @@ def readme_functions():
             for dists, methods in re.findall(r"`([a-z0-9_\s]+)`\s*\(`([a-z\s]+)`", bullet):
                 found += [getattr(getattr(stats, d), m) for d in dists.split() for m in methods.split()]
             continue
-        if bullet.startswith("`scipy.special`"):
+        if bullet.startswith("`scipy.special`") or bullet.startswith("`scipy.signal`"):
             try:
-                import scipy.special as namespace
+                import importlib
+                namespace = importlib.import_module(bullet[1:bullet.index("`", 1)])
             except ImportError:
                 continue
         else:

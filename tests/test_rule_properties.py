@@ -214,6 +214,7 @@ SAMPLES += [
     (runtime.norm_slope, (X, 3, 1), {}), (runtime.norm_slope, (X, "nuc", None), {}),
     (runtime.singular_vectors, (X.T, False), {}), (runtime.eigenvectors_of_symmetric, (SPD, "L"), {}),
     (runtime.symmetric_read, (A33, "U"), {}),
+    (np.convolve, (arr(5), V3), {}), (np.correlate, (arr(5), V3), {"mode": "same"}),
 ]
 if hasattr(np, "row_stack"):
     SAMPLES.append((np.row_stack, ([X, Y],), {}))
@@ -261,6 +262,10 @@ if sp is not None:
                  _on_the_simplex(stats.dirichlet.logpdf)),
                 (stats.dirichlet.pdf, (np.array([0.2, 0.3, 0.5]), POS[0]), {}, _on_the_simplex(stats.dirichlet.pdf)),
                 (runtime.covariance_matrix, (A33, V3), {}), (runtime.mvn_samples_shape, (V3, W3, SPD), {})]
+    from scipy import signal
+    SAMPLES += [(signal.convolve, (X, A33), {}), (signal.correlate, (X, A33), {"mode": "same"}),
+                (signal.fftconvolve, (X, A33), {}), (signal.oaconvolve, (X, A33), {"mode": "same"}),
+                (signal.convolve2d, (X, A33), {}), (signal.correlate2d, (X, A33), {"mode": "same"})]
     # shape parameters and orders whose derivatives SciPy does not expose: refused when they carry one
     REFUSED |= {(sp.gammainc, "a"), (sp.gammaincc, "a"), (sp.betainc, "a"), (sp.betainc, "b"), (sp.iv, "v"),
                 (sp.ive, "v"), (sp.jv, "v"), (sp.yv, "v"), (sp.kv, "v"), (sp.kve, "v")}

@@ -688,6 +688,51 @@ def test_dirichlet_gradient_in_x_along_the_simplex_matches_finite_differences():
 
 
 # ---------------------------------------------------------------------------------------------
+# scipy.signal: n-d convolutions and correlations in every mode
+# ---------------------------------------------------------------------------------------------
+
+from scipy import signal  # noqa: E402
+
+
+def sg_convolve(a, b):
+    return (np.sum(np.sin(signal.convolve(a, b))) + np.sum(signal.convolve(a, b, "same") ** 2)
+            + np.sum(np.cos(signal.convolve(a, b, mode="valid", method="direct"))))
+
+
+def sg_correlate(a, b):
+    return (np.sum(np.sin(signal.correlate(a, b))) + np.sum(signal.correlate(a, b, "same") ** 2)
+            + np.sum(np.cos(signal.correlate(a, b, mode="valid", method="fft"))))
+
+
+def sg_fft_and_overlap_add(a, b):
+    return np.sum(np.sin(signal.fftconvolve(a, b, "same"))) + np.sum(signal.oaconvolve(a, b) ** 2)
+
+
+def sg_2d(a, b):
+    return (np.sum(np.sin(signal.convolve2d(a, b))) + np.sum(signal.correlate2d(a, b, "same") ** 2)
+            + np.sum(signal.convolve2d(a, b, mode="valid") ** 3) + np.sum(np.cos(signal.correlate2d(a, b, "valid"))))
+
+
+SIGNAL_RULES = [
+    (signal.convolve, 4, sg_convolve, [(arr(6), arr(3)), (arr(4, 5), arr(2, 3)), (arr(3, 4, 3), arr(2, 2, 2))], (0, 1)),
+    (signal.correlate, 4, sg_correlate, [(arr(6), arr(3)), (arr(4, 5), arr(2, 3))], (0, 1)),
+    (signal.fftconvolve, 3, sg_fft_and_overlap_add, [(arr(5, 4), arr(2, 3))], (0, 1)),
+    (signal.oaconvolve, 3, sg_fft_and_overlap_add, [], (0, 1)),
+    (signal.convolve2d, 3, sg_2d, [(arr(4, 5), arr(2, 3)), (arr(3, 3), arr(3, 3))], (0, 1)),
+    (signal.correlate2d, 3, sg_2d, [], (0, 1)),
+]
+SCIPY_RULES += SIGNAL_RULES
+_HESSIAN_CASES += [pytest.param(fn, points[0], p, id=f"{fn.__name__}-{p}")
+                   for _, _, fn, points, wrt in SIGNAL_RULES if points for p in wrt]
+
+
+@pytest.mark.parametrize("fn, args, wrt", _cases(SIGNAL_RULES))
+def test_convolution_rule_matches_finite_differences_in_both_modes(fn, args, wrt):
+    test_scipy_rule_matches_finite_differences(fn, args, wrt)
+    jvp_check(fn, args, wrt)
+
+
+# ---------------------------------------------------------------------------------------------
 # Models people write with SciPy: each gradient against central differences (rtol 1e-5, atol 1e-6),
 # Hessians against differences of the gradient (rtol 1e-4)
 # ---------------------------------------------------------------------------------------------

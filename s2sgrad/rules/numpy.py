@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 
-from ..runtime import (bound_or, cast_back, cumprod_adjoint, diagonal_adjoint, extremum_share, filled,
+from ..runtime import (bound_or, cast_back, convolution_adjoint, cumprod_adjoint, diagonal_adjoint, extremum_share, filled,
                        hstack_axis, inverse_axes, linspace_weights, pad_adjoint, pad_mode, prod_of_others,
                        quantile_adjoint, quantile_weights, reduced_count, reverse_cumsum, rollaxis_destination,
                        share_of, source_positions, split_like, sum_to_shape, take_adjoint, take_along_axis_adjoint,
@@ -648,6 +648,22 @@ def column_stack(y, xs):
 @adjoint(np.dstack)
 def dstack(y, xs):
     d[xs] = split_like(d[y], xs, 2)
+
+
+# ---------------------------------------------------------------------------------------------
+# Convolutions of vectors (scipy.signal's n-d ones: rules/scipy_signal.py)
+# ---------------------------------------------------------------------------------------------
+
+@adjoint(np.convolve, inert=("mode",))
+def convolve(y, a, v, mode="full"):
+    d[a] = convolution_adjoint(d[y], a, v, mode, True)
+    d[v] = convolution_adjoint(d[y], a, v, mode, False)
+
+
+@adjoint(np.correlate, inert=("mode",))
+def correlate(y, a, v, mode="valid"):
+    d[a] = convolution_adjoint(d[y], a, v, mode, True, True)
+    d[v] = convolution_adjoint(d[y], a, v, mode, False, True)
 
 
 # ---------------------------------------------------------------------------------------------

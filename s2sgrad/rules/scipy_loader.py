@@ -25,6 +25,7 @@ import warnings
 MODULES = {
     "scipy.special": "s2sgrad.rules.scipy_special",
     "scipy.stats": "s2sgrad.rules.scipy_stats",
+    "scipy.signal": "s2sgrad.rules.scipy_signal",
 }
 
 _searching = threading.local()

@@ -305,7 +305,8 @@ for _prim in (np.concatenate, np.stack, np.hstack, np.vstack, np.column_stack, n
     linear(_prim, 0)                     # a list display: each element's tangent, zeros for the others
 linear(np.append, "arr", "values")
 for _prim in (np.multiply, np.matmul, np.dot, np.outer, np.inner, np.vdot, np.tensordot, np.kron, np.cross,
-              np.linalg.matmul, np.linalg.outer, np.linalg.tensordot, np.vecdot, np.linalg.vecdot, np.linalg.cross):
+              np.linalg.matmul, np.linalg.outer, np.linalg.tensordot, np.vecdot, np.linalg.vecdot, np.linalg.cross,
+              np.convolve, np.correlate):
     bilinear(_prim, 0, 1)
 for _prim in (np.linalg.matrix_transpose, np.linalg.diagonal, np.linalg.trace):
     linear(_prim, 0)
