@@ -319,12 +319,13 @@ def _check_in_place_updates(core, assigns, ops, kinds):
     def in_place(s):
         return is_setitem(s) or (getattr(s, "s2s_augmented", False) and kinds.get(target_of(s)) != SCALAR)
 
-    def fresh(d):
+    def fresh(d, seen=()):
         op = ops[id(d)]
-        if op.kind == "copy":          # from a temporary of the lowering, which holds a new value
-            temp = op.node.id
-            return temp not in core.source.locals and all(fresh(t) for t in assigns
-                                                          if not is_setitem(t) and target_of(t) == temp)
+        if op.kind == "copy":          # from a name every assignment of which makes a new array (not a
+            source = op.node.id        # parameter: the caller's); names sharing it are checked below
+            defs = [t for t in assigns if not is_setitem(t) and target_of(t) == source]
+            return source not in core.params and source not in seen and bool(defs) and all(
+                fresh(t, seen + (source,)) for t in defs)
         if op.kind == "rule":
             return not rules.returns_view(op.fn)
         return op.kind in ("const", "opaque")

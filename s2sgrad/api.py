@@ -135,7 +135,7 @@ class _Gradient:
     def specialised(self, arguments):
         """The generated code for arguments of these kinds: scalars need no unbroadcasting (like JAX
         specialising on shapes, but only on scalar-or-array)."""
-        kinds = tuple([(n, _kind(v)) for n, v in arguments.items()])
+        kinds = tuple([(n, compose.kind_of(v)) for n, v in arguments.items()])
         derived = self._variants.get(kinds)
         if derived is None or not derived.is_current():
             # Two threads may both get here: derive (which holds its own lock) gives both the same code.
@@ -305,13 +305,6 @@ def _is_scalar(x):
     return isinstance(x, (int, float, np.generic)) or (isinstance(x, np.ndarray) and x.ndim == 0)
 
 
-def _kind(x):
-    """What generated code is specialised on for an argument: a scalar, an array of some ndim, or not known."""
-    if _is_scalar(x):
-        return "scalar"
-    if isinstance(x, np.ndarray):
-        return f"ndim:{x.ndim}"
-    return "unknown"
 
 
 def _check_differentiable(fn, name, x):

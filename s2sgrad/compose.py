@@ -42,9 +42,18 @@ def is_scalar(x):
     return isinstance(x, (int, float, np.generic)) or (isinstance(x, np.ndarray) and x.ndim == 0)
 
 
+def kind_of(x):
+    """What generated code is specialised on for an argument: a scalar, an array of some ndim, or neither."""
+    if is_scalar(x):
+        return "scalar"
+    if isinstance(x, np.ndarray):
+        return f"ndim:{x.ndim}"
+    return "unknown"
+
+
 def kinds_of(arguments, extra=()):
     """The specialisation key of `derive` for these arguments (and extra scalar keywords)."""
-    pairs = [(n, "scalar" if is_scalar(v) else "unknown") for n, v in arguments.items()]
+    pairs = [(n, kind_of(v)) for n, v in arguments.items()]
     return tuple(pairs + [(k, "scalar") for k in extra])
 
 
