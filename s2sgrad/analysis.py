@@ -328,6 +328,8 @@ def _check_in_place_updates(core, assigns, ops, kinds):
                 fresh(t, seen + (source,)) for t in defs)
         if op.kind == "rule":
             return not rules.returns_view(op.fn)
+        if op.kind == "norule" and _draws_random_numbers(op.fn):
+            return True                # np.random.normal(...), rng.normal(...): always a new array
         return op.kind in ("const", "opaque")
 
     changed = sorted({target_of(s) for s in assigns if in_place(s)})
@@ -358,6 +360,14 @@ def _check_in_place_updates(core, assigns, ops, kinds):
                     f"first ('{alias} = ... .copy()') or read it before the change", core.source.location(bad))
     written = {target_of(s) for s in assigns if is_setitem(s)}
     return written | {a for w in written for a in aliases.get(w, ())}
+
+
+def _draws_random_numbers(fn):
+    """Whether `fn` is one of NumPy's random samplers (np.random.normal, a Generator's method)."""
+    owner = getattr(fn, "__self__", None)
+    module = getattr(fn, "__module__", None) or getattr(type(owner), "__module__", None) or ""
+    return module.startswith("numpy.random") or isinstance(owner, (numpy.random.Generator,
+                                                                   numpy.random.RandomState))
 
 
 def _shared_write(stmts, target, shared, fresh, in_place):

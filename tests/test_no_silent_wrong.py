@@ -680,3 +680,21 @@ def defines_a_class(x):
 def test_a_class_inside_a_function_is_refused_by_the_fence_on_every_python():
     with pytest.raises(s2sgrad.UnsupportedSyntaxError, match="class definitions"):
         s2sgrad.grad(defines_a_class)(1.0)      # 3.13 keeps a class's first line: never a false "file changed"
+
+
+RNG = np.random.default_rng(0)
+
+
+def updates_random_numbers(x):
+    noise = np.random.uniform(0.0, 1.0, 3)
+    noise += 0.5
+    drawn = RNG.normal(size=3)
+    drawn[0] = 1.0
+    return np.sum(x * noise * drawn)
+
+
+def test_arrays_drawn_by_numpys_random_samplers_are_the_functions_own():
+    np.random.seed(4)
+    value, g = s2sgrad.value_and_grad(updates_random_numbers)(np.ones(3))
+    np.testing.assert_allclose(g * np.ones(3), g)
+    assert value == pytest.approx(np.sum(g))           # linear in x: the value is the gradient's sum at ones
