@@ -1321,6 +1321,181 @@ def norm_hvp(v, x, ord, axis, kind="norm"):
     return np.where(y == 0, 0.0, (p - 1) / safe * (curvature * v - s * np.sum(s * v, axis=axes, keepdims=True)))
 
 
+# scipy.linalg: which part of a matrix a function reads
+
+def solve_matrix(a, lower=False, assume_a=None, transposed=False):
+    """The matrix scipy.linalg.solve(a, b, lower, assume_a=..., transposed=...) inverts: a itself, or for
+    assume_a 'sym', 'her' or 'pos' the triangle it reads (upper unless lower) mirrored; transposed when
+    asked. Linear in a."""
+    if assume_a in ("sym", "her", "pos", "symmetric", "hermitian", "positive definite"):
+        a = symmetric_read(a, "L" if lower else "U")
+    return _t(a) if transposed else a
+
+
+def solve_matrix_adjoint(g, lower=False, assume_a=None, transposed=False):
+    """The adjoint of a in solve_matrix(a, lower, assume_a, transposed)."""
+    g = _t(g) if transposed else g
+    if assume_a in ("sym", "her", "pos", "symmetric", "hermitian", "positive definite"):
+        g = onto_triangle_read(g, "L" if lower else "U")
+    return g
+
+
+def op_triangle(a, trans=0, lower=False, unit_diagonal=False):
+    """The matrix scipy.linalg.solve_triangular(a, b, trans, lower, unit_diagonal) inverts, less its unit
+    diagonal when unit_diagonal: the triangle read, transposed for trans 1 ('T', 'C'). Linear in a."""
+    part = np.tril(a, -1 if unit_diagonal else 0) if lower else np.triu(a, 1 if unit_diagonal else 0)
+    return _t(part) if trans in (1, 2, "T", "C") else part
+
+
+def op_triangle_adjoint(g, trans=0, lower=False, unit_diagonal=False):
+    """The adjoint of a in op_triangle(a, ...)."""
+    g = _t(g) if trans in (1, 2, "T", "C") else g
+    return np.tril(g, -1 if unit_diagonal else 0) if lower else np.triu(g, 1 if unit_diagonal else 0)
+
+
+def triangular_system(a, trans=0, lower=False, unit_diagonal=False):
+    """op_triangle(a, ...) with its unit diagonal, when it has one: the whole matrix inverted."""
+    part = op_triangle(a, trans, lower, unit_diagonal)
+    return part + np.eye(np.shape(a)[-1], dtype=float_dtype(a)) if unit_diagonal else part
+
+
+def as_lower(c, lower):
+    """A Cholesky factor as the lower one: c itself when lower, its transpose when it is the upper one."""
+    return c if lower else _t(c)
+
+
+def uplo(lower):
+    """'L' or 'U': the triangle a Cholesky factorization with `lower` reads."""
+    return "L" if lower else "U"
+
+
+def _factor_of(c, lower):
+    """The lower Cholesky factor held in one triangle of cho_factor's c (the other holds a's entries)."""
+    return np.tril(c) if lower else _t(np.triu(c))
+
+
+def cho_factor_tangent(t, a, y):
+    """The tangent of (c, lower) = scipy.linalg.cho_factor(a, lower): the factor's tangent in its triangle,
+    t's entries in the other (which c copies from a)."""
+    c, lower = y
+    L = _factor_of(c, lower)
+    left = np.linalg.solve(L, symmetric_read(t, uplo(lower)))
+    dL = L @ lower_half_diagonal(_t(np.linalg.solve(L, _t(left))))
+    factor = np.tril(dL) if lower else np.triu(_t(dL))
+    other = np.triu(t, 1) if lower else np.tril(t, -1)
+    return ItemwiseTuple((factor + other, None))
+
+
+def cho_factor_adjoint(g, a, y):
+    """The adjoint of a in (c, lower) = scipy.linalg.cho_factor(a, lower)."""
+    c, lower = y
+    gc = _zeros_if_none(g[0], c)
+    L = _factor_of(c, lower)
+    through = cholesky_adjoint(np.tril(gc) if lower else _t(np.triu(gc)), L)
+    return (through if lower else _t(through)) + (np.triu(gc, 1) if lower else np.tril(gc, -1))
+
+
+def _factored_matrix(factor):
+    c, lower = factor
+    L = _factor_of(c, lower)
+    return L, L @ _t(L)
+
+
+def cho_solve_tangent(t_factor, t_b, factor, b, x):
+    """The tangent of x = scipy.linalg.cho_solve((c, lower), b) along the tangents of c (a pair, or None) and
+    of b (or None): A^-1 (db - dA x), A = L L^T, dA = dL L^T + L dL^T."""
+    c, lower = factor
+    L, A = _factored_matrix(factor)
+    rhs = np.zeros_like(np.asarray(x, dtype=float)) if t_b is None else np.asarray(t_b, dtype=float)
+    if t_factor is not None and t_factor[0] is not None:
+        dc = t_factor[0]
+        dL = np.tril(dc) if lower else _t(np.triu(dc))
+        dA = dL @ _t(L) + L @ _t(dL)
+        rhs = rhs - apply_like(dA, x, b)
+    return solve_like(A, rhs, b)
+
+
+def cho_solve_adjoint(g, factor, b, x, of_factor):
+    """The adjoint of (c, lower) (a pair: c's adjoint, none for lower) or of b in scipy.linalg.cho_solve."""
+    c, lower = factor
+    L, A = _factored_matrix(factor)
+    b_bar = solve_like(A, g, b)
+    if not of_factor:
+        return unbroadcast(b_bar, b)
+    a_bar = -times_transpose(b_bar, x, np.ndim(b) == 1)
+    l_bar = (a_bar + _t(a_bar)) @ L
+    return ItemwiseTuple((np.tril(l_bar) if lower else np.triu(_t(l_bar)), None))
+
+
+def _lu_parts(lu, piv):
+    n = np.shape(lu)[-1]
+    L = np.tril(lu, -1) + np.eye(n)
+    U = np.triu(lu)
+    perm = np.arange(n)
+    for i, p in enumerate(piv):                      # LAPACK's row interchanges, in order
+        perm[[i, p]] = perm[[p, i]]
+    P = np.eye(n)[:, perm]                            # A = P L U
+    return P, L, U
+
+
+def lu_factor_tangent(t, a, y):
+    """The tangent of (lu, piv) = scipy.linalg.lu_factor(a): with A = P L U and F = L^-1 P^T dA U^-1,
+    dL = L tril(F, -1) and dU = triu(F) U, held in lu as L's strict lower and U's upper triangle."""
+    lu, piv = y
+    P, L, U = _lu_parts(lu, piv)
+    F = np.linalg.solve(L, _t(P) @ t) @ np.linalg.inv(U)
+    return ItemwiseTuple((np.tril(L @ np.tril(F, -1), -1) + np.triu(np.triu(F) @ U), None))
+
+
+def lu_factor_adjoint(g, a, y):
+    """The adjoint of a in (lu, piv) = scipy.linalg.lu_factor(a)."""
+    lu, piv = y
+    P, L, U = _lu_parts(lu, piv)
+    g_lu = _zeros_if_none(g[0], lu)
+    f_bar = np.tril(_t(L) @ np.tril(g_lu, -1), -1) + np.triu(np.triu(g_lu) @ _t(U))
+    return P @ np.linalg.solve(_t(L), _t(np.linalg.solve(U, _t(f_bar))))
+
+
+def lu_solve_tangent(t_factor, t_b, factor, b, x, trans=0):
+    """The tangent of x = scipy.linalg.lu_solve((lu, piv), b, trans) along the tangents of lu (a pair, or
+    None) and of b (or None)."""
+    lu, piv = factor
+    P, L, U = _lu_parts(lu, piv)
+    A = P @ L @ U
+    M = _t(A) if trans in (1, 2, "T", "C") else A
+    rhs = np.zeros_like(np.asarray(x, dtype=float)) if t_b is None else np.asarray(t_b, dtype=float)
+    if t_factor is not None and t_factor[0] is not None:
+        dlu = t_factor[0]
+        dA = P @ (np.tril(dlu, -1) @ U + L @ np.triu(dlu))
+        rhs = rhs - apply_like(_t(dA) if trans in (1, 2, "T", "C") else dA, x, b)
+    return solve_like(M, rhs, b)
+
+
+def lu_solve_adjoint(g, factor, b, x, of_factor, trans=0):
+    """The adjoint of (lu, piv) (a pair: lu's adjoint, none for piv) or of b in scipy.linalg.lu_solve."""
+    lu, piv = factor
+    P, L, U = _lu_parts(lu, piv)
+    A = P @ L @ U
+    transposed = trans in (1, 2, "T", "C")
+    M = _t(A) if transposed else A
+    b_bar = solve_transposed(M, g, b)
+    if not of_factor:
+        return unbroadcast(b_bar, b)
+    m_bar = -times_transpose(b_bar, x, np.ndim(b) == 1)
+    a_bar = _t(m_bar) if transposed else m_bar
+    pa = _t(P) @ a_bar
+    return ItemwiseTuple((np.tril(pa @ _t(U), -1) + np.triu(_t(L) @ pa), None))
+
+
+def expm_frechet_block(a, e):
+    """The derivative of scipy.linalg.expm at a along e: the upper right block of expm([[a, e], [0, a]])."""
+    from scipy import linalg
+    n = np.shape(a)[-1]
+    top = np.concatenate([a, e], axis=-1)
+    bottom = np.concatenate([np.zeros_like(top[..., :n]), a], axis=-1)
+    return linalg.expm(np.concatenate([top, bottom], axis=-2))[..., :n, n:]
+
+
 def mvn_samples_shape(x, mean, cov):
     """The shape scipy.stats.multivariate_normal gives the quantiles `x`: samples along the leading axes,
     the dimension (mean's size, else cov's, else 1) last."""

@@ -214,6 +214,9 @@ SAMPLES += [
     (runtime.norm_slope, (X, 3, 1), {}), (runtime.norm_slope, (X, "nuc", None), {}),
     (runtime.singular_vectors, (X.T, False), {}), (runtime.eigenvectors_of_symmetric, (SPD, "L"), {}),
     (runtime.symmetric_read, (A33, "U"), {}),
+    (runtime.solve_matrix, (A33, False, "sym", True), {}), (runtime.op_triangle, (A33, 1, True, True), {}),
+    (runtime.triangular_system, (A33, 0, False, True), {}), (runtime.as_lower, (A33, False), {}),
+    (runtime.uplo, (True,), {}),
     (np.convolve, (arr(5), V3), {}), (np.correlate, (arr(5), V3), {"mode": "same"}),
 ]
 if hasattr(np, "row_stack"):
@@ -262,6 +265,14 @@ if sp is not None:
                  _on_the_simplex(stats.dirichlet.logpdf)),
                 (stats.dirichlet.pdf, (np.array([0.2, 0.3, 0.5]), POS[0]), {}, _on_the_simplex(stats.dirichlet.pdf)),
                 (runtime.covariance_matrix, (A33, V3), {}), (runtime.mvn_samples_shape, (V3, W3, SPD), {})]
+    from scipy import linalg
+    TRI = np.triu(A33) + np.eye(3)
+    SAMPLES += [(linalg.inv, (A33,), {}), (linalg.det, (A33,), {}), (linalg.solve, (SPD, V3), {"assume_a": "pos"}),
+                (linalg.solve_triangular, (TRI, V3), {"trans": 1}), (linalg.cholesky, (SPD,), {}),
+                (linalg.cho_factor, (SPD,), {"lower": True}),
+                (linalg.cho_solve, (tuple(linalg.cho_factor(SPD)), V3), {}), (linalg.lu_factor, (A33,), {}),
+                (linalg.lu_solve, (tuple(linalg.lu_factor(A33)), V3), {}), (linalg.expm, (A33,), {}),
+                (linalg.sqrtm, (SPD,), {}), (linalg.solve_sylvester, (SPD, A33, B[:, :3]), {})]
     from scipy import signal
     SAMPLES += [(signal.convolve, (X, A33), {}), (signal.correlate, (X, A33), {"mode": "same"}),
                 (signal.fftconvolve, (X, A33), {}), (signal.oaconvolve, (X, A33), {"mode": "same"}),

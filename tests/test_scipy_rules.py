@@ -733,6 +733,121 @@ def test_convolution_rule_matches_finite_differences_in_both_modes(fn, args, wrt
 
 
 # ---------------------------------------------------------------------------------------------
+# scipy.linalg
+# ---------------------------------------------------------------------------------------------
+
+from scipy import linalg  # noqa: E402
+
+
+def sl_inv_det(a):
+    return np.sum(np.sin(linalg.inv(a))) + linalg.det(a) + linalg.det(a, check_finite=False) ** 2
+
+
+def sl_solve(a, b):
+    return (np.sum(np.sin(linalg.solve(a, b))) + np.sum(linalg.solve(a, b, assume_a="pos") ** 2)
+            + np.sum(np.cos(linalg.solve(a, b, True, assume_a="sym", transposed=True))))
+
+
+def sl_solve_triangular(a, b):
+    return (np.sum(np.sin(linalg.solve_triangular(a, b))) + np.sum(linalg.solve_triangular(a, b, lower=True) ** 2)
+            + np.sum(np.cos(linalg.solve_triangular(a, b, trans=1, unit_diagonal=True))))
+
+
+def sl_cholesky(a):
+    return np.sum(np.sin(linalg.cholesky(a))) + np.sum(linalg.cholesky(a, lower=True) ** 3)
+
+
+def sl_cho(a, b):
+    factor = linalg.cho_factor(a)
+    c, lower = linalg.cho_factor(a, lower=True)
+    return np.sum(np.sin(linalg.cho_solve(factor, b))) + np.sum(linalg.cho_solve((c, lower), b) ** 2)
+
+
+def sl_lu(a, b):
+    factor = linalg.lu_factor(a)
+    return np.sum(np.sin(linalg.lu_solve(factor, b))) + np.sum(linalg.lu_solve(factor, b, trans=1) ** 2)
+
+
+def sl_expm(a):
+    return np.sum(np.sin(linalg.expm(a)))
+
+
+def sl_sqrtm(a):
+    return np.sum(np.sin(linalg.sqrtm(a)))
+
+
+def sl_solve_sylvester(a, b, q):
+    return np.sum(np.sin(linalg.solve_sylvester(a, b, q)))
+
+
+def _spd3():
+    m = arr(3, 3)
+    return m @ m.T + 3.0 * np.eye(3)
+
+
+def _conditioned3():
+    return arr(3, 3, lo=-0.5, hi=0.5) + 2.5 * np.eye(3)
+
+
+SCIPY_LINALG_RULES = [
+    (linalg.inv, 2, sl_inv_det, [(_conditioned3(),)], 0), (linalg.det, 2, sl_inv_det, [], 0),
+    (linalg.solve, 6, sl_solve, [(_spd3(), arr(3)), (_spd3(), arr(3, 2))], (0, 1)),
+    (linalg.solve_triangular, 6, sl_solve_triangular, [(_conditioned3(), arr(3)), (_conditioned3(), arr(3, 2))],
+     (0, 1)),
+    (linalg.cholesky, 3, sl_cholesky, [(_spd3(),), (arr(3, 3) + 4.0 * np.eye(3),)], 0),
+    (linalg.cho_factor, 3, sl_cho, [(_spd3(), arr(3)), (_spd3(), arr(3, 2))], (0, 1)),
+    (linalg.cho_solve, 3, sl_cho, [], (0, 1)),
+    (linalg.lu_factor, 2, sl_lu, [(arr(3, 3), arr(3)), (arr(4, 4), arr(4, 2))], (0, 1)),
+    (linalg.lu_solve, 4, sl_lu, [], (0, 1)),
+    (linalg.expm, 1, sl_expm, [(arr(3, 3),), (arr(2, 2) * 3.0,)], 0),
+    (linalg.sqrtm, 1, sl_sqrtm, [(_spd3(),)], 0),
+    (linalg.solve_sylvester, 3, sl_solve_sylvester, [(_spd3(), _conditioned3(), arr(3, 3))], (0, 1, 2)),
+]
+SCIPY_RULES += SCIPY_LINALG_RULES
+# cho_factor / lu_factor and the solves taking their results: tangents by helpers, so second order is refused
+SECOND_ORDER_REFUSED = {sl_cho, sl_lu}
+_HESSIAN_CASES += [pytest.param(fn, points[0], p, id=f"{fn.__name__}-{p}")
+                   for _, _, fn, points, wrt in SCIPY_LINALG_RULES if points and fn not in SECOND_ORDER_REFUSED
+                   for p in ((wrt,) if isinstance(wrt, int) else wrt)]
+
+
+@pytest.mark.parametrize("fn, args, wrt", _cases(SCIPY_LINALG_RULES))
+def test_scipy_linalg_rule_matches_finite_differences_in_both_modes(fn, args, wrt):
+    test_scipy_rule_matches_finite_differences(fn, args, wrt)
+    jvp_check(fn, args, wrt)
+
+
+@pytest.mark.parametrize("fn", [sl_cho, sl_lu], ids=lambda f: f.__name__)
+def test_second_order_through_a_factorization_is_refused_with_a_located_error(fn):
+    args = next(points[0] for _, _, f, points, _ in SCIPY_LINALG_RULES if f is fn and points)
+    with pytest.raises(s2sgrad.NoGradientRuleError, match="test_scipy_rules.py"):
+        s2sgrad.hessian(fn)(*args)
+
+
+def cholesky_upper_sum(a):
+    return np.sum(linalg.cholesky(a))
+
+
+def test_scipy_cholesky_reads_the_upper_triangle_and_its_gradient_lives_there():
+    a = _spd3()
+    g = s2sgrad.grad(cholesky_upper_sum)(a)
+    np.testing.assert_array_equal(np.tril(g, -1), 0.0)
+    u = arr(3, 3)
+    u = u + u.T
+    fd = (cholesky_upper_sum(a + 1e-6 * u) - cholesky_upper_sum(a - 1e-6 * u)) / 2e-6
+    assert np.sum(g * u) == pytest.approx(fd, rel=1e-6)
+
+
+def overwriting_solve(a, b):
+    return np.sum(linalg.solve(a, b, overwrite_b=True))
+
+
+def test_scipy_calls_that_may_overwrite_their_inputs_are_refused():
+    with pytest.raises(s2sgrad.NoGradientRuleError):
+        s2sgrad.grad(overwriting_solve, wrt=1)(_spd3(), arr(3))
+
+
+# ---------------------------------------------------------------------------------------------
 # Models people write with SciPy: each gradient against central differences (rtol 1e-5, atol 1e-6),
 # Hessians against differences of the gradient (rtol 1e-4)
 # ---------------------------------------------------------------------------------------------

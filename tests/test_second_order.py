@@ -374,7 +374,24 @@ def uses_symmetric_read(x):
     return np.sum(runtime.symmetric_read(x, "U") * A3) + np.sum(runtime.symmetric_read(x, "L") ** 3)
 
 
+def uses_solve_matrix(x):
+    return np.sum(runtime.solve_matrix(x, False, "sym", True) * A3) + np.sum(runtime.solve_matrix(x, True, None) ** 3)
+
+
+def uses_op_triangle(x):
+    return (np.sum(runtime.op_triangle(x, 1, True, True) * A3) + np.sum(runtime.op_triangle(x, 0, False) ** 3)
+            + np.sum(runtime.triangular_system(x, "T", False, True) ** 3))
+
+
+def uses_as_lower(x):
+    return np.sum(runtime.as_lower(x, False) * A3) + np.sum(runtime.as_lower(x, True) ** 3)
+
+
 RUNTIME_RULES = [(runtime.covariance_matrix, uses_covariance_matrix, A3 * 0.5),
+                 (runtime.solve_matrix, uses_solve_matrix, A3 - 0.5),
+                 (runtime.op_triangle, uses_op_triangle, A3 - 0.5),
+                 (runtime.triangular_system, uses_op_triangle, A3 - 0.7),
+                 (runtime.as_lower, uses_as_lower, A3 - 0.5),
                  (runtime.norm_slope, uses_norm_slope, A3 - 1.0),
                  (runtime.singular_vectors, uses_singular_vectors, A3 - 0.5),
                  (runtime.eigenvectors_of_symmetric, uses_eigenvectors_of_symmetric, A3 * np.array([1.0, 2.0, 3.0])),

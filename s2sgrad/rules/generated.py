@@ -12,7 +12,8 @@ from ..runtime import (apply_like, bound_or, broadcast_like, cast_back, cast_tan
                        prod_of_others, prod_of_others_derivative, quantile_adjoint, quantile_tangent,
                        singular_vectors, singular_vectors_adjoint, singular_vectors_tangent, slogdet_tangent,
                        solve_like, solve_transposed, stacked_tangent, symmetric_read, times_transpose, to_last,
-                       unbroadcast, unreduce, zero_tangent)
+                       unbroadcast, unreduce, zero_tangent, solve_matrix, solve_matrix_adjoint, op_triangle,
+                       op_triangle_adjoint, triangular_system, as_lower)
 from . import adjoint, d, nondifferentiable
 from .tangents import bilinear, linear, t, tangent
 
@@ -170,6 +171,34 @@ def symmetric_read_rule(z, v, uplo):
     d[v] = onto_triangle_read(d[z], uplo)
 
 
+@adjoint(solve_matrix, inert=("lower", "assume_a", "transposed"))
+def solve_matrix_rule(z, a, lower=False, assume_a=None, transposed=False):
+    d[a] = solve_matrix_adjoint(d[z], lower, assume_a, transposed)
+
+
+@adjoint(op_triangle, inert=("trans", "lower", "unit_diagonal"))
+def op_triangle_rule(z, a, trans=0, lower=False, unit_diagonal=False):
+    d[a] = op_triangle_adjoint(d[z], trans, lower, unit_diagonal)
+
+
+@adjoint(triangular_system, inert=("trans", "lower", "unit_diagonal"))
+def triangular_system_rule(z, a, trans=0, lower=False, unit_diagonal=False):
+    d[a] = op_triangle_adjoint(d[z], trans, lower, unit_diagonal)
+
+
+@tangent(triangular_system)
+def triangular_system_tangent(z, a, trans=0, lower=False, unit_diagonal=False):
+    t[z] = op_triangle(t[a], trans, lower, unit_diagonal)          # the unit diagonal does not move
+
+
+@adjoint(as_lower, inert=("lower",))
+def as_lower_rule(z, c, lower):
+    d[c] = as_lower(d[z], lower)
+
+
+linear(solve_matrix, "a")
+linear(op_triangle, "a")
+linear(as_lower, "c")
 linear(symmetric_read, "v")
 linear(covariance_matrix, "cov")
 linear(to_last, "x")

@@ -26,6 +26,7 @@ MODULES = {
     "scipy.special": "s2sgrad.rules.scipy_special",
     "scipy.stats": "s2sgrad.rules.scipy_stats",
     "scipy.signal": "s2sgrad.rules.scipy_signal",
+    "scipy.linalg": "s2sgrad.rules.scipy_linalg",
 }
 
 _searching = threading.local()
