@@ -25,7 +25,7 @@ import numpy
 from . import rules, runtime
 from .check import check
 from .errors import NoGradientRuleError, UnsupportedSyntaxError
-from .frontend import LOCAL, NOT_FOUND, is_library, parse, unwrap
+from .frontend import LOCAL, NOT_FOUND, FunctionValue, is_library, parse, unwrap
 from .lower import BINOPS, UNARYOPS, lower
 from .syntax import leaves
 
@@ -474,6 +474,8 @@ def _check_discarded_calls(core, stmts, varied):
         if not (isinstance(s, gast.Expr) and isinstance(s.value, gast.Call)):
             continue
         obj = core.source.resolve(s.value.func)
+        if getattr(obj, "__module__", None) in ("warnings", "logging"):      # reporting: reads, never writes
+            continue
         if obj is builtins.print or rules.is_nondifferentiable(obj) or rules.lookup(obj) \
                 or (inspect.isfunction(unwrap(obj)) and not is_library(unwrap(obj))):
             continue
@@ -622,7 +624,7 @@ def _kind(core, value, kinds):
     if isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name):
         kind = kinds.get(value.value.id, UNKNOWN)           # v[0] of a 1-d array is a NumPy scalar
         parts = value.slice.elts if isinstance(value.slice, gast.Tuple) else [value.slice]
-        if kind.startswith("ndim:") and int(kind[5:]) == len(parts) and all(_integer_index(p, kinds) for p in parts):
+        if isinstance(kind, str) and kind.startswith("ndim:") and int(kind[5:]) == len(parts) and all(_integer_index(p, kinds) for p in parts):
             return SCALAR
         return UNKNOWN
     if isinstance(value, gast.Call):
@@ -747,11 +749,23 @@ def parameter_defaults(core, ns):
     return defaults, kw_defaults
 
 
-def call_site_kinds(info, fn, op):
-    """What each parameter of a helper holds at this call site: the helper is specialised on it."""
+def call_site_kinds(core, info, fn, op):
+    """What each parameter of a helper holds at this call site: the helper is specialised on it (a
+    scalar, or not known; a function passed, the function itself)."""
     kinds = []
     for p, param in inspect.signature(fn).parameters.items():
-        scalar = info.is_scalar(op.inputs[p]) if p in op.inputs else isinstance(param.default, (int, float))
+        if p in op.inputs:
+            atom = op.inputs[p]
+            obj = core.source.resolve(atom) if isinstance(atom, (gast.Name, gast.Attribute)) else NOT_FOUND
+            if obj not in (LOCAL, NOT_FOUND) and callable(obj) and not isinstance(obj, type):
+                kinds.append((p, FunctionValue(obj)))
+                continue
+            scalar = info.is_scalar(atom)
+        elif callable(param.default) and not isinstance(param.default, type):
+            kinds.append((p, FunctionValue(param.default)))
+            continue
+        else:
+            scalar = isinstance(param.default, (int, float))
         kinds.append((p, SCALAR if scalar else UNKNOWN))
     return tuple(kinds)
 

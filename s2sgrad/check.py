@@ -32,7 +32,6 @@ ADVICE = {
     gast.GeneratorExp: ("generator expressions", "write a 'for' loop"),
     gast.Import: ("imports inside the function", "import at module level"),
     gast.ImportFrom: ("imports inside the function", "import at module level"),
-    gast.Raise: ("'raise' statements", "check inputs before calling the differentiated function"),
     gast.Starred: ("starred expressions ('*args')", "pass arguments one by one"),
     gast.NamedExpr: ("assignment expressions (':=')", "assign in a statement of its own"),
     gast.Dict: ("dict displays", "pass numbers or arrays, not dicts"),
@@ -44,7 +43,7 @@ ADVICE = {
 
 ALLOWED = (
     gast.Assign, gast.AugAssign, gast.AnnAssign, gast.Expr, gast.Return, gast.If, gast.For,
-    gast.While, gast.Break, gast.Continue, gast.Pass, gast.Assert,
+    gast.While, gast.Break, gast.Continue, gast.Pass, gast.Assert, gast.Raise,
     gast.BinOp, gast.UnaryOp, gast.BoolOp, gast.Compare, gast.Call, gast.IfExp, gast.Name,
     gast.Constant, gast.Attribute, gast.Tuple, gast.List, gast.Subscript, gast.Slice, gast.keyword,
     gast.JoinedStr, gast.FormattedValue,

@@ -18,6 +18,7 @@ import inspect
 import numpy as np
 
 from .errors import S2SGradError
+from .frontend import FunctionValue
 
 _DERIVE = []       # pipeline.derive, installed by the pipeline (composition runs it, never imports it)
 
@@ -43,11 +44,14 @@ def is_scalar(x):
 
 
 def kind_of(x):
-    """What generated code is specialised on for an argument: a scalar, an array of some ndim, or neither."""
+    """What generated code is specialised on for an argument: a scalar, an array of some ndim, a function
+    (the function itself), or none of these."""
     if is_scalar(x):
         return "scalar"
     if isinstance(x, np.ndarray):
         return f"ndim:{x.ndim}"
+    if callable(x) and not isinstance(x, type):
+        return FunctionValue(x)
     return "unknown"
 
 

@@ -234,7 +234,7 @@ class ForwardTransform:
         params = [p for p in inspect.signature(fn).parameters if self.active(op.inputs.get(p))]
         if not params:
             return [clone(s), located(assign(self.t(v), self.zero(name(v))), s)]
-        helper = self.derive_helper(fn, tuple(params), call_site_kinds(self.info, fn, op))
+        helper = self.derive_helper(fn, tuple(params), call_site_kinds(self.core, self.info, fn, op))
         fname = self.ns.bind(helper.name, helper)
         node = op.node
         keywords = [(k.arg, clone(k.value)) for k in node.keywords]

@@ -25,6 +25,38 @@ from .errors import SourceUnavailableError
 
 NOT_FOUND = object()
 LOCAL = object()
+
+
+class FunctionValue:
+    """The kind of an argument that is a function: generated code is specialised on the function itself
+    (a new function gets new code), in which the parameter means that function.
+
+    Example:
+        >>> derive(nn, ("params",), (("params", "unknown"), ("act", FunctionValue(np.tanh))))
+    """
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def __eq__(self, other):
+        return isinstance(other, FunctionValue) and other.fn is self.fn
+
+    def __hash__(self):
+        return id(self.fn)
+
+    def __repr__(self):
+        return f"FunctionValue({getattr(self.fn, '__qualname__', self.fn)!r})"
+
+
+def specialise(source, kinds):
+    """Bind the parameters `kinds` says hold functions to those functions (`act(x)` then calls np.tanh:
+    its rule, or the helper's derivative). A parameter the function reassigns keeps its value unknown."""
+    assigned = {n.id for n in gast.walk(source.node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+    for param, kind in kinds or ():
+        if isinstance(kind, FunctionValue) and param not in assigned:
+            source.namespace[param] = kind.fn
+            source.locals = frozenset(source.locals - {param})
+    return source
 # Generated code's pseudo-filename -> {its line: (file, line, column) of the user's line it comes from};
 # written by load, read here when generated code is differentiated again.
 ORIGINS = {}

@@ -18,7 +18,7 @@ from .analysis import analyze
 from .check import check
 from .emit import emit
 from .forward import ForwardTransform
-from .frontend import parse
+from .frontend import parse, specialise
 from .load import load
 from .lower import lower, nesting
 from .optimize import drop_dead_stores, propagate_copies, settle_nones, simplify, tidy
@@ -136,7 +136,7 @@ def _derive(fn, wrt, kinds, name, mode, select):
     cached = _CACHE.get(key)
     if cached is not None and (cached.function is None or cached.is_current()):
         return cached
-    source = check(parse(fn))                                   # frontend, then the fence
+    source = specialise(check(parse(fn)), kinds)                # frontend, the fence, functions passed
     name = name or f"{PREFIX[mode]}_{source.name}"
     derived = Derived(fn, tuple(wrt), name, source=source)
     _CACHE[key] = derived                                       # recursion finds it in progress

@@ -354,7 +354,7 @@ class ReverseTransform:
         select = self.info.used_items[v] if flat else None
         s.s2s_split = None
         if params and select != ():
-            helper = self.derive_helper(fn, params, call_site_kinds(self.info, fn, op), select)
+            helper = self.derive_helper(fn, params, call_site_kinds(self.core, self.info, fn, op), select)
             s.s2s_split = (helper, self.namer.fresh(f"{fn.__name__}_state"), params)
         return s.s2s_split
 

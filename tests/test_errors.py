@@ -166,12 +166,6 @@ def uses_list_display(x):
     return x
 
 
-def uses_raise(x):
-    if x < 0.0:
-        raise ValueError("negative")  # MARK:raise
-    return x
-
-
 def uses_import(x):
     import os  # MARK:import
     return x
@@ -207,7 +201,6 @@ UNSUPPORTED = [
     (uses_chained_indexed_assignment, "chained indexed", "y[0]", ["chained assignments", "own statement"]),
     (uses_list_return, "list return", "[y, x]", ["list values", "tuple"]),
     (uses_list_display, "list display", "[x, 2.0]", ["list"]),
-    (uses_raise, "raise", "raise", ["'raise'"]),
     (uses_import, "import", "import", ["import"]),
     (uses_import_from, "import from", "from", ["import"]),
 ]

@@ -121,3 +121,76 @@ def test_a_nested_function_reading_active_locals_used_as_a_value_is_refused_at_i
     with pytest.raises(s2sgrad.UnsupportedSyntaxError, match="as a value") as err:
         s2sgrad.grad(passes_a_closure_on)(2.0)
     assert "apply_twice(times_x" in err.value.text
+
+
+# -- function values ------------------------------------------------------------------------------
+
+def relu(z):
+    return np.maximum(z, 0.0)
+
+
+def layer(W, x, act=np.tanh):
+    return act(W @ x)
+
+
+def net(W, x, act=np.tanh):
+    return np.sum(layer(W, x, act) ** 2)
+
+
+def apply_twice(fn, u):
+    return fn(fn(u))
+
+
+def sine_twice(x):
+    return apply_twice(np.sin, x) * x
+
+
+W22 = np.array([[0.5, -0.3], [0.2, 0.8]])
+X2 = np.array([1.0, -2.0])
+
+
+@pytest.mark.parametrize("act", [np.tanh, relu, lambda z: z * z], ids=["np.tanh", "relu", "lambda"])
+def test_a_parameter_holding_a_function_is_specialised_on_the_function_passed(act):
+    assert s2sgrad.check_grad(net, W22, X2, act)
+    g = s2sgrad.grad(net)(W22, X2, act)
+    u = np.ones((2, 2))
+    assert s2sgrad.jvp(net, (W22, X2, act), u)[1] == pytest.approx(np.sum(g * u), rel=1e-10)
+
+
+def test_a_library_function_passed_to_a_helper_is_differentiated_by_its_rule_at_every_order():
+    assert s2sgrad.check_grad(sine_twice, 0.7)
+    eps = 1e-5
+    g = s2sgrad.grad(sine_twice)
+    assert s2sgrad.hessian(sine_twice)(0.7) == pytest.approx((g(0.7 + eps) - g(0.7 - eps)) / (2 * eps), rel=1e-6)
+
+
+def test_each_function_passed_gets_code_of_its_own():
+    gradient = s2sgrad.grad(net).__s2sgrad_derivative__[1]
+    tanh_code = gradient.specialised({"W": W22, "x": X2, "act": np.tanh}).full_text
+    relu_code = gradient.specialised({"W": W22, "x": X2, "act": relu}).full_text
+    assert "(1.0 - out * out)" in tanh_code                   # np.tanh's rule, inlined
+    assert "def vjp_relu" in relu_code and "def vjp_relu" not in tanh_code
+
+
+# -- guards and logging --------------------------------------------------------------------------
+
+def guarded(x, c):
+    if np.ndim(x) != 1:
+        raise ValueError("x must be a vector")
+    assert c > 0.0, "c must be positive"
+    print("x has", len(x), "entries")
+    import_free_warning(x)
+    return np.sum(x * x) * c
+
+
+def import_free_warning(x):
+    return x
+
+
+def test_guards_and_logging_run_in_the_primal_only(capsys):
+    assert s2sgrad.check_grad(guarded, X3, 2.0, wrt=(0, 1))
+    assert "x has 3 entries" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="must be a vector"):
+        s2sgrad.grad(guarded)(np.ones((2, 2)), 2.0)
+    with pytest.raises(AssertionError, match="must be positive"):
+        s2sgrad.grad(guarded)(X3, -1.0)
