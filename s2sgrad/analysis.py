@@ -638,7 +638,7 @@ def _kind(core, value, kinds):
                 k.arg in ("dtype", "ddof") or (k.arg == "axis" and isinstance(k.value, gast.Constant)
                                                and k.value.value is None) for k in value.keywords):
             return SCALAR                                   # np.sum(v): a NumPy scalar
-        if any(obj is b for b in SCALAR_BUILTINS):
+        if isinstance(obj, numpy.ufunc) or any(obj is b for b in SCALAR_BUILTINS):     # np.tanh of scalars
             args = list(value.args) + [k.value for k in value.keywords]
             return SCALAR if all(atom_kind(a) == SCALAR for a in args) else UNKNOWN
         helper = unwrap(obj)

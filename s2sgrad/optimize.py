@@ -337,6 +337,8 @@ def _last_value(stmts, var):
     verdict = None
     for s in stmts:
         if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) and s.targets[0].id == var:
+            if var in getattr(s, "s2s_nullable", ()):      # a pullback's result: None or not, at run time
+                return None
             verdict = not (isinstance(s.value, gast.Constant) and s.value.value is None)
         elif var in _stores(s):
             return None

@@ -698,3 +698,29 @@ def test_arrays_drawn_by_numpys_random_samplers_are_the_functions_own():
     value, g = s2sgrad.value_and_grad(updates_random_numbers)(np.ones(3))
     np.testing.assert_allclose(g * np.ones(3), g)
     assert value == pytest.approx(np.sum(g))           # linear in x: the value is the gradient's sum at ones
+
+
+def constant_helper(u, k=0.7):
+    return 0.6
+
+
+def returns_a_constant_helpers_result_on_one_path(x, y):
+    a = constant_helper(x + x)
+    if y > 0.3:
+        return a
+    return 1.0
+
+
+def test_a_guard_on_a_pullbacks_none_result_is_kept():
+    assert s2sgrad.grad(returns_a_constant_helpers_result_on_one_path)(-0.6, 0.4) == 0.0     # found by the fuzzer
+    assert s2sgrad.grad(returns_a_constant_helpers_result_on_one_path)(-0.6, 0.1) == 0.0
+
+
+def tanh_of_a_float_then_updated(x, c):
+    c -= 0.4 * np.tanh(np.hypot(np.sum(x) - 0.5, 0.5))
+    c += 0.8
+    return c * np.sum(x)
+
+
+def test_augmented_assignments_to_a_float_after_numpy_ufuncs_of_scalars():
+    assert s2sgrad.check_grad(tanh_of_a_float_then_updated, np.array([0.3, 0.2]), 0.7, wrt=(0, 1))
