@@ -39,6 +39,15 @@ def unbroadcast(g, x):
     return g
 
 
+def stale_function(fn):
+    """Raised from generated code that dispatches over a container of functions when the function found
+    there is none of those it held when the code was built (the container was changed since)."""
+    from .errors import S2SGradError
+    raise S2SGradError(f"{getattr(fn, '__qualname__', fn)!r} is not one of the functions its container held "
+                       "when the derivative was built; the container was changed since: build the derivative "
+                       "again (s2sgrad.grad(...) anew)")
+
+
 def in_place(value, old):
     """What `old op= ...` leaves in `old`, given `value = old op ...`: for an array, the result in old's
     dtype (NumPy updates the array in place, casting back: `w *= np.sin(c)` keeps a float32 w float32);
@@ -1494,6 +1503,114 @@ def expm_frechet_block(a, e):
     top = np.concatenate([a, e], axis=-1)
     bottom = np.concatenate([np.zeros_like(top[..., :n]), a], axis=-1)
     return linalg.expm(np.concatenate([top, bottom], axis=-2))[..., :n, n:]
+
+
+# scipy.integrate.odeint by the adjoint method: the derivatives of the right-hand side come from s2sgrad
+# itself, at run time (its vjp and jvp of the user's function)
+
+def _ode_parts(func, args, tfirst):
+    """(the right-hand side f(y, t), the positions in func's call of the arguments that carry derivatives,
+    how to call func) for odeint(func, y0, t, args, tfirst=tfirst)."""
+    args = tuple(args)
+    moving = [k for k, a in enumerate(args) if np.asarray(a).dtype.kind == "f"]
+
+    def call(y, t, extra):
+        return func(t, y, *extra) if tfirst else func(y, t, *extra)
+
+    y_position = 1 if tfirst else 0
+    positions = (y_position,) + tuple(2 + k for k in moving)
+    return (lambda y, t: np.asarray(call(y, t, args), dtype=float)), moving, positions, call
+
+
+def _ode_tolerances(rtol, atol):
+    """The backward (or sensitivity) integration's tolerances: the forward one's, at most 1e-10."""
+    return (1e-10 if rtol is None else min(rtol, 1e-10)), (1e-10 if atol is None else min(np.min(atol), 1e-10))
+
+
+def odeint_adjoint(g, func, y0, t, args, y, tfirst=False, rtol=None, atol=None):
+    """The adjoints of (y0, the arguments in args, t) in y = scipy.integrate.odeint(func, y0, t, args): the
+    adjoint method, integrating backwards from t[-1] to t[0] the state, a = dL/dy with da/dt = -a df/dy,
+    and the arguments' adjoints with dp/dt = -a df/dp, adding each time's cotangent g[k] at t[k]. The
+    vector-Jacobian products of func are s2sgrad's (s2sgrad.vjp of func, run at each step).
+
+    Example:
+        >>> odeint_adjoint(np.ones((2, 1)), decay, np.ones(1), np.array([0.0, 1.0]), (0.5,), y)
+    """
+    from scipy.integrate import odeint
+    from .api import vjp
+    f, moving, positions, call = _ode_parts(func, args, tfirst)
+    args = tuple(args)
+    y0 = np.asarray(y0, dtype=float)
+    g = np.asarray(g, dtype=float).reshape(np.shape(y))
+    n = y0.size
+    sizes = [np.size(args[k]) for k in moving]
+
+    def pullback_at(state, tt, a):
+        full = [state.reshape(y0.shape), tt, *args] if not tfirst else [tt, state.reshape(y0.shape), *args]
+        _, pullback = vjp(func, *full, wrt=positions)
+        grads = pullback(a.reshape(y0.shape))
+        return [np.ravel(np.asarray(v, dtype=float)) for v in grads]
+
+    def backwards(z, tt):
+        state, a = z[:n], z[n:2 * n]
+        grads = pullback_at(state, tt, a)
+        return np.concatenate([f(state.reshape(y0.shape), tt).ravel(), -grads[0]] + [-v for v in grads[1:]])
+
+    rtol_b, atol_b = _ode_tolerances(rtol, atol)
+    a = g[-1].ravel().copy()
+    p = np.zeros(sum(sizes))
+    t = np.asarray(t, dtype=float)
+    dt = np.zeros_like(t)
+    for k in range(len(t) - 1, 0, -1):
+        dt[k] = np.dot(g[k].ravel(), f(np.asarray(y[k]).reshape(y0.shape), t[k]).ravel())
+        z = odeint(backwards, np.concatenate([np.ravel(y[k]), a, p]), [t[k], t[k - 1]], rtol=rtol_b, atol=atol_b)[-1]
+        a, p = z[n:2 * n], z[2 * n:]
+        if k - 1 > 0:
+            a = a + g[k - 1].ravel()
+    dt[0] = -np.dot(a, f(y0, t[0]).ravel())
+    dy0 = (a + g[0].ravel()).reshape(y0.shape)
+    dargs, start = [None] * len(args), 0
+    for k, size in zip(moving, sizes):
+        dargs[k] = p[start:start + size].reshape(np.shape(args[k]))
+        start += size
+    return dy0, dargs, dt
+
+
+def odeint_tangent(t_y0, t_args, t_t, func, y0, t, args, y, tfirst=False, rtol=None, atol=None):
+    """The tangent of y = scipy.integrate.odeint(func, y0, t, args) along the tangents of y0, of args (a
+    sequence with None for an argument that does not move) and of t (None where they do not move): the
+    sensitivity s = dy integrated alongside y, ds/dt = df/dy s + df/dp dp, from s(t0) = dy0 - f(y0, t0) dt0;
+    at each t[k] the output also moves by f(y[k], t[k]) dt[k]. The Jacobian-vector products of func are
+    s2sgrad's (s2sgrad.jvp of func, run at each step)."""
+    from scipy.integrate import odeint
+    from .api import jvp
+    f, moving, positions, call = _ode_parts(func, args, tfirst)
+    args = tuple(args)
+    y0 = np.asarray(y0, dtype=float)
+    n = y0.size
+    t = np.asarray(t, dtype=float)
+    arg_tangents = [None if t_args is None or t_args[k] is None else t_args[k] for k in range(len(args))]
+    moving_tangents = [np.zeros(np.shape(args[k])) if arg_tangents[k] is None else np.asarray(arg_tangents[k], float)
+                       for k in moving]
+
+    def forwards(z, tt):
+        state, s = z[:n].reshape(y0.shape), z[n:].reshape(y0.shape)
+        full = [state, tt, *args] if not tfirst else [tt, state, *args]
+        value, slope = jvp(func, tuple(full), tuple([s] + moving_tangents), wrt=positions)
+        return np.concatenate([np.ravel(value), np.ravel(slope)])
+
+    s0 = np.zeros(n) if t_y0 is None else np.ravel(np.asarray(t_y0, dtype=float)).copy()
+    if t_t is not None:
+        s0 = s0 - f(y0, t[0]).ravel() * np.asarray(t_t, dtype=float)[0]
+    rtol_b, atol_b = _ode_tolerances(rtol, atol)
+    z = odeint(forwards, np.concatenate([y0.ravel(), s0]), t, rtol=rtol_b, atol=atol_b)
+    out = z[:, n:].reshape(np.shape(y))
+    out[0] = 0.0 if t_y0 is None else np.reshape(t_y0, np.shape(y)[1:])      # y[0] is y0, whatever t[0] is
+    if t_t is not None:
+        t_t = np.asarray(t_t, dtype=float)
+        for k in range(1, len(t)):
+            out[k] = out[k] + f(np.asarray(y[k]).reshape(y0.shape), t[k]).reshape(np.shape(y)[1:]) * t_t[k]
+    return out
 
 
 def mvn_samples_shape(x, mean, cov):

@@ -194,3 +194,38 @@ def test_guards_and_logging_run_in_the_primal_only(capsys):
         s2sgrad.grad(guarded)(np.ones((2, 2)), 2.0)
     with pytest.raises(AssertionError, match="must be positive"):
         s2sgrad.grad(guarded)(X3, -1.0)
+
+
+ACTIVATIONS = [np.tanh, relu, np.tanh]
+BY_NAME = {"tanh": np.tanh, "relu": relu}
+
+
+def stacked_layers(x, W):
+    h = x
+    for i in range(len(ACTIVATIONS)):
+        h = ACTIVATIONS[i](W @ h)
+    return np.sum(h)
+
+
+def chosen_by_name(x, W, which):
+    return np.sum(BY_NAME[which](W @ x))
+
+
+def test_a_function_taken_from_a_container_is_dispatched_over_its_functions():
+    assert s2sgrad.check_grad(stacked_layers, X2, W22, wrt=(0, 1))
+    assert s2sgrad.jvp(stacked_layers, (X2, W22), X2)[1] == pytest.approx(
+        np.sum(s2sgrad.grad(stacked_layers)(X2, W22) * X2), rel=1e-10)
+    for which in ("tanh", "relu"):
+        assert s2sgrad.check_grad(chosen_by_name, X2, W22, which, wrt=(0, 1))
+    assert "if fn is np.tanh:" in s2sgrad.source(stacked_layers)
+
+
+def test_a_function_put_in_the_container_after_the_code_was_built_is_refused_when_it_is_called():
+    saved = list(ACTIVATIONS)
+    s2sgrad.grad(stacked_layers)(X2, W22)
+    try:
+        ACTIVATIONS[1] = np.sin
+        with pytest.raises(s2sgrad.S2SGradError, match="not one of the functions its container held"):
+            s2sgrad.grad(stacked_layers)(X2, W22)
+    finally:
+        ACTIVATIONS[:] = saved

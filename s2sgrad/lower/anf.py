@@ -8,6 +8,7 @@ Example:
     >>> body = ANF(source, namer).block(body)
 """
 
+import copy
 import operator
 
 import gast
@@ -88,6 +89,39 @@ class ANF:
             return [s]
         return [s]
 
+    def dispatch(self, value):
+        """The functions a call may call when its callee is an element of a container of functions
+        (`ACTS[i](x)` with `ACTS = [np.tanh, relu]`, or a dict's values), each once; else None."""
+        if not (isinstance(value, gast.Call) and isinstance(value.func, gast.Subscript)):
+            return None
+        base = value.func.value
+        container = self.source.resolve(base) if isinstance(base, (gast.Name, gast.Attribute)) else NOT_FOUND
+        items = list(container.values()) if isinstance(container, dict) else container
+        if not isinstance(items, (list, tuple)) or not items or len(items) > 16:
+            return None
+        if not all(callable(f) and not isinstance(f, type) for f in items):
+            return None
+        return list({id(f): f for f in items}.values())
+
+    def dispatched(self, target, value, candidates, like):
+        """`f = ACTS[i]; if f is ACTS_0: target = ACTS_0(x) elif ...`: the function chosen at run time is
+        one of those the container held when the code was built (a stale one raises at run time)."""
+        pre, chosen = self.atom(value.func, base="fn")
+        chosen.s2s_opaque = True
+        for stmt in pre:
+            if isinstance(stmt, gast.Assign):
+                stmt.value.s2s_opaque = True          # a function value: no derivative of its own
+        orelse = [located(gast.Expr(value=gast.Call(func=name(self.bind("stale_function", runtime.stale_function)),
+                                                    args=[name(chosen.id)], keywords=[])), like)]
+        orelse[0].value.s2s_opaque = True
+        for fn in reversed(candidates):
+            callee = self.reference(fn) if getattr(numpy, getattr(fn, "__name__", ""), None) is fn else \
+                name(self.bind(getattr(fn, "__name__", "fn"), fn))              # np.tanh, or the function's name
+            call = located(gast.Call(func=callee, args=value.args, keywords=value.keywords), value)
+            test = gast.Compare(left=name(chosen.id), ops=[gast.Is()], comparators=[copy.deepcopy(callee)])
+            orelse = [located(gast.If(test=test, body=self.assign(target, call, like), orelse=orelse), like)]
+        return pre + orelse
+
     def setitem(self, s):
         """`y[i, 1:n] = v` with atoms for the index parts and the value; marked `s2s_setitem`."""
         target = s.targets[0]
@@ -115,6 +149,9 @@ class ANF:
 
     def assign(self, target, value, like):
         """Statements computing `value` into `target`."""
+        candidates = self.dispatch(value)
+        if candidates:
+            return self.dispatched(target, value, candidates, like)
         if isinstance(value, gast.IfExp):
             body = self.assign(target, value.body, like)
             orelse = self.assign(target, value.orelse, like)
@@ -134,7 +171,7 @@ class ANF:
             return [], value
         if self.constant(value):
             return [], value        # `-1` stays a minus on a constant: printed `(-1.2) ** 2`, never `-1.2 ** 2`
-        if isinstance(value, gast.IfExp) or self.opaque(value):
+        if isinstance(value, gast.IfExp) or self.opaque(value) or self.dispatch(value):
             temp = self.namer.fresh(base or _describe(value, self.source) or "t")
             return self.assign(temp, value, value), name(temp)
         pre, op = self.operation(value)
