@@ -1614,7 +1614,7 @@ def readme_functions():
             for dists, methods in re.findall(r"`([a-z0-9_\s]+)`\s*\(`([a-z\s]+)`", bullet):
                 found += [getattr(getattr(stats, d), m) for d in dists.split() for m in methods.split()]
             continue
-        if bullet.startswith(("`scipy.special`", "`scipy.signal`", "`scipy.linalg`")):
+        if bullet.startswith(("`scipy.special`", "`scipy.signal`", "`scipy.linalg`", "`scipy.integrate`")):
             try:
                 import importlib
                 namespace = importlib.import_module(bullet[1:bullet.index("`", 1)])

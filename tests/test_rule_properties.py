@@ -273,6 +273,12 @@ if sp is not None:
                 (linalg.cho_solve, (tuple(linalg.cho_factor(SPD)), V3), {}), (linalg.lu_factor, (A33,), {}),
                 (linalg.lu_solve, (tuple(linalg.lu_factor(A33)), V3), {}), (linalg.expm, (A33,), {}),
                 (linalg.sqrtm, (SPD,), {}), (linalg.solve_sylvester, (SPD, A33, B[:, :3]), {})]
+    from scipy.integrate import odeint
+
+    def _rotation(y, t, k, w):
+        return -k * y + np.sin(w * t) * y[::-1]
+
+    SAMPLES += [(odeint, (_rotation, np.array([1.0, -0.5]), np.array([0.0, 0.5, 1.0])), {"args": (0.7, 1.3)})]
     from scipy import signal
     SAMPLES += [(signal.convolve, (X, A33), {}), (signal.correlate, (X, A33), {"mode": "same"}),
                 (signal.fftconvolve, (X, A33), {}), (signal.oaconvolve, (X, A33), {"mode": "same"}),

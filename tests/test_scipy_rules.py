@@ -848,6 +848,115 @@ def test_scipy_calls_that_may_overwrite_their_inputs_are_refused():
 
 
 # ---------------------------------------------------------------------------------------------
+# scipy.integrate.odeint: the adjoint method, against finite differences (tight tolerances: an adaptive
+# integrator's steps change with its inputs) and against an unrolled RK4 differentiated by s2sgrad itself
+# ---------------------------------------------------------------------------------------------
+
+from scipy.integrate import odeint  # noqa: E402
+
+SCIPY_RULES += [(odeint, 7, None, [], 0)]          # checked by the tests below
+TIMES_ODE = np.linspace(0.0, 1.5, 4)
+
+
+def damped(y, t, k, w):
+    return -k * y + np.sin(w * t) * y[::-1]
+
+
+def damped_time_first(t, y, k, w):
+    return -k * y + np.sin(w * t) * y[::-1]
+
+
+def ode_loss(y0, k, w):
+    trajectory = odeint(damped, y0, TIMES_ODE, args=(k, w), rtol=1e-12, atol=1e-12)
+    return np.sum(np.sin(trajectory))
+
+
+def ode_loss_times(times):
+    trajectory = odeint(damped_time_first, np.array([1.0, 0.5]), times, (0.7, 1.3), rtol=1e-12, atol=1e-12,
+                        tfirst=True)
+    return np.sum(trajectory ** 2)
+
+
+def test_odeint_gradient_by_the_adjoint_method_matches_finite_differences():
+    y0, k, w = np.array([1.0, -0.5]), 0.7, 1.3
+    assert_grad_matches(ode_loss, y0, k, w, wrt=(0, 1, 2), rtol=1e-5, atol=1e-7)
+    assert_grad_matches(ode_loss_times, TIMES_ODE + 0.1, rtol=1e-5, atol=1e-7)
+
+
+def test_odeint_tangent_by_the_sensitivity_equation_matches_finite_differences_and_the_gradient():
+    y0, k, w = np.array([1.0, -0.5]), 0.7, 1.3
+    jvp_check(ode_loss, (y0, k, w), (0, 1, 2), rtol=1e-5, atol=1e-7)
+    jvp_check(ode_loss_times, (TIMES_ODE + 0.1,), 0, rtol=1e-5, atol=1e-7)
+    grads = s2sgrad.grad(ode_loss, wrt=(0, 1, 2))(y0, k, w)
+    u = (np.array([0.3, -0.2]), 0.5, -0.4)
+    _, tangent = s2sgrad.jvp(ode_loss, (y0, k, w), u, wrt=(0, 1, 2))
+    assert tangent == pytest.approx(sum(np.sum(g * v) for g, v in zip(grads, u)), rel=1e-8)
+
+
+def ode_loss_of_y0(y0):
+    return np.sum(odeint(damped, y0, TIMES_ODE, args=(0.7, 1.3)) ** 2)
+
+
+def test_second_order_through_odeint_is_refused_with_a_located_error():
+    with pytest.raises(s2sgrad.NoGradientRuleError, match="test_scipy_rules.py"):
+        s2sgrad.hessian(ode_loss_of_y0)(np.array([1.0, -0.5]))
+
+
+# A neural-ODE-style fit: a small network is the right-hand side, the loss compares the trajectory with
+# observations.
+
+OBSERVED_AT = np.linspace(0.0, 1.0, 5)
+OBSERVED = np.stack([np.cos(2.0 * OBSERVED_AT), -np.sin(2.0 * OBSERVED_AT)], axis=1)
+
+
+def network(y, t, W1, b1, W2):
+    return W2 @ np.tanh(W1 @ y + b1)
+
+
+def neural_ode_loss(W1, b1, W2):
+    trajectory = odeint(network, OBSERVED[0], OBSERVED_AT, args=(W1, b1, W2), rtol=1e-11, atol=1e-11)
+    return np.sum((trajectory - OBSERVED) ** 2)
+
+
+def rk4_trajectory_loss(W1, b1, W2, steps: int = 200):
+    # the same fit with a fixed-step RK4 written out, differentiated by s2sgrad through its loop
+    h = (OBSERVED_AT[-1] - OBSERVED_AT[0]) / steps
+    y = OBSERVED[0] * 1.0
+    loss = np.sum((y - OBSERVED[0]) ** 2)
+    per_sample = steps // (np.size(OBSERVED_AT) - 1)
+    for i in range(steps):
+        k1 = W2 @ np.tanh(W1 @ y + b1)
+        k2 = W2 @ np.tanh(W1 @ (y + 0.5 * h * k1) + b1)
+        k3 = W2 @ np.tanh(W1 @ (y + 0.5 * h * k2) + b1)
+        k4 = W2 @ np.tanh(W1 @ (y + h * k3) + b1)
+        y = y + h / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
+        if (i + 1) % per_sample == 0:
+            loss = loss + np.sum((y - OBSERVED[(i + 1) // per_sample]) ** 2)
+    return loss
+
+
+def test_neural_ode_fit_gradient_matches_finite_differences_and_an_unrolled_rk4():
+    rng = np.random.default_rng(7)
+    W1, b1, W2 = rng.uniform(-1.2, 1.2, (4, 2)), rng.uniform(-0.4, 0.4, 4), rng.uniform(-1.2, 1.2, (2, 4))
+    grads = s2sgrad.grad(neural_ode_loss, wrt=(0, 1, 2))(W1, b1, W2)
+    # along a random direction, step 1e-4: the adaptive integrator's own noise (about 1e-10) over a smaller
+    # step would swamp the difference; the central difference's error is then about 1e-8
+    u = [rng.standard_normal(np.shape(p)) for p in (W1, b1, W2)]
+    moved = lambda s: neural_ode_loss(*(p + s * v for p, v in zip((W1, b1, W2), u)))  # noqa: E731
+    fd = (moved(1e-4) - moved(-1e-4)) / 2e-4
+    assert sum(np.sum(g * v) for g, v in zip(grads, u)) == pytest.approx(fd, rel=1e-6, abs=1e-8)
+    assert rk4_trajectory_loss(W1, b1, W2) == pytest.approx(neural_ode_loss(W1, b1, W2), rel=1e-8)
+    for g, g_rk4 in zip(grads, s2sgrad.grad(rk4_trajectory_loss, wrt=(0, 1, 2))(W1, b1, W2)):
+        np.testing.assert_allclose(g, g_rk4, rtol=1e-6, atol=1e-9)
+    # a few steps of gradient descent on the adjoint gradient lower the loss
+    params = [W1, b1, W2]
+    before = neural_ode_loss(*params)
+    for _ in range(5):
+        params = [p - 0.05 * g for p, g in zip(params, s2sgrad.grad(neural_ode_loss, wrt=(0, 1, 2))(*params))]
+    assert neural_ode_loss(*params) < before
+
+
+# ---------------------------------------------------------------------------------------------
 # Models people write with SciPy: each gradient against central differences (rtol 1e-5, atol 1e-6),
 # Hessians against differences of the gradient (rtol 1e-4)
 # ---------------------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ MODULES = {
     "scipy.stats": "s2sgrad.rules.scipy_stats",
     "scipy.signal": "s2sgrad.rules.scipy_signal",
     "scipy.linalg": "s2sgrad.rules.scipy_linalg",
+    "scipy.integrate": "s2sgrad.rules.scipy_integrate",
 }
 
 _searching = threading.local()
