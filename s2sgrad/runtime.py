@@ -484,6 +484,38 @@ def filled(gs, ys):
             for g, y in zip(gs, ys)]
 
 
+def none_chosen(condlist):
+    """Where no condition of np.select(condlist, ...) holds: where the default is chosen."""
+    return np.logical_not(np.any(np.asarray([np.asarray(c, dtype=bool) for c in condlist]), axis=0))
+
+
+def _first_true(condlist, shape):
+    """For each condition of np.select, where it is the first that holds (the choice np.select takes)."""
+    taken = np.zeros(shape, dtype=bool)
+    out = []
+    for c in condlist:
+        c = np.broadcast_to(np.asarray(c, dtype=bool), shape)
+        out.append(np.logical_and(c, np.logical_not(taken)))
+        taken = np.logical_or(taken, c)
+    return out
+
+
+def select_adjoints(g, condlist, xs):
+    """The adjoints of the choices of y = np.select(condlist, xs, default): g where each is the one taken."""
+    g = np.asarray(g)
+    return [unbroadcast(np.where(mask, g, 0.0), x) for mask, x in zip(_first_true(condlist, g.shape), xs)]
+
+
+def select_tangent(condlist, tangents, xs, y):
+    """The tangent of y = np.select(condlist, xs, default) from the choices' tangents (None: one that does not
+    move): each where it is the one taken, 0 where the default is."""
+    out = np.zeros(np.shape(y), dtype=float_dtype(y))
+    for mask, t in zip(_first_true(condlist, np.shape(y)), tangents):
+        if t is not None:
+            out = out + np.where(mask, t, 0.0)
+    return out
+
+
 def source_positions(x, y, axis):
     """For `y`, a rearrangement of `x` along `axis` (np.sort, np.partition; flattened when axis is None),
     the index along that axis of the element of x each element of y is: y == take_along_axis(x, p, axis).

@@ -1111,6 +1111,10 @@ def la_multi_dot(a, b, c):
     return np.sum(np.sin(np.linalg.multi_dot([a, b, c])))
 
 
+def np_select(a, b, c):
+    return np.sum(np.sin(np.select([a > 0.5, a < -0.5, b > 0.0], [a * b, np.sin(b), c], default=c * c)) * 1.3)
+
+
 def np_convolve(a, v):
     return (np.sum(np.sin(np.convolve(a, v))) + np.sum(np.convolve(a, v, "same") ** 2)
             + np.sum(np.cos(np.convolve(a, v, mode="valid"))))
@@ -1126,6 +1130,7 @@ REAL_EIGEN = _well_conditioned() @ np.diag([1.0, 2.5, -1.2]) @ np.linalg.inv(_we
 
 
 MORE_NUMPY_RULES = [
+    (np.select, 3, np_select, [(arr(2, 3), arr(2, 3), arr(3)), (arr(4), arr(4), 0.7)], (0, 1, 2)),
     (np.convolve, 3, np_convolve, [(arr(5), arr(3)), (arr(3), arr(5)), (arr(4), arr(4))], (0, 1)),
     (np.correlate, 3, np_correlate, [(arr(5), arr(3)), (arr(2), arr(6))], (0, 1)),
     (np.kron, 2, la_kron, [(X2, arr(2, 2)), (X3, arr(2)), (arr(2, 1, 2), arr(3, 2))], (0, 1)),

@@ -217,6 +217,8 @@ SAMPLES += [
     (runtime.solve_matrix, (A33, False, "sym", True), {}), (runtime.op_triangle, (A33, 1, True, True), {}),
     (runtime.triangular_system, (A33, 0, False, True), {}), (runtime.as_lower, (A33, False), {}),
     (runtime.uplo, (True,), {}),
+    (np.select, ([X > 0.5, X < -0.5], [X, Y]), {"default": 0.3}), (runtime.none_chosen, ([X > 0.5],), {}),
+    (runtime.select_tangent, ([X > 0.5, X < -0.5], [Y, X], [X, Y], X), {}),
     (np.convolve, (arr(5), V3), {}), (np.correlate, (arr(5), V3), {"mode": "same"}),
 ]
 if hasattr(np, "row_stack"):

@@ -13,7 +13,7 @@ from ..runtime import (apply_like, bound_or, broadcast_like, cast_back, cast_tan
                        singular_vectors, singular_vectors_adjoint, singular_vectors_tangent, slogdet_tangent,
                        solve_like, solve_transposed, stacked_tangent, symmetric_read, times_transpose, to_last,
                        unbroadcast, unreduce, zero_tangent, solve_matrix, solve_matrix_adjoint, op_triangle,
-                       op_triangle_adjoint, triangular_system, as_lower)
+                       op_triangle_adjoint, triangular_system, as_lower, select_adjoints, select_tangent)
 from . import adjoint, d, nondifferentiable
 from .tangents import bilinear, linear, t, tangent
 
@@ -196,6 +196,12 @@ def as_lower_rule(z, c, lower):
     d[c] = as_lower(d[z], lower)
 
 
+@adjoint(select_tangent, inert=("condlist", "xs", "y"))
+def select_tangent_rule(z, condlist, tangents, xs, y):
+    d[tangents] = select_adjoints(d[z], condlist, tangents)
+
+
+linear(select_tangent, "tangents")
 linear(solve_matrix, "a")
 linear(op_triangle, "a")
 linear(as_lower, "c")

@@ -20,9 +20,9 @@ import math
 import numpy as np
 
 from ..runtime import (bound_or, cast_back, convolution_adjoint, cumprod_adjoint, diagonal_adjoint, extremum_share, filled,
-                       hstack_axis, inverse_axes, linspace_weights, pad_adjoint, pad_mode, prod_of_others,
+                       hstack_axis, inverse_axes, linspace_weights, none_chosen, pad_adjoint, pad_mode, prod_of_others,
                        quantile_adjoint, quantile_weights, reduced_count, reverse_cumsum, rollaxis_destination,
-                       share_of, source_positions, split_like, sum_to_shape, take_adjoint, take_along_axis_adjoint,
+                       select_adjoints, share_of, source_positions, split_like, sum_to_shape, take_adjoint, take_along_axis_adjoint,
                        unbroadcast, undiff, unreduce, unrepeat, untile)
 from . import adjoint, d, nondifferentiable
 
@@ -265,6 +265,12 @@ def where(y, cond, a, b):
 # y = minimum(maximum(x, lo), hi): x inside [lo, hi] (ends included) gets the gradient; where lo > hi NumPy
 # returns hi everywhere; a bound of None is no bound. Bounds by position, as a_min= / a_max=, or (NumPy 2.1)
 # as min= / max=.
+
+@adjoint(np.select, inert=("condlist",))        # xs: the choices; the conditions are piecewise constant
+def select(y, condlist, xs, default=0):
+    d[xs] = select_adjoints(d[y], condlist, xs)
+    d[default] = unbroadcast(np.where(none_chosen(condlist), d[y], 0.0), default)
+
 
 @adjoint(np.clip)
 def clip(y, a, a_min=None, a_max=None):
@@ -718,4 +724,5 @@ nondifferentiable(
 
 # Helpers the tangent templates call that are piecewise constant in every argument (so Hessians go
 # through max, maximum and the reductions that count).
-nondifferentiable(extremum_share, share_of, reduced_count, quantile_weights, source_positions, rollaxis_destination)
+nondifferentiable(extremum_share, share_of, reduced_count, quantile_weights, source_positions, rollaxis_destination,
+                  none_chosen)

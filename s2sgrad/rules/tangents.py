@@ -34,8 +34,8 @@ import numpy as np
 from ..runtime import (apply_like, astype as astype_, cast_tangent, eig_tangent, eigenvectors_of_symmetric,
                        eigh_tangent, eigvals_tangent, einsum_tangent, extremum_share, flatten as flatten_, from_last,
                        lower_half_diagonal, lstsq_tangent, matrix_power_tangent, mirror_lower, multi_dot_tangent,
-                       norm_axes, norm_slope, pad_mode, prod_of_others, qr_tangent, quantile_tangent,
-                       quantile_weights, reduced_count, singular_vectors, slogdet_tangent, solve_like,
+                       none_chosen, norm_axes, norm_slope, pad_mode, prod_of_others, qr_tangent, quantile_tangent,
+                       quantile_weights, reduced_count, select_tangent, singular_vectors, slogdet_tangent, solve_like,
                        source_positions, stacked_tangent, svd_tangent, symmetric_read, times_power, to_last)
 from . import DropUnbroadcast, Rule, adjoint_of
 
@@ -386,6 +386,11 @@ def var(y, x):
 def var_along(y, x, axis=None, *, ddof=0, keepdims=False):
     t[y] = np.sum(t[x] * (x - np.mean(x, axis=axis, keepdims=True)), axis=axis, keepdims=keepdims) * 2.0 / (
         reduced_count(x, axis) - ddof)
+
+
+@tangent(np.select)
+def select(y, condlist, xs, default=0):
+    t[y] = select_tangent(condlist, t[xs], xs, y) + np.where(none_chosen(condlist), t[default], 0.0)
 
 
 @tangent(np.cumprod)
