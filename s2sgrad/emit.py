@@ -13,7 +13,7 @@ supported Python (3.10 to 3.13). `ast.unparse` spells a few things differently a
   (`f"{d['k']}"`), except one that no older spelling can express (a backslash inside braces).
 - `repr` writes a character as itself if the running version's Unicode database calls it
   printable, and each version has a newer database (3.10: Unicode 13, 3.13: 15.1), so a string
-  holding a recently added character is `'\U0001fae8'` on one and the character on another.
+  holding a recently added character is `'\\U0001fae8'` on one and the character on another.
   Strings that are not ASCII are written here as `repr` does, but with a character as itself
   only where it is printable and was already in Unicode 3.2 (`unicodedata.ucd_3_2_0`, the same
   in every version): the same set of characters on 3.10 to 3.13.
@@ -173,13 +173,16 @@ def _has_parameters(args):
     return bool(args.posonlyargs or args.args or args.vararg or args.kwonlyargs or args.kwarg)
 
 
+_BRACKETS = frozenset("()[]{}")
+
+
 def _wrapped(span):
     """Whether the whole span is inside one pair of parentheses: true of `(a, b)`, not of
     `(a, b), (c, d)` (strings may hold brackets, so tokens are counted, not characters)."""
     if not (span.startswith("(") and span.endswith(")")):
         return False
     brackets = [t.string for t in tokenize.generate_tokens(io.StringIO(span).readline)
-                if t.type == tokenize.OP and t.string in "()[]{}"]
+                if t.type == tokenize.OP and t.string in _BRACKETS]
     depth = 0
     for k, b in enumerate(brackets):
         depth += 1 if b in "([{" else -1
