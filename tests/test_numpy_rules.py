@@ -1018,7 +1018,8 @@ def la_linalg_products(a, b):
 
 
 def la_linalg_diagonals(x):
-    return (np.sum(np.sin(np.linalg.matrix_transpose(x)) * np.arange(np.size(x)).reshape(np.shape(np.swapaxes(x, -1, -2))))
+    turned = np.linalg.matrix_transpose(x)
+    return (np.sum(np.sin(turned) * np.arange(np.size(x)).reshape(np.shape(turned)))
             + np.sum(np.linalg.diagonal(x) ** 3) + np.sum(np.sin(np.linalg.trace(x, offset=1))))
 
 
@@ -1573,8 +1574,8 @@ RAGGED_PIECES = "the adjoint of a list of pieces of different shapes starts as n
 # The tangents of these are tuples of factors (or sums over a loop) computed by helpers that have no rules
 # themselves: second order is refused with a located error, never approximated. The values alone (svdvals,
 # eigvalsh, norms of every ord, pinv) have second derivatives.
-SECOND_ORDER_REFUSED = {la_svd, la_svd_square, la_svd_values, la_eigh, la_eigh_upper, la_eig, la_qr, la_lstsq, la_matrix_power,
-                        la_multi_dot}
+SECOND_ORDER_REFUSED = {la_svd, la_svd_square, la_svd_values, la_eigh, la_eigh_upper, la_eig, la_qr, la_lstsq,
+                        la_matrix_power, la_multi_dot}
 HESSIAN_XFAIL = {np_split: RAGGED_PIECES, np_array_split: RAGGED_PIECES}
 
 _HESSIAN_CASES = [pytest.param(fn, points[0], pos, id=f"{fn.__name__}-{pos}",

@@ -637,7 +637,8 @@ STATS_RULES = (
 )
 SCIPY_RULES += STATS_RULES
 _HESSIAN_CASES += [pytest.param(fn, points[0], p, id=f"{fn.__name__}-{p}")
-                   for _, _, fn, points, wrt in STATS_RULES if points for p in ((wrt,) if isinstance(wrt, int) else wrt)]
+                   for _, _, fn, points, wrt in STATS_RULES if points
+                   for p in ((wrt,) if isinstance(wrt, int) else wrt)]
 
 
 # SCIPY_RULES and _HESSIAN_CASES grow in place, so the Hessian tests above cover these; the parameters of the

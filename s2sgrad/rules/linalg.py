@@ -5,8 +5,8 @@ eigvals, eigh, eigvalsh). Rank cases and the longer formulas live in `s2sgrad.ru
 accept stacks of matrices (..., m, n).
 
 Decompositions at repeated eigenvalues or singular values (eigh, eig, svd): the terms coupling two values
-equal to working precision are left out (JAX and PyTorch divide by their zero difference and give inf/NaN). That is the exact
-derivative of any function of the values and of the spaces of repeated ones (a projector), and for a
+equal to working precision are left out (JAX and PyTorch divide by their zero difference and give
+inf/NaN). That is the exact derivative of any function of the values and of the spaces of repeated ones (a projector), and for a
 function of individual vectors within such a space, which has no derivative there, the one of the basis
 NumPy returned. Near-equal values give large finite derivatives, as the math has.
 """

@@ -19,11 +19,11 @@ import math
 
 import numpy as np
 
-from ..runtime import (bound_or, cast_back, convolution_adjoint, cumprod_adjoint, diagonal_adjoint, extremum_share, filled,
-                       hstack_axis, inverse_axes, linspace_weights, none_chosen, pad_adjoint, pad_mode, prod_of_others,
-                       quantile_adjoint, quantile_weights, reduced_count, reverse_cumsum, rollaxis_destination,
-                       select_adjoints, share_of, source_positions, split_like, sum_to_shape, take_adjoint, take_along_axis_adjoint,
-                       unbroadcast, undiff, unreduce, unrepeat, untile)
+from ..runtime import (bound_or, cast_back, convolution_adjoint, cumprod_adjoint, diagonal_adjoint, extremum_share,
+                       filled, hstack_axis, inverse_axes, linspace_weights, none_chosen, pad_adjoint, pad_mode,
+                       prod_of_others, quantile_adjoint, quantile_weights, reduced_count, reverse_cumsum,
+                       rollaxis_destination, select_adjoints, share_of, source_positions, split_like, sum_to_shape,
+                       take_adjoint, take_along_axis_adjoint, unbroadcast, undiff, unreduce, unrepeat, untile)
 from . import adjoint, d, nondifferentiable
 
 

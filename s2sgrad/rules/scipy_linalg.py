@@ -84,8 +84,9 @@ def cholesky(y, a, lower=False, *, check_finite=True):
 
 @tangent(linalg.cholesky)
 def cholesky_tangent(y, a, lower=False, *, check_finite=True):
-    t[y] = as_lower(as_lower(y, lower) @ lower_half_diagonal(np.swapaxes(np.linalg.solve(as_lower(y, lower), np.swapaxes(
-        np.linalg.solve(as_lower(y, lower), symmetric_read(t[a], uplo(lower))), -1, -2)), -1, -2)), lower)
+    t[y] = as_lower(as_lower(y, lower) @ lower_half_diagonal(np.swapaxes(np.linalg.solve(
+        as_lower(y, lower), np.swapaxes(np.linalg.solve(as_lower(y, lower), symmetric_read(t[a], uplo(lower))), -1, -2)),
+        -1, -2)), lower)
 
 
 @adjoint(linalg.cho_factor, inert=("lower", "check_finite"))
