@@ -386,6 +386,55 @@ def quantile_tangent(t, a, q, axis, keepdims, scale):
     return np.sum(w * t, axis=axes, keepdims=keepdims)
 
 
+def _interp_cell(x, xp):
+    """For np.interp(x, xp, fp): the index i of each x's cell [xp[i], xp[i+1]] (x outside xp: no cell, -1) and
+    its weight on xp[i + 1]."""
+    x, xp = np.asarray(x, dtype=float), np.asarray(xp, dtype=float)
+    i = np.clip(np.searchsorted(xp, x, side="right") - 1, 0, max(len(xp) - 2, 0))
+    inside = (x >= xp[0]) & (x <= xp[-1])
+    width = xp[i + 1] - xp[i] if len(xp) > 1 else np.ones_like(x)
+    return np.where(inside, i, -1), (x - xp[i]) / np.where(width == 0, 1.0, width), width
+
+
+def interp_slope(x, xp, fp):
+    """The derivative of np.interp(x, xp, fp) in x: the slope of the piece x lies on, 0 outside xp (the ends
+    are constant there); at a knot, the slope of the piece to its right (the left one at the last knot)."""
+    cell, _, width = _interp_cell(x, xp)
+    fp = np.asarray(fp)
+    j = np.maximum(cell, 0)
+    slope = (fp[np.minimum(j + 1, len(fp) - 1)] - fp[j]) / np.where(width == 0, 1.0, width)
+    return np.where(cell >= 0, slope, 0.0).astype(float_dtype(fp)) if np.ndim(x) else float(
+        np.where(cell >= 0, slope, 0.0))
+
+
+def interp_slope_adjoint(g, x, xp, fp):
+    """The adjoint of fp in interp_slope(x, xp, fp): each slope is (fp[i+1] - fp[i]) / width."""
+    cell, _, width = _interp_cell(x, xp)
+    share = np.where(cell >= 0, np.asarray(g, dtype=float) / np.where(width == 0, 1.0, width), 0.0)
+    out = np.zeros(np.shape(fp), dtype=np.result_type(np.asarray(g, dtype=float), fp))
+    j = np.maximum(cell, 0)
+    np.add.at(out, np.minimum(j + 1, len(out) - 1), np.ravel(share) if np.ndim(share) else share)
+    np.add.at(out, j, -(np.ravel(share) if np.ndim(share) else share))
+    return out
+
+
+def interp_values_adjoint(g, x, xp, fp):
+    """The adjoint of fp in np.interp(x, xp, fp): each output's adjoint to the two values it interpolates,
+    with their weights (to the end values outside xp)."""
+    x = np.asarray(x, dtype=float)
+    cell, w, _ = _interp_cell(x, xp)
+    g = np.broadcast_to(np.asarray(g, dtype=float), x.shape)
+    out = np.zeros(np.shape(fp), dtype=np.result_type(g, fp))
+    n = len(out)
+    inside = cell >= 0
+    j = np.maximum(cell, 0)
+    np.add.at(out, j[inside], (g * (1.0 - w))[inside])
+    np.add.at(out, np.minimum(j + 1, n - 1)[inside], (g * w)[inside])
+    np.add.at(out, np.zeros(np.sum(~inside & (x < np.asarray(xp)[0])), dtype=int), g[~inside & (x < np.asarray(xp)[0])])
+    np.add.at(out, np.full(np.sum(~inside & (x > np.asarray(xp)[-1])), n - 1), g[~inside & (x > np.asarray(xp)[-1])])
+    return out
+
+
 def undiff(g, n, axis):
     """Adjoint of np.diff(a, n, axis): n times, minus the difference of g padded with a zero at each end."""
     g = np.asarray(g)

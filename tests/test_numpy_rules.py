@@ -1112,6 +1112,22 @@ def la_multi_dot(a, b, c):
     return np.sum(np.sin(np.linalg.multi_dot([a, b, c])))
 
 
+KNOTS = np.array([-1.0, 0.0, 0.8, 2.0])
+
+
+def np_interp(x, fp):
+    return np.sum(np.sin(np.interp(x, KNOTS, fp)) * np.arange(1.0, np.size(x) + 1.0))
+
+
+def np_asarray(x):
+    return (np.sum(np.sin(np.asarray(x)) * np.asanyarray(x)) + np.sum(np.ascontiguousarray(x) ** 3)
+            + np.sum(np.asfortranarray(x).T ** 2) + np.sum(np.asarray([x[0], 2.0 * x[-1]]) ** 2))
+
+
+def np_cumulative(x):
+    return np.sum(np.sin(np.cumulative_sum(x, axis=0))) + np.sum(np.cumulative_prod(x, axis=-1) ** 2)
+
+
 def np_select(a, b, c):
     return np.sum(np.sin(np.select([a > 0.5, a < -0.5, b > 0.0], [a * b, np.sin(b), c], default=c * c)) * 1.3)
 
@@ -1131,6 +1147,11 @@ REAL_EIGEN = _well_conditioned() @ np.diag([1.0, 2.5, -1.2]) @ np.linalg.inv(_we
 
 
 MORE_NUMPY_RULES = [
+    (np.interp, 3, np_interp, [(np.array([-2.0, -0.5, 0.3, 1.1, 1.9, 3.0]), arr(4)), (0.35, arr(4))], (0, 1)),
+    (np.asarray, 2, np_asarray, [(X3,), (X2,)], 0), (np.asanyarray, 2, np_asarray, [], 0),
+    (np.ascontiguousarray, 2, np_asarray, [], 0), (np.asfortranarray, 2, np_asarray, [], 0),
+    (np.cumulative_sum, 2, np_cumulative, [(X2,), (np.array([[0.5, 0.0, -1.2], [0.0, 2.0, 0.3]]),)], 0),
+    (np.cumulative_prod, 2, np_cumulative, [], 0),
     (np.select, 3, np_select, [(arr(2, 3), arr(2, 3), arr(3)), (arr(4), arr(4), 0.7)], (0, 1, 2)),
     (np.convolve, 3, np_convolve, [(arr(5), arr(3)), (arr(3), arr(5)), (arr(4), arr(4))], (0, 1)),
     (np.correlate, 3, np_correlate, [(arr(5), arr(3)), (arr(2), arr(6))], (0, 1)),

@@ -139,7 +139,8 @@ SAMPLES = [
 ]
 
 # Arguments that move the output with no adjoint, refused by the compiler when they carry a derivative.
-REFUSED = {(np.var, "ddof"), (np.std, "ddof"), (np.quantile, "q"), (np.percentile, "q"),
+REFUSED = {(np.var, "ddof"), (np.std, "ddof"), (np.quantile, "q"), (np.percentile, "q"), (np.interp, "xp"),
+           (runtime.interp_slope, "xp"),
            (runtime.quantile_tangent, "q")}
 
 XN = np.where(np.abs(X) > 1.2, np.nan, X)                 # NaNs, but none where a whole row or column is NaN
@@ -226,6 +227,10 @@ SAMPLES += [
     (runtime.solve_matrix, (A33, False, "sym", True), {}), (runtime.op_triangle, (A33, 1, True, True), {}),
     (runtime.triangular_system, (A33, 0, False, True), {}), (runtime.as_lower, (A33, False), {}),
     (runtime.uplo, (True,), {}),
+    (np.interp, (arr(5), np.array([-1.0, 0.0, 0.8, 2.0]), V3.tolist() + [0.2]), {}),
+    (np.asarray, (X,), {}), (np.asanyarray, ([0.3, -0.7],), {}), (np.ascontiguousarray, (X,), {}),
+    (np.asfortranarray, (X,), {}), (np.cumulative_sum, (X,), {"axis": 1}), (np.cumulative_prod, (V3,), {}),
+    (runtime.interp_slope, (arr(5), np.array([-1.0, 0.0, 0.8, 2.0]), np.array([0.3, 1.2, -0.4, 0.9])), {}),
     (np.select, ([X > 0.5, X < -0.5], [X, Y]), {"default": 0.3}), (runtime.none_chosen, ([X > 0.5],), {}),
     (runtime.select_tangent, ([X > 0.5, X < -0.5], [Y, X], [X, Y], X), {}),
     (np.convolve, (arr(5), V3), {}), (np.correlate, (arr(5), V3), {"mode": "same"}),

@@ -387,12 +387,17 @@ def uses_as_lower(x):
     return np.sum(runtime.as_lower(x, False) * A3) + np.sum(runtime.as_lower(x, True) ** 3)
 
 
+def uses_interp_slope(x):
+    return np.sum(runtime.interp_slope(np.array([-1.5, 0.2, 0.9, 3.0]), np.array([-1.0, 0.0, 1.0]), x) ** 2)
+
+
 def uses_select_tangent(x):
     return np.sum(runtime.select_tangent([W23 > 0.5, W23 < -0.5], [x * 2.0, None], [W23, W23], W23) ** 2)
 
 
 RUNTIME_RULES = [(runtime.covariance_matrix, uses_covariance_matrix, A3 * 0.5),
                  (runtime.select_tangent, uses_select_tangent, W23 * 0.7),
+                 (runtime.interp_slope, uses_interp_slope, np.array([0.3, -0.2, 0.5])),
                  (runtime.solve_matrix, uses_solve_matrix, A3 - 0.5),
                  (runtime.op_triangle, uses_op_triangle, A3 - 0.5),
                  (runtime.triangular_system, uses_op_triangle, A3 - 0.7),

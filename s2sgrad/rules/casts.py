@@ -23,6 +23,12 @@ def copy(y, x):
     d[x] = d[y]
 
 
+@adjoint(np.asarray, np.asanyarray, np.ascontiguousarray, np.asfortranarray, inert=("dtype",))
+def asarray(y, x, dtype=None):
+    # the same values (a list of them stacked), in the dtype asked: none when it is integers
+    d[x] = cast_back(d[y], x, y)
+
+
 nondifferentiable(np.result_type)      # x.dtype
 
 

@@ -13,7 +13,8 @@ from ..runtime import (apply_like, bound_or, broadcast_like, cast_back, cast_tan
                        singular_vectors, singular_vectors_adjoint, singular_vectors_tangent, slogdet_tangent,
                        solve_like, solve_transposed, stacked_tangent, symmetric_read, times_transpose, to_last,
                        unbroadcast, unreduce, zero_tangent, solve_matrix, solve_matrix_adjoint, op_triangle,
-                       op_triangle_adjoint, triangular_system, as_lower, select_adjoints, select_tangent)
+                       op_triangle_adjoint, triangular_system, as_lower, select_adjoints, select_tangent,
+                       interp_slope, interp_slope_adjoint)
 from . import adjoint, d, nondifferentiable
 from .tangents import bilinear, linear, t, tangent
 
@@ -201,6 +202,12 @@ def select_tangent_rule(z, condlist, tangents, xs, y):
     d[tangents] = select_adjoints(d[z], condlist, tangents)
 
 
+@adjoint(interp_slope, inert=("x",))                   # piecewise constant in x; the knots xp have no rule
+def interp_slope_rule(z, x, xp, fp):
+    d[fp] = interp_slope_adjoint(d[z], x, xp, fp)
+
+
+linear(interp_slope, "fp")
 linear(select_tangent, "tangents")
 linear(solve_matrix, "a")
 linear(op_triangle, "a")

@@ -23,7 +23,8 @@ from ..runtime import (bound_or, cast_back, convolution_adjoint, cumprod_adjoint
                        filled, hstack_axis, inverse_axes, linspace_weights, none_chosen, pad_adjoint, pad_mode,
                        prod_of_others, quantile_adjoint, quantile_weights, reduced_count, reverse_cumsum,
                        rollaxis_destination, select_adjoints, share_of, source_positions, split_like, sum_to_shape,
-                       take_adjoint, take_along_axis_adjoint, unbroadcast, undiff, unreduce, unrepeat, untile)
+                       take_adjoint, take_along_axis_adjoint, unbroadcast, undiff, unreduce, unrepeat, untile,
+                       interp_slope, interp_values_adjoint)
 from . import adjoint, d, nondifferentiable
 
 
@@ -433,6 +434,25 @@ def quantile(y, a, q, axis=None, *, keepdims=False):
 @adjoint(np.percentile, inert=("axis", "keepdims"))
 def percentile(y, a, q, axis=None, *, keepdims=False):
     d[a] = quantile_adjoint(d[y], a, q, axis, keepdims, 100.0)
+
+
+@adjoint(np.cumulative_sum, inert=("axis",))               # include_initial= has no rule
+def cumulative_sum(y, x, *, axis=None):
+    d[x] = np.reshape(reverse_cumsum(d[y], axis), np.shape(x))
+
+
+@adjoint(np.cumulative_prod, inert=("axis",))
+def cumulative_prod(y, x, *, axis=None):
+    d[x] = cumprod_adjoint(d[y], x, axis)
+
+
+# np.interp(x, xp, fp): piecewise linear in x, linear in fp; the knots xp move it too and have no rule, nor do
+# left=, right= and period=
+
+@adjoint(np.interp)
+def interp(y, x, xp, fp):
+    d[x] = unbroadcast(d[y] * interp_slope(x, xp, fp), x)
+    d[fp] = interp_values_adjoint(d[y], x, xp, fp)
 
 
 @adjoint(np.diff, inert=("n", "axis"))          # prepend= and append= have no rule

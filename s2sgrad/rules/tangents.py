@@ -34,7 +34,7 @@ import numpy as np
 from ..runtime import (apply_like, astype as astype_, cast_tangent, eig_tangent, eigenvectors_of_symmetric,
                        eigh_tangent, eigvals_tangent, einsum_tangent, extremum_share, flatten as flatten_, from_last,
                        lower_half_diagonal, lstsq_tangent, matrix_power_tangent, mirror_lower, multi_dot_tangent,
-                       none_chosen, norm_axes, norm_slope, pad_mode, prod_of_others, qr_tangent, quantile_tangent,
+                       interp_slope, none_chosen, norm_axes, norm_slope, pad_mode, prod_of_others, qr_tangent, quantile_tangent,
                        quantile_weights, reduced_count, select_tangent, singular_vectors, slogdet_tangent, solve_like,
                        source_positions, stacked_tangent, svd_tangent, symmetric_read, times_power, to_last)
 from . import DropUnbroadcast, Rule, adjoint_of
@@ -297,7 +297,7 @@ for _prim in (np.mean, np.reshape, np.ravel, np.transpose, np.swapaxes, np.movea
               np.squeeze, np.broadcast_to, np.cumsum, np.trace, np.diag, np.diagonal, np.flip, np.real,
               np.atleast_1d, np.atleast_2d, np.tile, np.repeat, np.roll, np.triu,
               np.tril, np.fliplr, np.flipud, np.rot90, np.atleast_3d, np.matrix_transpose, np.rollaxis, np.take,
-              np.take_along_axis, np.diff, np.diagflat, np.split, np.array_split, np.hsplit, np.vsplit, np.dsplit,
+              np.take_along_axis, np.diff, np.diagflat, np.cumulative_sum, np.split, np.array_split, np.hsplit, np.vsplit, np.dsplit,
               np.unstack):
     linear(_prim, 0)
 for _prim in (np.concatenate, np.stack, np.hstack, np.vstack, np.column_stack, np.dstack,
@@ -386,6 +386,24 @@ def var(y, x):
 def var_along(y, x, axis=None, *, ddof=0, keepdims=False):
     t[y] = np.sum(t[x] * (x - np.mean(x, axis=axis, keepdims=True)), axis=axis, keepdims=keepdims) * 2.0 / (
         reduced_count(x, axis) - ddof)
+
+
+@tangent(np.cumulative_prod)
+def cumulative_prod(y, x, *, axis=None):
+    along = to_last(x, axis)
+    lower = np.tri(np.shape(along)[-1], dtype=bool)
+    others = prod_of_others(np.where(lower, np.expand_dims(along, -2), 1.0), -1)
+    t[y] = from_last(np.sum(np.where(lower, np.expand_dims(to_last(t[x], axis), -2), 0.0) * others, axis=-1), y, axis)
+
+
+@tangent(np.interp)
+def interp(y, x, xp, fp):
+    t[y] = interp_slope(x, xp, fp) * t[x] + np.interp(x, xp, t[fp])
+
+
+@tangent(np.asarray, np.asanyarray, np.ascontiguousarray, np.asfortranarray)
+def asarray(y, x, dtype=None):
+    t[y] = cast_tangent(stacked_tangent(t[x], x), y)
 
 
 @tangent(np.select)
