@@ -226,7 +226,7 @@ SAMPLES += [
     (runtime.symmetric_read, (A33, "U"), {}),
     (runtime.solve_matrix, (A33, False, "sym", True), {}), (runtime.op_triangle, (A33, 1, True, True), {}),
     (runtime.triangular_system, (A33, 0, False, True), {}), (runtime.as_lower, (A33, False), {}),
-    (runtime.uplo, (True,), {}),
+    (runtime.uplo, (True,), {}), (runtime.covariance_matrix, (A33, V3), {}),
     (np.interp, (arr(5), np.array([-1.0, 0.0, 0.8, 2.0]), V3.tolist() + [0.2]), {}),
     (np.asarray, (X,), {}), (np.asanyarray, ([0.3, -0.7],), {}), (np.ascontiguousarray, (X,), {}),
     (np.asfortranarray, (X,), {}), (np.cumulative_sum, (X,), {"axis": 1}), (np.cumulative_prod, (V3,), {}),
@@ -280,7 +280,7 @@ if sp is not None:
                 (stats.dirichlet.logpdf, (np.array([0.2, 0.3, 0.5]), POS[0]), {},
                  _on_the_simplex(stats.dirichlet.logpdf)),
                 (stats.dirichlet.pdf, (np.array([0.2, 0.3, 0.5]), POS[0]), {}, _on_the_simplex(stats.dirichlet.pdf)),
-                (runtime.covariance_matrix, (A33, V3), {}), (runtime.mvn_samples_shape, (V3, W3, SPD), {})]
+                (runtime.mvn_samples_shape, (V3, W3, SPD), {})]
     from scipy import linalg
     TRI = np.triu(A33) + np.eye(3)
     SAMPLES += [(linalg.inv, (A33,), {}), (linalg.det, (A33,), {}), (linalg.solve, (SPD, V3), {"assume_a": "pos"}),

@@ -14,7 +14,7 @@ from ..runtime import (apply_like, bound_or, broadcast_like, cast_back, cast_tan
                        solve_like, solve_transposed, stacked_tangent, symmetric_read, times_transpose, to_last,
                        unbroadcast, unreduce, zero_tangent, solve_matrix, solve_matrix_adjoint, op_triangle,
                        op_triangle_adjoint, triangular_system, as_lower, select_adjoints, select_tangent,
-                       interp_slope, interp_slope_adjoint)
+                       interp_slope, interp_slope_adjoint, uplo)
 from . import adjoint, d, nondifferentiable
 from .tangents import bilinear, linear, t, tangent
 
@@ -209,6 +209,7 @@ def interp_slope_rule(z, x, xp, fp):
 
 linear(interp_slope, "fp")
 linear(select_tangent, "tangents")
+nondifferentiable(uplo)
 linear(solve_matrix, "a")
 linear(op_triangle, "a")
 linear(as_lower, "c")

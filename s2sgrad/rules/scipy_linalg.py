@@ -22,7 +22,7 @@ from ..runtime import (apply_like, as_lower, cho_factor_adjoint, cho_factor_tang
                        lu_factor_tangent, lu_solve_adjoint, lu_solve_tangent, op_triangle, op_triangle_adjoint,
                        solve_like, solve_matrix, solve_matrix_adjoint, solve_transposed, symmetric_read,
                        times_transpose, triangular_system, unbroadcast, uplo)
-from . import adjoint, d, nondifferentiable
+from . import adjoint, d
 from .tangents import t, tangent
 
 
@@ -174,5 +174,3 @@ def solve_sylvester_tangent(x, a, b, q):
     t[x] = (linalg.solve_sylvester(a, b, t[q]) - linalg.solve_sylvester(a, b, t[a] @ x)
             - linalg.solve_sylvester(a, b, x @ t[b]))
 
-
-nondifferentiable(uplo)
