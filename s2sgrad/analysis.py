@@ -25,7 +25,8 @@ import numpy
 from . import rules, runtime
 from .check import check
 from .errors import NoGradientRuleError, UnsupportedSyntaxError
-from .frontend import LOCAL, NOT_FOUND, FunctionValue, is_library, parse, unwrap
+from .compose import is_known
+from .frontend import LOCAL, NOT_FOUND, InstanceOf, Known, is_library, parse, unresolved, unwrap
 from .lower import BINOPS, UNARYOPS, lower
 from .syntax import leaves
 
@@ -64,6 +65,8 @@ class Op:
             if getattr(self.node, "s2s_item_of_tuple", False):
                 return []
             return [("index", index_names(self.node.slice))]
+        if self.kind == "getattr":
+            return [("attribute", {self.node.value.id} if isinstance(self.node.value, gast.Name) else set())]
         if self.kind == "rule":
             skipped = set(self.rule.inputs) - set(self.rule.differentiable()) - set(getattr(self.rule, "inert", ()))
             return [(p, {a.id for a in elements(self.inputs[p]) if isinstance(a, gast.Name)})
@@ -97,6 +100,8 @@ def operation(core, value):
         return Op("opaque", value)
     if isinstance(value, gast.Name):
         return Op("copy", value)
+    if isinstance(value, gast.Attribute) and getattr(value, "s2s_getattr", False):
+        return Op("getattr", value, {"x": value.value})      # an attribute of a value: no derivative
     if isinstance(value, (gast.Constant, gast.Attribute)):
         return Op("const", value)
     if isinstance(value, gast.Subscript):
@@ -281,6 +286,12 @@ def check_activity(core, assigns, ops, varied, useful):
             text = gast.unparse(op.node).strip() if not isinstance(op.node, gast.Subscript) else None
             if what == "index":
                 raise UnsupportedSyntaxError(_index_message(core, op, bad), core.source.location(s))
+            if what == "attribute":
+                raise UnsupportedSyntaxError(
+                    f"reading the attribute '.{op.node.attr}' of a value that depends on a differentiated input "
+                    f"({', '.join(map(repr, bad))}) is not supported: s2sgrad differentiates arrays' .T, .shape, "
+                    "... and attributes of objects it knows; compute it outside the differentiated function",
+                    core.source.location(s))
             label = _label(core, op.node.func) if isinstance(op.node, gast.Call) else _operator_label(op.fn, text)
             where = core.source.location(op.node)
             raise NoGradientRuleError(
@@ -756,13 +767,16 @@ def call_site_kinds(core, info, fn, op):
     for p, param in inspect.signature(fn).parameters.items():
         if p in op.inputs:
             atom = op.inputs[p]
+            if isinstance(atom, gast.Name) and atom.id in core.source.instance_of:     # generic code of methods
+                kinds.append((p, InstanceOf(core.source.instance_of[atom.id])))
+                continue
             obj = core.source.resolve(atom) if isinstance(atom, (gast.Name, gast.Attribute)) else NOT_FOUND
-            if obj not in (LOCAL, NOT_FOUND) and callable(obj) and not isinstance(obj, type):
-                kinds.append((p, FunctionValue(obj)))
+            if not unresolved(obj) and is_known(obj):
+                kinds.append((p, Known(obj)))
                 continue
             scalar = info.is_scalar(atom)
-        elif callable(param.default) and not isinstance(param.default, type):
-            kinds.append((p, FunctionValue(param.default)))
+        elif is_known(param.default):
+            kinds.append((p, Known(param.default)))
             continue
         else:
             scalar = isinstance(param.default, (int, float))

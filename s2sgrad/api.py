@@ -29,6 +29,10 @@ def _plain(fn):
     if not callable(fn):
         raise TypeError(f"s2sgrad differentiates functions, not {type(fn).__name__} values ({fn!r})")
     plain = unwrap(fn)
+    if inspect.ismethod(plain) and inspect.isfunction(plain.__func__) and not is_library(plain.__func__):
+        made = primitives.method_wrapper(plain)         # grad(model.loss): the method, `self` the model
+        if made is not None:
+            return made
     if isinstance(fn, functools.partial) or (not hasattr(plain, "__s2sgrad_derivative__") and _is_library(plain)):
         made = primitives.wrapper(fn if isinstance(fn, functools.partial) else plain)
         if made is not None:                    # differentiated by its rule, through a wrapper calling it

@@ -14,6 +14,7 @@ import sys
 
 from . import api
 from .errors import S2SGradError
+from .frontend import method_kinds
 
 
 def load_target(target):
@@ -59,7 +60,7 @@ def main(argv=None):
                       "the decorator's wrt, else the first parameter)")
     args = parser.parse_args(argv)
     fn = load_target(args.target)
-    wrt = parse_wrt(args.wrt) if args.wrt else getattr(fn, "wrt", 0)
+    wrt = parse_wrt(args.wrt) if args.wrt else getattr(fn, "wrt", 1 if method_kinds(fn) else 0)  # not self
     try:
         text = api.source(fn, wrt=wrt, mode=args.mode)
     except (S2SGradError, ValueError, TypeError) as err:

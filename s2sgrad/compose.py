@@ -18,7 +18,7 @@ import inspect
 import numpy as np
 
 from .errors import S2SGradError
-from .frontend import FunctionValue
+from .frontend import Known
 
 _DERIVE = []       # pipeline.derive, installed by the pipeline (composition runs it, never imports it)
 
@@ -50,9 +50,20 @@ def kind_of(x):
         return "scalar"
     if isinstance(x, np.ndarray):
         return f"ndim:{x.ndim}"
-    if callable(x) and not isinstance(x, type):
-        return FunctionValue(x)
+    if is_known(x):
+        return Known(x)
     return "unknown"
+
+
+def is_known(x):
+    """Whether generated code is specialised on `x` itself: a function, or an object of a class of the
+    user's (not a container, a string, a class or a library's value)."""
+    if isinstance(x, type) or x is None:
+        return False
+    if callable(x):
+        return True
+    module = type(x).__module__ or ""
+    return module.partition(".")[0] not in ("builtins", "numpy", "scipy") and hasattr(x, "__dict__")
 
 
 def kinds_of(arguments, extra=()):

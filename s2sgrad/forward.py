@@ -143,8 +143,8 @@ class ForwardTransform:
             return [assign(self.t(v), name(self.t(source.id)) if self.active(source) else self.zero(name(v)))]
         if op.kind == "norule":
             raise no_rule_error(self.core, op)        # the same error as reverse mode
-        if op.kind == "const":
-            return [assign(self.t(v), self.zero(op.node))]
+        if op.kind in ("const", "getattr"):
+            return [assign(self.t(v), self.zero(name(v)) if op.kind == "getattr" else self.zero(op.node))]
         if op.kind == "derivative":
             return [assign(self.t(v), self.call_derivative(op))]
         if op.kind == "jvpcall":

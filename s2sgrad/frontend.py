@@ -22,41 +22,79 @@ import gast
 import numpy as np
 
 from .errors import SourceUnavailableError
+from .syntax import identifier
 
 NOT_FOUND = object()
 LOCAL = object()
 
 
-class FunctionValue:
-    """The kind of an argument that is a function: generated code is specialised on the function itself
-    (a new function gets new code), in which the parameter means that function.
+class Known:
+    """The kind of an argument that is a function or an object of the user's (a model): generated code is
+    specialised on it (a new one gets new code), in which the parameter means it: `act(x)` calls it,
+    `model.forward(x)` calls its method, `model.W` reads its attribute (watched: rebinding it rebuilds).
 
     Example:
-        >>> derive(nn, ("params",), (("params", "unknown"), ("act", FunctionValue(np.tanh))))
+        >>> derive(nn, ("params",), (("params", "unknown"), ("act", Known(np.tanh))))
     """
 
     def __init__(self, fn):
         self.fn = fn
 
     def __eq__(self, other):
-        return isinstance(other, FunctionValue) and other.fn is self.fn
+        return isinstance(other, Known) and other.fn is self.fn
 
     def __hash__(self):
         return id(self.fn)
 
     def __repr__(self):
-        return f"FunctionValue({getattr(self.fn, '__qualname__', self.fn)!r})"
+        return f"Known({getattr(self.fn, '__qualname__', self.fn)!r})"
+
+
+class InstanceOf:
+    """The kind of `self` in the generic code of a method (what `s2sgrad show file.py:Model.loss` prints):
+    an instance of the class that defines it, whose methods `self.forward(x)` calls."""
+
+    def __init__(self, cls):
+        self.cls = cls
+
+    def __eq__(self, other):
+        return isinstance(other, InstanceOf) and other.cls is self.cls
+
+    def __hash__(self):
+        return id(self.cls)
+
+
+def method_kinds(fn):
+    """((first parameter, InstanceOf(its class)),) for a function defined in a class body whose first
+    parameter is `self`, else (): what the generic code of a method is specialised on."""
+    fn = unwrap(fn)
+    code = getattr(fn, "__code__", None)
+    if code is None or not hasattr(fn, "__globals__"):
+        return ()
+    owner, _, _ = fn.__qualname__.rpartition(".")
+    params = list(code.co_varnames[:code.co_argcount])
+    cls = fn.__globals__.get(owner) if owner and "<" not in owner else None
+    if params and params[0] == "self" and inspect.isclass(cls):
+        return (("self", InstanceOf(cls)),)
+    return ()
 
 
 def specialise(source, kinds):
-    """Bind the parameters `kinds` says hold functions to those functions (`act(x)` then calls np.tanh:
-    its rule, or the helper's derivative). A parameter the function reassigns keeps its value unknown."""
+    """Bind the parameters `kinds` says hold functions or objects to them (`act(x)` then calls np.tanh: its
+    rule, or the helper's derivative). A parameter the function reassigns keeps its value unknown."""
     assigned = {n.id for n in gast.walk(source.node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
-    for param, kind in kinds or ():
-        if isinstance(kind, FunctionValue) and param not in assigned:
+    for param, kind in kinds if kinds is not None else method_kinds(source.fn):
+        if isinstance(kind, Known) and param not in assigned:
             source.namespace[param] = kind.fn
             source.locals = frozenset(source.locals - {param})
+        elif isinstance(kind, InstanceOf) and param not in assigned:
+            source.instance_of[param] = kind.cls
     return source
+def unresolved(obj):
+    """Whether `resolve` found no object (a local, or nothing), by identity (an array is never `==`)."""
+    return obj is LOCAL or obj is NOT_FOUND
+
+
 # Generated code's pseudo-filename -> {its line: (file, line, column) of the user's line it comes from};
 # written by load, read here when generated code is differentiated again.
 ORIGINS = {}
@@ -74,6 +112,7 @@ class Source:
     locals: frozenset
     namespace: dict = field(default_factory=dict)
     watched: list = field(default_factory=list)    # (globals dict or cell, name, object) read at parse time
+    instance_of: dict = field(default_factory=dict)   # parameter -> the class its value is an instance of
 
     def is_current(self):
         """Whether every global and closure value the function reads is still the object compiled in. (The
@@ -125,15 +164,22 @@ class Source:
                 return self.namespace[node.id]
             return NOT_FOUND
         if isinstance(node, gast.Attribute):
+            cls = self.instance_of.get(node.value.id) if isinstance(node.value, gast.Name) else None
+            if cls is not None:                   # self.forward in a method's generic code: the class's
+                found = inspect.getattr_static(cls, node.attr, NOT_FOUND)
+                return found if inspect.isfunction(found) else LOCAL
             base = self.resolve(node.value)
             if base is NOT_FOUND or base is LOCAL:
                 return base
             if inspect.ismodule(base) or inspect.isclass(base):
                 return getattr(base, node.attr, NOT_FOUND)
             if not isinstance(base, (np.ndarray, np.generic)):      # a method of an object (norm.logpdf)
-                method = getattr(base, node.attr, NOT_FOUND)
-                if callable(method) and not isinstance(method, (np.ndarray, np.generic)):
-                    return method                 # an object's other attributes are values: not frozen here
+                found = getattr(base, node.attr, NOT_FOUND)
+                if callable(found) and not isinstance(found, (np.ndarray, np.generic)):
+                    return found
+                if node.attr in getattr(base, "__dict__", {}):       # model.W: watched, rebinding rebuilds
+                    self.watched.append((base.__dict__, node.attr, found))
+                    return found
             return NOT_FOUND
         return NOT_FOUND
 
@@ -188,6 +234,15 @@ def _transparent(fn):
     if getattr(fn, "__wrapped__", None) is None:
         return False
     return isinstance(fn, functools._lru_cache_wrapper) or getattr(fn, "__s2sgrad_transparent__", False) is True
+
+
+def display_name(fn):
+    """How generated code names `fn`: its name, a valid identifier (`lambda` for a lambda), the class's name
+    for a `__call__` method (`Layer`, not `__call__`)."""
+    name = getattr(fn, "__name__", None) or type(fn).__name__
+    if name == "__call__":
+        name = fn.__qualname__.rpartition(".")[0].rpartition(".")[2] or "call"
+    return identifier(name)
 
 
 def signature(fn):

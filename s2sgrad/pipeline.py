@@ -18,12 +18,12 @@ from .analysis import analyze
 from .check import check
 from .emit import emit
 from .forward import ForwardTransform
-from .frontend import parse, specialise
+from .frontend import display_name, parse, specialise
 from .load import load
 from .lower import lower, nesting
 from .optimize import drop_dead_stores, propagate_copies, settle_nones, simplify, tidy
 from .reverse import ReverseTransform, is_comment
-from .syntax import Namespace, identifier
+from .syntax import Namespace
 
 
 @dataclass(eq=False)
@@ -205,7 +205,7 @@ def helper_name(helper, wrt, mode="reverse", select=None):
     """`grad_h` when differentiating with respect to every parameter, else `grad_h_wrt_x_y` (`jvp_` forward);
     `grad_h_of_1` when only some returned values are differentiated (here the second)."""
     params = tuple(inspect.signature(helper).parameters)
-    base = f"{PREFIX[mode]}_{identifier(helper.__name__)}"      # a lambda's is '<lambda>'
+    base = f"{PREFIX[mode]}_{display_name(helper)}"             # a lambda's is '<lambda>', a __call__ its class's
     base = base if tuple(wrt) == params else f"{base}_wrt_{'_'.join(wrt)}"
     return base if select is None else f"{base}_of_{'_'.join(map(str, select))}"
 

@@ -15,6 +15,7 @@ Example:
 
 import builtins
 import functools
+import inspect
 import linecache
 import sys
 
@@ -90,6 +91,43 @@ def _write(prim, rule, bound):
     exec(compile(text, filename, "exec"), env)
     made = env[name]
     made.__s2sgrad_primitive__ = prim
+    return made
+
+
+def method_wrapper(method):
+    """`grad(model.loss)`: a Python function calling the bound method, with its parameters, so the method
+    is differentiated as a helper with `model` as its `self` (the object is known: see frontend.Known).
+
+    Example:
+        >>> print(inspect.getsource(method_wrapper(model.loss)))
+        def loss(x, y):
+            return model.loss(x, y)
+    """
+    key = (method.__func__, id(method.__self__))
+    if key in _WRAPPERS and _WRAPPERS[key].__s2sgrad_receiver__ is method.__self__:
+        return _WRAPPERS[key]
+    receiver = identifier(type(method.__self__).__name__.lower()) or "receiver"
+    env = {"__builtins__": builtins, "__name__": GENERATED_MODULE, receiver: method.__self__}
+    params, call_args = [], []
+    for p in inspect.signature(method).parameters.values():
+        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            return None
+        default = ""
+        if p.default is not p.empty:
+            env[f"{p.name}_default"] = p.default
+            default = f"={p.name}_default"
+        if p.kind is p.KEYWORD_ONLY and "*" not in params:
+            params.append("*")
+        params.append(p.name + default)
+        call_args.append(p.name if p.kind is not p.KEYWORD_ONLY else f"{p.name}={p.name}")
+    name = identifier(method.__func__.__name__)
+    text = f"def {name}({', '.join(params)}):\n    return {receiver}.{method.__func__.__name__}({', '.join(call_args)})\n"
+    filename = f"<s2sgrad wrapper of {method.__func__.__qualname__} of {receiver} {id(method.__self__):x}>"
+    linecache.cache[filename] = (len(text), None, text.splitlines(keepends=True), filename)
+    exec(compile(text, filename, "exec"), env)
+    made = env[name]
+    made.__s2sgrad_receiver__ = method.__self__
+    _WRAPPERS[key] = made
     return made
 
 

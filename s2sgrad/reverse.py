@@ -27,6 +27,7 @@ from .runtime import unbroadcast, written
 from .analysis import (assignments, call_site_kinds, elements, is_setitem, no_rule_error, parameter_defaults,
                        result_form, target_of, template)
 from .compose import pullback_of_gradient, pullback_of_jvp
+from .frontend import display_name
 from .rules import adjoint_of
 from .syntax import adopt, assign, assigned_names, call, clone, const, expr_stmt, leaves, located, map_leaves, name
 
@@ -355,7 +356,7 @@ class ReverseTransform:
         s.s2s_split = None
         if params and select != ():
             helper = self.derive_helper(fn, params, call_site_kinds(self.core, self.info, fn, op), select)
-            s.s2s_split = (helper, self.namer.fresh(f"{fn.__name__}_state"), params)
+            s.s2s_split = (helper, self.namer.fresh(f"{display_name(fn)}_state"), params)
         return s.s2s_split
 
     def note_push(self, pushed, var, must):

@@ -150,6 +150,21 @@ def closure_in_a_loop(x: float, n: int):
 LAMBDA = lambda x, w: np.sum(np.tanh(x) * w)  # noqa: E731
 
 
+class Linear:
+    def __init__(self, W, b):
+        self.W, self.b = W, b
+
+    def forward(self, x):
+        return np.tanh(self.W @ x + self.b)
+
+
+LAYER = Linear(np.ones((2, 2)), np.zeros(2))
+
+
+def method_call(x):
+    return np.sum(LAYER.forward(x) ** 2)
+
+
 CASES = [
     ("straight_line", straight_line, (0, 1)),
     ("if_else", if_else, 0),
@@ -170,4 +185,5 @@ CASES = [
     ("vjp_split", two_outputs, (0, 1), "vjp"),
     ("closure", closure_in_a_loop, 0),
     ("lambda", LAMBDA, (0, 1)),
+    ("method_call", method_call, 0),
 ]

@@ -66,3 +66,11 @@ def test_show_rejects_bad_targets_with_a_message(target, message):
     result = run_cli("show", target)
     assert result.returncode != 0
     assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_show_prints_a_methods_derivative_with_respect_to_its_first_parameter_after_self(capsys):
+    from s2sgrad.cli import main
+    assert main(["show", os.path.join(os.path.dirname(__file__), "cli_fixtures", "linear_model.py") + ":Linear.loss"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("def grad_loss(self, x, y, *, dout=1.0):")
+    assert "vjp_forward_wrt_x(self, x)" in out and "W = self.W" in out

@@ -229,3 +229,70 @@ def test_a_function_put_in_the_container_after_the_code_was_built_is_refused_whe
             s2sgrad.grad(stacked_layers)(X2, W22)
     finally:
         ACTIVATIONS[:] = saved
+
+
+# -- methods and objects -------------------------------------------------------------------------
+
+class Layer:
+    def __init__(self, W):
+        self.W = W
+
+    def __call__(self, x):
+        return np.tanh(self.W @ x)
+
+
+class Model:
+    def __init__(self):
+        self.first = Layer(W22.copy())
+        self.scale = 2.0
+
+    def forward(self, x):
+        return self.first(x) * self.scale
+
+    def loss(self, x):
+        return np.sum(self.forward(x) ** 2)
+
+
+MODEL = Model()
+
+
+def loss_of_the_global_model(x):
+    return np.sum(MODEL.forward(x))
+
+
+def loss_of_a_model_passed(model, x):
+    return model.loss(x)
+
+
+def test_methods_call_and_attributes_of_objects_are_differentiated_in_both_modes():
+    assert s2sgrad.check_grad(loss_of_the_global_model, X2)
+    assert s2sgrad.check_grad(loss_of_a_model_passed, MODEL, X2, wrt=1)
+    g = s2sgrad.grad(loss_of_a_model_passed, wrt=1)(MODEL, X2)
+    assert s2sgrad.jvp(loss_of_a_model_passed, (MODEL, X2), X2, wrt=1)[1] == pytest.approx(g @ X2, rel=1e-10)
+    h = s2sgrad.hessian(loss_of_a_model_passed, wrt=1)(MODEL, X2)
+    eps = 1e-5
+    fd = np.stack([(s2sgrad.grad(loss_of_a_model_passed, wrt=1)(MODEL, X2 + eps * e)
+                    - s2sgrad.grad(loss_of_a_model_passed, wrt=1)(MODEL, X2 - eps * e)) / (2 * eps) for e in np.eye(2)])
+    np.testing.assert_allclose(h, fd, rtol=1e-5, atol=1e-8)
+
+
+def test_a_bound_method_passed_directly_is_differentiated_with_its_object():
+    assert s2sgrad.check_grad(MODEL.loss, X2)
+    assert "model.loss(x)" in s2sgrad.source(MODEL.loss)
+
+
+def test_an_attribute_rebound_after_the_code_was_built_rebuilds_it():
+    model = Model()
+    before = s2sgrad.grad(loss_of_a_model_passed, wrt=1)(model, X2)
+    model.scale = 3.0
+    after = s2sgrad.grad(loss_of_a_model_passed, wrt=1)(model, X2)
+    np.testing.assert_allclose(after, before * 9.0 / 4.0, rtol=1e-12)    # the loss scales with scale ** 2
+
+
+def imag_of(x):
+    return np.sum(x.imag * x)
+
+
+def test_an_attribute_of_a_value_carrying_a_derivative_is_refused():
+    with pytest.raises(s2sgrad.UnsupportedSyntaxError, match="attribute '.imag'"):
+        s2sgrad.grad(imag_of)(X2)

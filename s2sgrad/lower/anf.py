@@ -9,6 +9,7 @@ Example:
 """
 
 import copy
+import inspect
 import operator
 
 import gast
@@ -16,7 +17,7 @@ import numpy
 
 from .. import rules, runtime
 from ..errors import UnsupportedSyntaxError
-from ..frontend import LOCAL, NOT_FOUND
+from ..frontend import LOCAL, NOT_FOUND, display_name, is_library, unresolved
 from ..syntax import assign, assigned_names, const, is_atom, located, name
 from .desugar import _names
 
@@ -88,6 +89,26 @@ class ANF:
             s.value.s2s_opaque = True
             return [s]
         return [s]
+
+    def method_of_object(self, call):
+        """`model.forward(x)` -> `Model_forward(model, x)`, `layer(x)` -> `Layer___call__(layer, x)`: a
+        method of an object of the user's is a function of the user's, with the object as `self`."""
+        obj = self.source.resolve(call.func) if isinstance(call.func, (gast.Name, gast.Attribute)) else NOT_FOUND
+        if unresolved(obj):
+            return call
+        if inspect.ismethod(obj) and inspect.isfunction(obj.__func__) and not is_library(obj.__func__) \
+                and isinstance(call.func, gast.Attribute):
+            fn, receiver = obj.__func__, call.func.value
+        elif inspect.isfunction(obj) and isinstance(call.func, gast.Attribute) and isinstance(call.func.value, gast.Name) \
+                and call.func.value.id in self.source.instance_of:
+            fn, receiver = obj, call.func.value           # self.forward(x) in a method's generic code
+        elif not inspect.isfunction(obj) and not inspect.isclass(obj) and inspect.isfunction(
+                getattr(type(obj), "__call__", None)) and not is_library(type(obj).__call__):
+            fn, receiver = type(obj).__call__, call.func
+        else:
+            return call
+        callee = name(self.bind(display_name(fn), fn))
+        return located(gast.Call(func=callee, args=[receiver] + list(call.args), keywords=call.keywords), call)
 
     def dispatch(self, value):
         """The functions a call may call when its callee is an element of a container of functions
@@ -185,6 +206,11 @@ class ANF:
         if isinstance(value, gast.Attribute):
             if self.constant_attribute(value):
                 return [], value
+            if self.is_value(value.value) and value.attr not in ATTRIBUTES:   # self.W, x.imag: read as they are
+                pre, base = self.atom(value.value)
+                read = located(gast.Attribute(value=base, attr=value.attr, ctx=gast.Load()), value)
+                read.s2s_getattr = True
+                return pre, read
             if self.is_value(value.value):
                 return self.operation(self.attribute_call(value))
             self.unsupported(value, f"attributes such as '{gast.unparse(value).strip()}'",
@@ -201,6 +227,7 @@ class ANF:
             pre, operand = self.atom(value.operand)
             return pre, located(gast.UnaryOp(op=value.op, operand=operand), value)
         if isinstance(value, gast.Call):
+            value = self.method_of_object(value)
             if isinstance(value.func, gast.Attribute) and self.is_value(value.func.value):
                 value = self.method_call(value)
             rewrite = REWRITES.get(_hashable(self.source.resolve(value.func)))
@@ -276,13 +303,15 @@ class ANF:
         if isinstance(node, (gast.Tuple, gast.List)):
             return all(self.constant(e) for e in node.elts)
         if isinstance(node, gast.Attribute):      # math.pi, np.float32: global objects, no derivative
-            return self.source.resolve(node) not in (LOCAL, NOT_FOUND)
+            return not unresolved(self.source.resolve(node))
         return False
 
     def is_value(self, node):
         """Whether `node` (the `x` of `x.attr`) is a value (a local, an expression, a global array) rather
         than a module or class whose attribute is a function or constant."""
         if not isinstance(node, (gast.Name, gast.Attribute)):
+            return True
+        if isinstance(node, gast.Name) and node.id in self.source.instance_of:
             return True
         obj = self.source.resolve(node)
         return obj is LOCAL or isinstance(obj, (numpy.ndarray, numpy.generic))
@@ -300,6 +329,13 @@ class ANF:
         """`x.sum(axis=1)` -> `np.sum(x, axis=1)`; `x.reshape(2, 3)` -> `np.reshape(x, (2, 3))`."""
         method = node.func.attr
         fn = METHODS.get(method)
+        base = node.func.value
+        if fn is None and isinstance(base, gast.Attribute) and isinstance(base.value, gast.Name) \
+                and base.value.id in self.source.instance_of or fn is None and isinstance(base, gast.Name) \
+                and base.id in self.source.instance_of:
+            self.unsupported(node.func, f"calls of '{gast.unparse(node.func).strip()}' in the generic code of a "
+                             "method (what the object's attributes hold is known only when it is called)",
+                             "call the gradient with the object (s2sgrad.grad(model.loss)) to differentiate it")
         if fn is None:
             self.unsupported(node.func, f"methods other than those of arrays, such as '.{method}()',",
                              "call a function instead: np.<function>(x, ...) for an array, or for an object of "
@@ -428,6 +464,8 @@ def _describe(node, source):
     if isinstance(node, gast.Subscript):
         base, index = part(node.value), part(node.slice)
         return f"{base}_{index}" if base and index else (f"{base}_part" if base else None)
+    if isinstance(node, gast.Attribute):      # self.W
+        return node.attr
     if isinstance(node, gast.Compare):
         return "cond"
     if isinstance(node, gast.IfExp):
