@@ -22,7 +22,7 @@ import inspect
 import gast
 import numpy
 
-from .runtime import unbroadcast, written
+from .runtime import unbroadcast, written, zeros_of
 
 from .analysis import (assignments, call_site_kinds, elements, is_setitem, no_rule_error, parameter_defaults,
                        result_form, target_of, template)
@@ -85,6 +85,7 @@ class ReverseTransform:
         self.stack = None
         self.uses_stack = False
         self.loops = 0              # loops around the statement the forward sweep is at
+        self.template_locals = set()
         # Variables the function assigns: a rule may later consume their adjoints, so an adjoint of theirs
         # missing on one path is None there, never a zero a partial could turn into NaN (see State).
         self.assigned = {target_of(s) for s in assignments(core.body)}
@@ -115,8 +116,9 @@ class ReverseTransform:
         return self.adj[var]
 
     def adjoint_names(self):
-        """Names of adjoint variables (the only ones later passes may remove stores to)."""
-        return set(self.adj.values())
+        """Names of adjoint variables and of rules' local values (the only ones later passes may remove
+        stores to: computing them has no effect but their value)."""
+        return set(self.adj.values()) | self.template_locals
 
     def push(self, value):
         self.uses_stack = True
@@ -513,8 +515,13 @@ class ReverseTransform:
         return name(self.d(var))
 
     def zero(self, var):
-        """The zero adjoint of `var`: 0.0, or an array of zeros for arrays updated in place."""
-        return call(self.np_attr("zeros_like"), [name(var)]) if var in self.indexed else const(0.0)
+        """The zero adjoint of `var`: 0.0, or zeros for a value updated in place (an array's, or one array
+        per item of a list a rule returned: np.split)."""
+        if var not in self.indexed:
+            return const(0.0)
+        if var in self.core.params:
+            return call(self.np_attr("zeros_like"), [name(var)])
+        return call(name(self.ns.bind("zeros_of", zeros_of)), [name(var)])
 
     def np_attr(self, path):
         """`np.zeros_like`, `np.add.at`, ... with the name numpy has in the generated code."""
@@ -650,6 +657,7 @@ class ReverseTransform:
             value = _Substitute(self, rule, v, mapping, local_names, state).visit(clone(stmt.value))
             if param is None:
                 local_names[target.id] = self.namer.fresh(target.id)
+                self.template_locals.add(local_names[target.id])    # pure: removed if nothing reads it
                 out.append(assign(local_names[target.id], value))
             elif isinstance(bound, (gast.List, gast.Tuple)):     # one adjoint per element of a sequence
                 pieces = self.namer.fresh(f"d{param}")

@@ -39,6 +39,14 @@ def unbroadcast(g, x):
     return g
 
 
+def zeros_of(x):
+    """Zeros to accumulate the adjoint of `x` into: an array of x's shape and float dtype, or for a list or
+    tuple (what np.split or np.linalg.svd return) a list of those, one per item."""
+    if isinstance(x, (list, tuple)):
+        return [zeros_of(item) for item in x]
+    return np.zeros_like(x, dtype=np.result_type(x, np.float16)) if np.ndim(x) else np.zeros_like(x, float)
+
+
 def stale_function(fn):
     """Raised from generated code that dispatches over a container of functions when the function found
     there is none of those it held when the code was built (the container was changed since)."""

@@ -1591,13 +1591,12 @@ def hessian_check(fn, args, wrt, rtol=1e-4, atol=1e-6):
 # The second-order code indexes the list of pieces these return (`pieces[0]`), and the reverse transform
 # starts that list's adjoint as np.zeros_like(pieces), which fails for pieces of different shapes (a compiler
 # matter: the adjoint of a list-valued result should be a list of zeros, one per piece).
-RAGGED_PIECES = "the adjoint of a list of pieces of different shapes starts as np.zeros_like of the list"
 # The tangents of these are tuples of factors (or sums over a loop) computed by helpers that have no rules
 # themselves: second order is refused with a located error, never approximated. The values alone (svdvals,
 # eigvalsh, norms of every ord, pinv) have second derivatives.
 SECOND_ORDER_REFUSED = {la_svd, la_svd_square, la_svd_values, la_eigh, la_eigh_upper, la_eig, la_qr, la_lstsq,
                         la_matrix_power, la_multi_dot}
-HESSIAN_XFAIL = {np_split: RAGGED_PIECES, np_array_split: RAGGED_PIECES}
+HESSIAN_XFAIL = {}
 
 _HESSIAN_CASES = [pytest.param(fn, points[0], pos, id=f"{fn.__name__}-{pos}",
                                marks=[pytest.mark.xfail(strict=True, reason=HESSIAN_XFAIL[fn])] if fn in HESSIAN_XFAIL

@@ -97,14 +97,14 @@ def test_print_of_an_active_value_is_allowed(capsys):
 
 
 def uses_library_function(a):
-    return np.sum(np.linalg.pinv(a * 2.0))
+    return np.sum(np.linalg.cond(a * 2.0))
 
 
 def test_library_functions_are_never_differentiated_through_their_source():
     with pytest.raises(s2sgrad.NoGradientRuleError) as info:
         s2sgrad.grad(uses_library_function)(np.eye(2))
     message = str(info.value)
-    assert "np.linalg.pinv" in message and "test_safety.py" in message
+    assert "np.linalg.cond" in message and "test_safety.py" in message
 
 
 def square(x):
