@@ -38,6 +38,12 @@ import gast
 from .reverse import COMMENT
 
 _MARKER = re.compile(r"^(\s*)" + COMMENT + r"\((['\"])(.*)\2\)$")
+# Where an f-string may start (also matches some text inside other strings: then the long way).
+_FSTRING = re.compile(r"(?<!\w)[rR]?[fF][rR]?['\"]")
+# Where `respell` may have something to do: a line opening with a parenthesis (a first target), a
+# parenthesised later target, a loop or comprehension target, a lambda, a starred item (not the
+# bare `*` of keyword-only parameters).
+_CANDIDATES = re.compile(r"^[ \t]*\(|= \(.*\) = |\bfor \(|\blambda :|(?:\[|, )\*(?![*,)])", re.MULTILINE)
 
 
 def emit(fn_def):
@@ -67,6 +73,9 @@ def unparse(tree):
         >>> unparse(ast.parse("(a, b) = c"))
         'a, b = c'
     """
+    text = ast.unparse(tree)
+    if text.isascii() and not _FSTRING.search(text):
+        return respell(text)            # no f-string, and every string as every version writes it
     docstrings = {id(n.body[0].value) for n in ast.walk(tree)
                   if isinstance(n, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
                   and n.body and isinstance(n.body[0], ast.Expr) and _is_str(n.body[0].value)}
@@ -138,6 +147,8 @@ def respell(text):
         >>> respell("for (i, j) in pairs:\\n    (a, b) = (b, a)")
         'for i, j in pairs:\\n    a, b = (b, a)'
     """
+    if not _CANDIDATES.search(text):
+        return text
     tree = ast.parse(text)
     at = _Offsets(text)
     edits = []                      # (offset, characters removed, text inserted)
