@@ -31,6 +31,7 @@ from .lower import BINOPS, UNARYOPS, lower
 from .syntax import leaves
 
 SCALAR, UNKNOWN = "scalar", "unknown"       # and "ndim:2": an array of that many dimensions (a parameter)
+CONTAINER = "container"                     # a list, tuple or dict (of arrays, ...): a parameter
 SCALAR_BUILTINS = {builtins.float, builtins.int, builtins.len, builtins.round, builtins.abs,
                    builtins.min, builtins.max, builtins.bool}
 
@@ -53,6 +54,8 @@ class Op:
             return [self.node if self.kind == "copy" else self.node.value]
         if self.kind == "rule":
             return [a for p in self.rule.differentiable() for a in elements(self.inputs[p])]
+        if self.kind == "getattr":          # a container's field (p.W of a NamedTuple); refused off containers
+            return [self.node.value] if isinstance(self.node.value, gast.Name) else []
         if self.kind in ("helper", "norule", "setitem", "derivative", "jvpcall"):
             callee = [self.callee] if self.callee is not None else []
             return [a for v in self.inputs.values() for a in elements(v)] + callee
@@ -65,8 +68,7 @@ class Op:
             if getattr(self.node, "s2s_item_of_tuple", False):
                 return []
             return [("index", index_names(self.node.slice))]
-        if self.kind == "getattr":
-            return [("attribute", {self.node.value.id} if isinstance(self.node.value, gast.Name) else set())]
+
         if self.kind == "rule":
             skipped = set(self.rule.inputs) - set(self.rule.differentiable()) - set(getattr(self.rule, "inert", ()))
             return [(p, {a.id for a in elements(self.inputs[p]) if isinstance(a, gast.Name)})
@@ -177,6 +179,7 @@ class Analysis:
     select: tuple = None         # positions of the returned values to differentiate (None: all)
     tuples: dict = field(default_factory=dict)   # name -> length, for tuples a helper returned (a, b = h(x))
     used_items: dict = field(default_factory=dict)   # such a tuple -> positions of the items that reach the result
+    containers: set = field(default_factory=set)     # names that may hold a container (their adjoints mirror it)
 
     def op(self, stmt):
         return self.ops[id(stmt)]
@@ -254,16 +257,17 @@ def analyze(core, wrt, param_kinds=None, select=None):
     for a in outputs:                   # a tuple returned whole: every item
         if isinstance(a, gast.Name) and a.id in tuples:
             used_items[a.id] = set(range(tuples[a.id]))
-    check_activity(core, assigns, ops, varied, useful)
+    containers = _containers(assigns, ops, kinds)
+    check_activity(core, assigns, ops, varied, useful, containers)
     info = Analysis(ops, varied, useful, active, kinds, set(), mutated, select, tuples,
-                    {t: tuple(sorted(k)) for t, k in used_items.items()})
+                    {t: tuple(sorted(k)) for t, k in used_items.items()}, containers)
     for s in assigns:
         if target_of(s) in active:
             info.recorded |= _reads(ops[id(s)], target_of(s), info.is_scalar)
     return info
 
 
-def check_activity(core, assigns, ops, varied, useful):
+def check_activity(core, assigns, ops, varied, useful, containers=frozenset()):
     """The one place that decides, for every value depending on a wrt input (`varied`), that it is
     differentiated wherever it is read on the way to the result (`useful`), or refused at the user's line:
     as an argument a rule has no adjoint for, as an index, as a callee or an argument of a call with no
@@ -279,6 +283,15 @@ def check_activity(core, assigns, ops, varied, useful):
             if carries(a.id for a in op.differentiable_inputs() if isinstance(a, gast.Name)):
                 raise no_rule_error(core, op, varied)
             continue
+        if op.kind == "getattr" and isinstance(op.node.value, gast.Name) and op.node.value.id not in containers:
+            bad = carries([op.node.value.id])
+            if bad:
+                raise UnsupportedSyntaxError(
+                    f"reading the attribute '.{op.node.attr}' of a value that depends on a differentiated input "
+                    f"({', '.join(map(repr, bad))}) is not supported: s2sgrad differentiates arrays' .T, .shape, "
+                    "..., and the fields of containers passed as arguments (a NamedTuple, a dataclass); compute "
+                    "it outside the differentiated function", core.source.location(s))
+            continue
         for what, names in op.underived():
             bad = carries(names)
             if not bad:
@@ -286,12 +299,6 @@ def check_activity(core, assigns, ops, varied, useful):
             text = gast.unparse(op.node).strip() if not isinstance(op.node, gast.Subscript) else None
             if what == "index":
                 raise UnsupportedSyntaxError(_index_message(core, op, bad), core.source.location(s))
-            if what == "attribute":
-                raise UnsupportedSyntaxError(
-                    f"reading the attribute '.{op.node.attr}' of a value that depends on a differentiated input "
-                    f"({', '.join(map(repr, bad))}) is not supported: s2sgrad differentiates arrays' .T, .shape, "
-                    "... and attributes of objects it knows; compute it outside the differentiated function",
-                    core.source.location(s))
             label = _label(core, op.node.func) if isinstance(op.node, gast.Call) else _operator_label(op.fn, text)
             where = core.source.location(op.node)
             raise NoGradientRuleError(
@@ -551,6 +558,8 @@ def _reads(op, target, is_scalar):
         return set()
     if op.kind in ("derivative", "jvpcall"):
         return {a.id for v in op.inputs.values() for a in elements(v) if isinstance(a, gast.Name)}
+    if op.kind == "getattr":            # the adjoint adds into zeros shaped like x, at the field
+        return {op.node.value.id} if isinstance(op.node.value, gast.Name) else set()
     if op.kind == "getitem":            # the adjoint scatters into zeros shaped like x, at the same index
         if getattr(op.node, "s2s_item_of_tuple", False):
             return set()
@@ -571,7 +580,9 @@ def _kinds(core, assigns, param_kinds):
     for arg in args.args + args.kwonlyargs:
         ann, default = arg.annotation, defaults.get(arg.id)
         scalar = (isinstance(ann, gast.Name) and ann.id in ("float", "int")) or _is_number(default)
-        kinds[arg.id] = param_kinds.get(arg.id, SCALAR if scalar else UNKNOWN)
+        annotated = ann.value if isinstance(ann, gast.Subscript) else ann         # dict, list[...], tuple
+        container = isinstance(annotated, gast.Name) and annotated.id in ("dict", "list", "tuple")
+        kinds[arg.id] = param_kinds.get(arg.id, SCALAR if scalar else CONTAINER if container else UNKNOWN)
     for loop in loops(core.body):
         kinds.setdefault(loop.target.id, SCALAR)
     assigns = [s for s in assigns if not is_setitem(s)]     # writing into an array keeps it an array
@@ -589,6 +600,24 @@ def _kinds(core, assigns, param_kinds):
                 kinds[t] = UNKNOWN
                 changed = True
     return kinds
+
+
+def _containers(assigns, ops, kinds):
+    """Names that may hold a container: parameters passed one, what is read out of one (an item may be a
+    container too: params[0] is a pair), copies of them."""
+    names = {n for n, k in kinds.items() if k == CONTAINER}
+    changed = True
+    while changed:
+        changed = False
+        for s in assigns:
+            op, t = ops[id(s)], target_of(s)
+            if t in names or is_setitem(s):
+                continue
+            source = op.node.value if op.kind in ("getitem", "getattr") else op.node if op.kind == "copy" else None
+            if isinstance(source, gast.Name) and source.id in names:
+                names.add(t)
+                changed = True
+    return names
 
 
 def _rebind_scalars(core, assigns, kinds):

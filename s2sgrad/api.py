@@ -260,7 +260,7 @@ def _held(*groups):
             if isinstance(v, np.ndarray):
                 held.append(v)
             elif isinstance(v, (list, tuple, dict)):
-                held.extend(e for e in (v.values() if isinstance(v, dict) else v) if isinstance(e, np.ndarray))
+                held.extend(_held(v.values() if isinstance(v, dict) else v))
     return held
 
 
@@ -273,7 +273,14 @@ def _owned(results, held, seen=None):
     for k, r in enumerate(results):
         if isinstance(r, tuple):                                 # the tangent of a tuple output
             seen = held() if seen is None else seen
-            results[k] = tuple(_owned(list(r), held, seen))
+            items = _owned(list(r), held, seen)
+            results[k] = type(r)(*items) if hasattr(r, "_fields") else tuple(items)
+        elif isinstance(r, list):
+            seen = held() if seen is None else seen
+            results[k] = _owned(list(r), held, seen)
+        elif isinstance(r, dict):
+            seen = held() if seen is None else seen
+            results[k] = type(r)(zip(r, _owned(list(r.values()), held, seen)))
         elif isinstance(r, np.ndarray):
             seen = held() if seen is None else seen
             if not r.flags.writeable or _shares_memory(r, seen):
@@ -325,18 +332,24 @@ def _check_differentiable(fn, name, x):
                         "differentiable; pass a floating-point array (x.astype(float))")
     if isinstance(x, (np.ndarray, numbers.Real)):
         return
-    if isinstance(x, (list, tuple, dict)):      # containers of arrays come with pytree support, not yet
-        raise TypeError(
-            f"cannot differentiate {fn.__qualname__} with respect to {name!r}: it is a {type(x).__name__}, and "
-            f"s2sgrad differentiates with respect to floats and NumPy arrays of floats only (not yet "
-            f"containers); pass np.array(...) of it, or each array as a parameter of its own")
+    if isinstance(x, (list, tuple, dict)):      # a container (pytree): each leaf is checked the same way
+        for key, leaf in (x.items() if isinstance(x, dict) else enumerate(x)):
+            if leaf is None or isinstance(leaf, (str, bytes, bool, np.bool_)):
+                continue                          # carries no derivative: its gradient is None
+            _check_differentiable(fn, f"{name}[{key!r}]", leaf)
+        return
     raise TypeError(f"cannot differentiate {fn.__qualname__} with respect to {name!r}: it is a "
                     f"{type(x).__name__}; pass a float or a NumPy array of floats")
 
 
 def _like(g, x):
     """The gradient `g` given the type, shape and dtype of its argument `x` (None, a zero a pullback knew
-    of, is zeros)."""
+    of, is zeros); for a container, one of the same structure and types (a dict for a dict, a NamedTuple
+    for a NamedTuple), None where a leaf carries no derivative (a string, None, a bool)."""
+    if isinstance(x, (list, tuple, dict)):
+        return _tree_like(g, x)
+    if x is None or isinstance(x, (str, bytes, bool, np.bool_)):
+        return None
     if g is None:
         g = 0.0
     if type(x) is float:
@@ -355,6 +368,15 @@ def _like(g, x):
     if isinstance(x, numbers.Real):
         return float(g)
     return g
+
+
+def _tree_like(g, x):
+    if isinstance(x, dict):
+        return type(x)((k, _like(None if g is None else g[k], v)) for k, v in x.items())
+    items = [_like(None if g is None else g[k], v) for k, v in enumerate(x)]
+    if isinstance(x, tuple) and hasattr(x, "_fields"):           # a NamedTuple
+        return type(x)(*items)
+    return type(x)(items)
 
 
 def value_and_grad(fn, wrt=0):
@@ -472,6 +494,16 @@ def _direction(v, x, what, of):
         if not isinstance(v, tuple) or len(v) != len(x):
             raise ValueError(f"{of} is a tuple of {len(x)} values: {what} must be a tuple of {len(x)} too")
         return tuple(_direction(vi, xi, what, of) for vi, xi in zip(v, x))
+    if isinstance(x, list):
+        if not isinstance(v, (list, tuple)) or len(v) != len(x):
+            raise ValueError(f"{of} is a list of {len(x)} values: {what} must be a list of {len(x)} too")
+        return [_direction(vi, xi, what, of) for vi, xi in zip(v, x)]
+    if isinstance(x, dict):
+        if not isinstance(v, dict) or set(v) != set(x):
+            raise ValueError(f"{of} is a dict with keys {sorted(map(str, x))}: {what} must have those keys")
+        return {k: _direction(v[k], xi, what, of) for k, xi in x.items()}
+    if x is None or isinstance(x, (str, bytes, bool, np.bool_)):
+        return None
     try:
         array = v if isinstance(v, np.ndarray) else np.asarray(v)
     except (TypeError, ValueError):                     # a ragged list

@@ -50,6 +50,8 @@ def kind_of(x):
         return "scalar"
     if isinstance(x, np.ndarray):
         return f"ndim:{x.ndim}"
+    if isinstance(x, (list, tuple, dict)):
+        return "container"
     if is_known(x):
         return Known(x)
     return "unknown"

@@ -24,7 +24,7 @@ from .analysis import (assignments, call_site_kinds, elements, is_setitem, no_ru
 from .compose import tangent_of_gradient, tangent_of_jvp
 from .errors import NoGradientRuleError
 from .rules import tangents as rules
-from .runtime import broadcast_like, own_tangent, stacked_tangent, zero_tangent
+from .runtime import broadcast_like, field_of, own_tangent, stacked_tangent, zero_tangent
 from .syntax import adopt, assign, call, clone, const, located, map_leaves, name
 
 
@@ -143,8 +143,14 @@ class ForwardTransform:
             return [assign(self.t(v), name(self.t(source.id)) if self.active(source) else self.zero(name(v)))]
         if op.kind == "norule":
             raise no_rule_error(self.core, op)        # the same error as reverse mode
-        if op.kind in ("const", "getattr"):
-            return [assign(self.t(v), self.zero(name(v)) if op.kind == "getattr" else self.zero(op.node))]
+        if op.kind == "getattr":          # v = p.W of a container
+            x = op.node.value
+            if not self.active(x):
+                return [assign(self.t(v), self.zero(name(v)))]
+            return [assign(self.t(v), call(name(self.ns.bind("field_of", field_of)),
+                                            [name(self.t(x.id)), name(x.id), const(op.node.attr)]))]
+        if op.kind == "const":
+            return [assign(self.t(v), self.zero(op.node))]
         if op.kind == "derivative":
             return [assign(self.t(v), self.call_derivative(op))]
         if op.kind == "jvpcall":

@@ -18,7 +18,7 @@ from .analysis import analyze
 from .check import check
 from .emit import emit
 from .forward import ForwardTransform
-from .frontend import display_name, parse, specialise
+from .frontend import Known, display_name, parse, specialise
 from .load import load
 from .lower import lower, nesting
 from .optimize import drop_dead_stores, propagate_copies, settle_nones, simplify, tidy
@@ -136,6 +136,8 @@ def _derive(fn, wrt, kinds, name, mode, select):
     cached = _CACHE.get(key)
     if cached is not None and (cached.function is None or cached.is_current()):
         return cached
+    if kinds is not None:          # an object differentiated is a container of its arrays, not a known value
+        kinds = tuple((p, "container" if p in wrt and isinstance(k, Known) else k) for p, k in kinds)
     source = specialise(check(parse(fn)), kinds)                # frontend, the fence, functions passed
     name = name or f"{PREFIX[mode]}_{source.name}"
     derived = Derived(fn, tuple(wrt), name, source=source)

@@ -22,7 +22,7 @@ import inspect
 import gast
 import numpy
 
-from .runtime import unbroadcast, written, zeros_of
+from .runtime import add_at, add_field, copy_tree, tree_add, unbroadcast, written, zeros_of
 
 from .analysis import (assignments, call_site_kinds, elements, is_setitem, no_rule_error, parameter_defaults,
                        result_form, target_of, template)
@@ -93,7 +93,7 @@ class ReverseTransform:
         # always an array of its own (first writes copy, zeros are arrays).
         self.indexed = {target_of(s) for s in assignments(core.body) if is_setitem(s)} | {
             op.node.value.id for op in info.ops.values()
-            if op.kind == "getitem" and isinstance(op.node.value, gast.Name)}
+            if op.kind in ("getitem", "getattr") and isinstance(op.node.value, gast.Name)}
         self.indexed = {v for v in self.indexed if v in info.active and v not in info.tuples}
         # One seed (the output's adjoint, a keyword argument) per returned value; named first, so a
         # recursive call site can pass it before this function is finished.
@@ -216,7 +216,8 @@ class ReverseTransform:
                     state.maybe.add(var)
         seeded = [var for _, var in self.seeds if var in self.indexed]
         for var in dict.fromkeys(seeded):       # updated in place: never the caller's cotangent
-            own = call(self.np_attr("copy"), [name(self.d(var))])
+            own = call(self.np_attr("copy") if var not in self.info.containers else
+                       name(self.ns.bind("copy_tree", copy_tree)), [name(self.d(var))])
             if var in state.maybe:
                 own = _if_none(name(self.d(var)), const(None), own)
             backward.insert(0, assign(self.d(var), own))
@@ -519,7 +520,7 @@ class ReverseTransform:
         per item of a list a rule returned: np.split)."""
         if var not in self.indexed:
             return const(0.0)
-        if var in self.core.params:
+        if var in self.core.params and var not in self.info.containers:
             return call(self.np_attr("zeros_like"), [name(var)])
         return call(name(self.ns.bind("zeros_of", zeros_of)), [name(var)])
 
@@ -584,11 +585,31 @@ class ReverseTransform:
             none = gast.Compare(left=name(dx), ops=[gast.Is()], comparators=[const(None)])
             out.append(gast.If(test=none, body=[assign(dx, self.zero(x.id))], orelse=[]))
         index = op.node.slice
-        if self.basic(index):
+        if x.id in self.info.containers:       # an item of a list or dict: add it in leaf by leaf
+            out.append(expr_stmt(call(name(self.ns.bind("add_at", add_at)),
+                                      [name(dx), index_expr(index, self.ns), name(self.d(v))])))
+        elif self.basic(index):
             target = gast.Subscript(value=name(dx), slice=clone(index), ctx=gast.Store())
             out.append(gast.AugAssign(target=target, op=gast.Add(), value=name(self.d(v))))
         else:       # integer arrays may repeat an index: every occurrence adds
             out.append(expr_stmt(call(self.np_attr("add.at"), [name(dx), index_expr(index, self.ns), name(self.d(v))])))
+        return out
+
+    def reverse_getattr(self, op, v, state):
+        """`v = p.W` of a container (a NamedTuple, a dataclass): add v's adjoint into p's at that field."""
+        x = op.node.value
+        if not self.active_name(x):
+            return []
+        dx, out = self.d(x.id), []
+        if x.id not in state:
+            state.add(x.id)
+            out.append(assign(dx, self.zero(x.id)))
+        elif x.id in state.maybe:
+            state.maybe.discard(x.id)
+            none = gast.Compare(left=name(dx), ops=[gast.Is()], comparators=[const(None)])
+            out.append(gast.If(test=none, body=[assign(dx, self.zero(x.id))], orelse=[]))
+        out.append(expr_stmt(call(name(self.ns.bind("add_field", add_field)),
+                                  [name(dx), name(x.id), const(op.node.attr), name(self.d(v))])))
         return out
 
     def basic(self, index):
@@ -607,6 +628,8 @@ class ReverseTransform:
     # -- one operation -------------------------------------------------------
     def accumulate(self, var, value, state):
         dv = self.d(var)
+        if var in self.info.containers:           # adjoints of containers add up leaf by leaf
+            return self.accumulate_tree(var, value, state)
         if var not in state or var in state.maybe:
             first = value
             if var in self.indexed and not self.fresh(value):
@@ -619,6 +642,17 @@ class ReverseTransform:
         if isinstance(value, gast.UnaryOp) and isinstance(value.op, gast.USub):
             return [assign(dv, gast.BinOp(left=name(dv), op=gast.Sub(), right=value.operand))]
         return [assign(dv, gast.BinOp(left=name(dv), op=gast.Add(), right=value))]
+
+    def accumulate_tree(self, var, value, state):
+        """`dparams = copy_tree(g)` first (it is updated in place later), then `dparams = tree_add(dparams, g)`."""
+        dv = self.d(var)
+        if var not in state:
+            state.add(var)
+            if var in self.indexed and not self.fresh(value):     # updated in place later: its own
+                value = call(name(self.ns.bind("copy_tree", copy_tree)), [value])
+            return [assign(dv, value)]
+        state.maybe.discard(var)
+        return [assign(dv, call(name(self.ns.bind("tree_add", tree_add)), [name(dv), value]))]
 
     def active_name(self, atom):
         return isinstance(atom, gast.Name) and atom.id in self.info.active
@@ -633,6 +667,8 @@ class ReverseTransform:
             return self.call_helper(s, op, v, state)
         if op.kind == "getitem":
             return self.reverse_getitem(op, v, state)
+        if op.kind == "getattr":
+            return self.reverse_getattr(op, v, state)
         if op.kind == "derivative":
             return self.call_derivative(op, v, state)
         if op.kind == "jvpcall":
@@ -729,7 +765,8 @@ class ReverseTransform:
         def received():
             out = []
             for var in sorted(seen & self.indexed):
-                own = call(self.np_attr("copy"), [name(self.d(var))])
+                own = call(self.np_attr("copy") if var not in self.info.containers else
+                           name(self.ns.bind("copy_tree", copy_tree)), [name(self.d(var))])
                 if var in maybe:
                     own = _if_none(name(self.d(var)), const(None), own)
                 out.append(assign(self.d(var), own))

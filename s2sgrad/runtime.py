@@ -40,11 +40,83 @@ def unbroadcast(g, x):
 
 
 def zeros_of(x):
-    """Zeros to accumulate the adjoint of `x` into: an array of x's shape and float dtype, or for a list or
-    tuple (what np.split or np.linalg.svd return) a list of those, one per item."""
+    """Zeros to accumulate the adjoint of `x` into: an array of x's shape and float dtype; for a container
+    (a list, a tuple, what np.split returns, a dict, a NamedTuple) one of the same structure, a list for
+    a sequence; None for what carries no derivative (a bool, a string, None, an integer array).
+
+    Example:
+        >>> zeros_of({"W": np.ones((2, 2)), "n": "relu"})     # {'W': array of zeros, 'n': None}
+    """
+    if isinstance(x, dict):
+        return {k: zeros_of(v) for k, v in x.items()}
     if isinstance(x, (list, tuple)):
         return [zeros_of(item) for item in x]
-    return np.zeros_like(x, dtype=np.result_type(x, np.float16)) if np.ndim(x) else np.zeros_like(x, float)
+    if hasattr(x, "__dict__") and not isinstance(x, np.ndarray):     # a dataclass, an object: by attribute
+        return {k: zeros_of(v) for k, v in vars(x).items()}
+    if x is None or isinstance(x, (bool, np.bool_, str, bytes)):
+        return None
+    if isinstance(x, np.ndarray) and x.dtype.kind not in "fiu":
+        return None
+    if isinstance(x, (int, float, np.integer, np.floating)) or np.ndim(x) == 0:
+        return np.zeros_like(x, dtype=np.result_type(x, np.float16)) if isinstance(x, np.ndarray) else 0.0
+    return np.zeros_like(x, dtype=np.result_type(x, np.float16))
+
+
+def tree_add(a, b):
+    """a + b for adjoints that may be containers (leaf by leaf, a list's items by position, a dict's by
+    key) or None (a zero)."""
+    if a is None:
+        return b
+    if b is None:
+        return a
+    if isinstance(a, dict):
+        return {k: tree_add(a.get(k), b.get(k)) for k in a.keys() | b.keys()}
+    if isinstance(a, (list, tuple)):
+        return [tree_add(u, v) for u, v in zip(a, b)]
+    return a + b
+
+
+def add_at(d, key, g):
+    """Add `g` into the adjoint `d` of a container at `key` (an index, a key or a slice), in place: the
+    adjoint of reading `c[key]`."""
+    if g is None:
+        return
+    if isinstance(key, slice):
+        for k, piece in zip(range(*key.indices(len(d))), g):
+            d[k] = tree_add(d[k], piece)
+        return
+    d[key] = tree_add(d[key], g)
+
+
+def _field_key(x, attr):
+    """Where an adjoint holds the adjoint of `x.attr`: a NamedTuple's field by its position, else by name."""
+    fields = getattr(type(x), "_fields", None)
+    return fields.index(attr) if fields is not None and attr in fields else attr
+
+
+def add_field(d, x, attr, g):
+    """Add `g` into the adjoint `d` of `x` (a NamedTuple, a dataclass, an object) for `x.attr`, in place."""
+    if g is not None:
+        key = _field_key(x, attr)
+        d[key] = tree_add(d[key], g)
+
+
+def field_of(t, x, attr):
+    """The tangent of `x.attr` from the tangent `t` of x (a NamedTuple, a dict of attributes, None)."""
+    if t is None:
+        return None
+    if hasattr(t, attr) and not isinstance(t, (dict, list)):
+        return getattr(t, attr)
+    return t[_field_key(x, attr)]
+
+
+def copy_tree(g):
+    """A copy of an adjoint that is a container, down to its arrays (it is updated in place later)."""
+    if isinstance(g, dict):
+        return {k: copy_tree(v) for k, v in g.items()}
+    if isinstance(g, (list, tuple)):
+        return [copy_tree(v) for v in g]
+    return np.copy(g) if isinstance(g, np.ndarray) else g
 
 
 def stale_function(fn):

@@ -380,11 +380,9 @@ class Params:
     pass
 
 
-@pytest.mark.parametrize("value, kind", [([1.0, 2.0], "list"), ((1.0, 2.0), "tuple"),
-                                         ([np.ones(2), np.ones(2)], "list"), ({0: 1.0, 1: 2.0}, "dict"),
-                                         ("ab", "str"), (None, "NoneType"), (Params(), "Params")])
+@pytest.mark.parametrize("value, kind", [("ab", "str"), (None, "NoneType"), (Params(), "Params")])
 @pytest.mark.parametrize("entry", ["grad", "vjp", "jvp", "hvp", "jacobian", "hessian", "check_grad"])
-def test_a_wrt_argument_that_is_not_a_float_or_float_array_is_a_type_error_naming_it(value, kind, entry):
+def test_a_wrt_argument_that_is_not_a_float_array_or_container_is_a_type_error_naming_it(value, kind, entry):
     call = {
         "grad": lambda: s2sgrad.grad(first_times_second)(value),
         "vjp": lambda: s2sgrad.vjp(first_times_second, value),
@@ -397,6 +395,16 @@ def test_a_wrt_argument_that_is_not_a_float_or_float_array_is_a_type_error_namin
     with pytest.raises(TypeError,
                        match=f"cannot differentiate first_times_second with respect to 'p': it is a {kind}"):
         call()
+
+
+@pytest.mark.parametrize("value", [[1.5, 2.0], (1.5, 2.0), [np.float64(1.5), np.float64(2.0)], {0: 1.5, 1: 2.0}])
+def test_a_container_in_wrt_gets_a_gradient_of_the_same_structure(value):
+    g = s2sgrad.grad(first_times_second)(value)
+    assert type(g) is type(value)
+    close(g[0], value[1])
+    close(g[1], value[0])
+    _, pullback = s2sgrad.vjp(first_times_second, value)
+    assert type(pullback(1.0)) is type(value)
 
 
 def test_an_int_in_wrt_still_gets_a_float_gradient():

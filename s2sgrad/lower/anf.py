@@ -444,6 +444,8 @@ def _describe(node, source):
             return n.id
         if isinstance(n, gast.Constant) and isinstance(n.value, int) and not isinstance(n.value, bool):
             return str(n.value) if n.value >= 0 else None
+        if isinstance(n, gast.Constant) and isinstance(n.value, str) and n.value.isidentifier():
+            return n.value                   # params["W1"] is params_W1
         return None
 
     if isinstance(node, gast.Call):
