@@ -32,7 +32,7 @@ ADVICE = {
     gast.GeneratorExp: ("generator expressions", "write a 'for' loop"),
     gast.Import: ("imports inside the function", "import at module level"),
     gast.ImportFrom: ("imports inside the function", "import at module level"),
-    gast.Starred: ("starred expressions ('*args')", "pass arguments one by one"),
+    gast.Starred: ("starred expressions ('*args') outside unpacking targets", "pass arguments one by one"),
     gast.NamedExpr: ("assignment expressions (':=')", "assign in a statement of its own"),
     gast.Dict: ("dict displays", "pass numbers or arrays, not dicts"),
     gast.Set: ("set displays", "pass numbers or arrays, not sets"),
@@ -88,17 +88,15 @@ class Fence(gast.NodeVisitor):
         super().generic_visit(node)
 
     def visit_For(self, node):
-        if not isinstance(node.target, gast.Name):
-            self.fail(node.target, "loop targets other than a single name", "write 'for i in range(n):' and unpack inside")
+        self._check_target(node.target)
         it = node.iter
-        if isinstance(it, gast.Call) and isinstance(it.func, gast.Name) and it.func.id in ("enumerate", "zip"):
-            self.fail(it, f"'for' loops over {it.func.id}(...)", "loop over indices: 'for i in range(len(xs)):'")
         if isinstance(it, gast.Call) and isinstance(it.func, gast.Name) and it.func.id == "range" \
                 and not (1 <= len(it.args) <= 3 and not it.keywords):
             self.fail(it, "range(...) with keyword arguments", "write range(start, stop, step)")
         if node.orelse:
             self.fail(node, "'for ... else' clauses", "use a flag variable set before 'break'")
-        self.generic_visit(node)
+        for child in [node.iter] + node.body:          # the target was checked: starred names are fine there
+            self.visit(child)
 
     def visit_While(self, node):
         if node.orelse:
@@ -113,15 +111,12 @@ class Fence(gast.NodeVisitor):
             return
         for target in node.targets:
             self._check_target(target)
-        if any(isinstance(t, gast.Tuple) for t in node.targets):
-            if len(node.targets) > 1:
-                self.fail(node, "chained tuple assignments", "assign each tuple in its own statement")
-            if isinstance(node.value, gast.Call):      # a, b = h(x): the function returns a tuple
-                pass
-            elif not isinstance(node.value, gast.Tuple) or len(node.value.elts) != len(node.targets[0].elts):
-                self.fail(node.value, "unpackings of values other than a call or a tuple display of the same length",
-                          "write the tuple out on the right-hand side: 'a, b = x, y'")
-        self.generic_visit(node)
+        if any(isinstance(t, gast.Tuple) for t in node.targets) and len(node.targets) > 1:
+            self.fail(node, "chained tuple assignments", "assign each tuple in its own statement")
+        for target in node.targets:
+            if not isinstance(target, (gast.Tuple, gast.List)):
+                self.visit(target)
+        self.visit(node.value)
 
     def visit_AugAssign(self, node):
         self._check_target(node.target)
@@ -132,10 +127,12 @@ class Fence(gast.NodeVisitor):
         self.generic_visit(node)
 
     def _check_target(self, target):
-        if isinstance(target, gast.Tuple):
+        if isinstance(target, (gast.Tuple, gast.List)):        # a, (b, c), *rest = ...
             for elt in target.elts:
-                if not isinstance(elt, gast.Name):
-                    self.fail(elt, "nested or non-name unpacking targets", "unpack into plain names")
+                inner = elt.value if isinstance(elt, gast.Starred) else elt
+                if not isinstance(inner, (gast.Name, gast.Tuple, gast.List)):
+                    self.fail(elt, "unpacking into anything but names", "unpack into plain names")
+                self._check_target(inner)
         elif isinstance(target, gast.Attribute):
             self.fail(target, "assignments to attributes", "assign to a local variable and return it")
         elif not isinstance(target, (gast.Name, gast.Subscript)):

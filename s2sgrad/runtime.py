@@ -39,6 +39,11 @@ def unbroadcast(g, x):
     return g
 
 
+def keys_of(d):
+    """The keys of a dict, in order (what `for k in d.items()` walks): they carry no derivative."""
+    return list(d)
+
+
 def zeros_of(x):
     """Zeros to accumulate the adjoint of `x` into: an array of x's shape and float dtype; for a container
     (a list, a tuple, what np.split returns, a dict, a NamedTuple) one of the same structure, a list for

@@ -197,7 +197,7 @@ UNSUPPORTED = [
     (uses_write_into_global, "write into global", "GLOBAL_ARRAY[0]", ["local array"]),
     (uses_unknown_attribute, "unknown attribute", "x.imag", ["'.imag'", "outside"]),
     (uses_mixed_returns, "mixed returns", "return", ["same form on every path"]),
-    (uses_enumerate, "enumerate", "enumerate(x)", ["enumerate", "range(len(xs))"]),
+    (uses_enumerate, "enumerate", "enumerate(x)", ["enumerate", "for i, x in enumerate(xs)"]),
     (uses_chained_indexed_assignment, "chained indexed", "y[0]", ["chained assignments", "own statement"]),
     (uses_list_return, "list return", "[y, x]", ["list values", "tuple"]),
     (uses_list_display, "list display", "[x, 2.0]", ["list"]),

@@ -134,6 +134,7 @@ SAMPLES = [
     (runtime.unbroadcast, (X, V3), {}), (runtime.zero_tangent, (X,), {}),
     (runtime.stacked_tangent, ([0.3, -0.6], [0.7, -1.3]), {}),
     (runtime.in_place, (V3, X.astype(np.float32)[0]), {}), (runtime.in_place, (0.7, 1.3), {}),
+    (runtime.keys_of, ({"a": 0.7, "b": 1.3},), {}),
     (runtime.extremum_share, (X,), {}, _extremum_share_of), (runtime.share_of, (X, Y), {}, _share_of_maximum),
     (runtime.reduced_count, (X, 0), {}),
 ]

@@ -7,6 +7,8 @@ Example:
     >>> Desugar(source, namer).block(source.node.body)
 """
 
+import builtins
+
 import gast
 
 from .. import runtime
@@ -72,30 +74,88 @@ class Desugar:
             s.body = self.block(s.body)
             s.orelse = self.block(s.orelse)
         if isinstance(s, gast.For) and not _is_range(s.iter):
-            return self.index_loop(s)
+            return self.container_loop(s)
         return [s]
 
-    def index_loop(self, s):
-        """`for row in X:` iterates the first axis: `for i in range(len(X)): row = X[i]` (over a copy of
-        the name when the body rebinds it, as Python iterates the original object)."""
-        row = s.target.id
-        pre, seq = [], s.iter
-        if not isinstance(seq, gast.Name) or seq.id in assigned_names(s.body) or seq.id == row:
-            seq_name = self.namer.fresh(f"{row}_source")
-            pre.append(assign(seq_name, seq, like=s))
-            seq = name(seq_name)
-        index = self.namer.fresh(f"{row}_index")
-        length = gast.Call(func=name("len"), args=[name(seq.id)], keywords=[])
-        s.iter = located(gast.Call(func=name("range"), args=[length], keywords=[]), s.iter)
-        s.target = name(index, store=True)
-        item = gast.Subscript(value=name(seq.id), slice=name(index), ctx=gast.Load())
-        s.body.insert(0, assign(row, item, like=s))
+    def container_loop(self, s):
+        """`for W, b in params`, `for i, x in enumerate(xs)`, `for a, b in zip(xs, ys)`, `for k, v in
+        d.items()`, `for x in reversed(xs)`: a loop over indices whose body first takes the items."""
+        it, target = s.iter, s.target
+        builtin = isinstance(it, gast.Call) and isinstance(it.func, gast.Name) and \
+            it.func.id in ("enumerate", "zip", "reversed") and \
+            self.source.resolve(it.func) is getattr(builtins, it.func.id)
+        fn = it.func.id if builtin else None
+        method = it.func.attr if isinstance(it, gast.Call) and isinstance(it.func, gast.Attribute) \
+            and it.func.attr in ("items", "values", "keys") and not it.args else None
+        if fn == "enumerate" and isinstance(target, gast.Tuple) and len(target.elts) == 2 and len(it.args) in (1, 2):
+            index, item = target.elts
+            start = it.args[1] if len(it.args) == 2 else None
+            return self.indexed_loop(s, [it.args[0]], [item], index=index, start=start)
+        if fn == "zip" and it.args and not it.keywords and isinstance(target, gast.Tuple) \
+                and len(target.elts) == len(it.args):
+            return self.indexed_loop(s, list(it.args), list(target.elts))
+        if fn == "reversed" and len(it.args) == 1:
+            return self.indexed_loop(s, [it.args[0]], [target], backwards=True)
+        if fn in ("enumerate", "zip"):
+            raise UnsupportedSyntaxError(
+                f"this loop over {fn}(...) is not supported: unpack its items into as many names as it yields "
+                f"('for i, x in enumerate(xs):', 'for a, b in zip(xs, ys):')", self.source.location(it))
+        if method is not None:                              # over a dict: its keys, then d[key]
+            keys = gast.Call(func=name(self.bind("keys_of", runtime.keys_of)), args=[it.func.value], keywords=[])
+            if method == "items" and isinstance(target, gast.Tuple) and len(target.elts) == 2:
+                return self.indexed_loop(s, [keys], [target.elts[0]], by_key=(it.func.value, target.elts[1]))
+            if method == "values":
+                return self.indexed_loop(s, [keys], [], by_key=(it.func.value, target))
+            return self.indexed_loop(s, [keys], [target])
+        return self.indexed_loop(s, [it], [target])
+
+    def indexed_loop(self, s, sequences, targets, index=None, start=None, backwards=False, by_key=None):
+        """`for k in range(n): t0 = seq0[k]; ...` over the shortest sequence, the items unpacked as any
+        assignment is; each sequence is evaluated once (into a name of its own when the body rebinds it)."""
+        pre, seqs = [], []
+        rebound = assigned_names(s.body) | {n for t in targets for n in _store_names(t)}
+        for seq in sequences:
+            if not isinstance(seq, gast.Name) or seq.id in rebound:
+                seq_name = self.namer.fresh(f"{_label(targets)}_source")
+                pre.append(assign(seq_name, seq, like=s))
+                seq = name(seq_name)
+            seqs.append(seq.id)
+        k = self.namer.fresh(f"{_label(targets)}_index")
+        lengths = [gast.Call(func=name("len"), args=[name(q)], keywords=[]) for q in seqs]
+        n = lengths[0] if len(lengths) == 1 else gast.Call(func=name("min"), args=lengths, keywords=[])
+        bounds = [n] if not backwards else [gast.BinOp(left=n, op=gast.Sub(), right=const(1)), const(-1), const(-1)]
+        s.iter = located(gast.Call(func=name("range"), args=bounds, keywords=[]), s.iter)
+        s.target = name(k, store=True)
+        head = []
+        if index is not None:
+            value = name(k) if start is None else gast.BinOp(left=name(k), op=gast.Add(), right=start)
+            head += self.stmt(assign(index, value, like=s))
+        for seq, target in zip(seqs, targets):
+            item = gast.Subscript(value=name(seq), slice=name(k), ctx=gast.Load())
+            head += self.stmt(located(gast.Assign(targets=[target], value=item, type_comment=None), s))
+        if by_key is not None:
+            mapping, value_target = by_key
+            key = targets[0] if targets else None
+            key_value = name(key.id) if isinstance(key, gast.Name) else gast.Subscript(
+                value=name(seqs[0]), slice=name(k), ctx=gast.Load())
+            read = gast.Subscript(value=mapping, slice=key_value, ctx=gast.Load())
+            head += self.stmt(located(gast.Assign(targets=[value_target], value=read, type_comment=None), s))
+        for stmt in head:
+            stmt.s2s_line = getattr(s, "s2s_line", None)
+        s.body = head + s.body
         return pre + [s]
 
     def unpack(self, s):
         """`a, b = x, y` assigns left to right after evaluating the right side: copy what a target clobbers.
-        `a, b = h(x)` keeps h's tuple whole (`h_x = h(x)`, marked `s2s_tuple`) and takes its items."""
-        targets = [t.id for t in s.targets[0].elts]
+        `a, b = h(x)` keeps h's tuple whole (`h_x = h(x)`, marked `s2s_tuple`) and takes its items; any
+        other value (`n, d = X.shape`, `W, b = params[0]`, `a, *rest = xs`, nested targets) is kept in a
+        name and its items taken by index."""
+        pattern = s.targets[0]
+        flat = all(isinstance(t, gast.Name) for t in pattern.elts)
+        if not flat or (not isinstance(s.value, (gast.Call, gast.Tuple)) or
+                        isinstance(s.value, gast.Tuple) and len(s.value.elts) != len(pattern.elts)):
+            return self.unpack_value(s)
+        targets = [t.id for t in pattern.elts]
         if isinstance(s.value, gast.Call):
             func = s.value.func
             whole = self.namer.fresh(f"{getattr(func, 'id', None) or getattr(func, 'attr', 'call')}_result")
@@ -116,6 +176,39 @@ class Desugar:
         for target, value in zip(targets, values):
             out.append(assign(target, _rename(value, renamed), like=s))
         return out
+
+
+    def unpack_value(self, s):
+        pattern, value = s.targets[0], s.value
+        if isinstance(value, gast.Name) and value.id not in _store_names(pattern):
+            whole, out = value.id, []
+        else:
+            whole = self.namer.fresh(f"{_label(pattern.elts)}_pair" if len(pattern.elts) == 2 else "items")
+            out = [assign(whole, value, like=s)]
+        stars = [k for k, t in enumerate(pattern.elts) if isinstance(t, gast.Starred)]
+        if len(stars) > 1:
+            raise UnsupportedSyntaxError("more than one starred target", self.source.location(s))
+        n = len(pattern.elts)
+        for k, target in enumerate(pattern.elts):
+            if isinstance(target, gast.Starred):        # a, *rest, z = xs: rest = xs[1:-1]
+                upper = None if k == n - 1 else const(k + 1 - n)
+                index = gast.Slice(lower=const(k) if k else None, upper=upper, step=None)
+                target = target.value
+            else:
+                index = const(k if not stars or k < stars[0] else k - n)
+            item = gast.Subscript(value=name(whole), slice=index, ctx=gast.Load())
+            out += self.stmt(located(gast.Assign(targets=[target], value=item, type_comment=None), s))
+        return out
+
+
+def _store_names(target):
+    return {n.id for n in gast.walk(target) if isinstance(n, gast.Name)}
+
+
+def _label(targets):
+    """A name for a loop's index or source from its targets: `W_b_index` for `for W, b in params`."""
+    names = [n for t in targets for n in sorted(_store_names(t))][:2]
+    return "_".join(names) or "item"
 
 
 def _is_range(node):

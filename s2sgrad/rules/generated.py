@@ -7,7 +7,8 @@ import numpy as np
 
 from ..runtime import (apply_like, bound_or, broadcast_like, cast_back, cast_tangent, covariance_adjoint,
                        covariance_matrix, eigenvectors_of_symmetric, eigenvectors_of_symmetric_adjoint,
-                       eigenvectors_of_symmetric_tangent, from_last, in_place, in_place_adjoint, lower_half_diagonal,
+                       eigenvectors_of_symmetric_tangent, from_last, in_place, in_place_adjoint, keys_of,
+                       lower_half_diagonal,
                        mirror_lower, norm_hvp, norm_slope, onto_triangle_read, own_tangent, pad_mode, pieces_like,
                        prod_of_others, prod_of_others_derivative, quantile_adjoint, quantile_tangent,
                        singular_vectors, singular_vectors_adjoint, singular_vectors_tangent, slogdet_tangent,
@@ -230,7 +231,7 @@ linear(cast_tangent, "t")
 linear(unbroadcast, "g")
 linear(stacked_tangent, "tangents")
 linear(in_place, "value")
-nondifferentiable(zero_tangent)
+nondifferentiable(zero_tangent, keys_of)
 
 
 # SciPy's rule tables join when the program imports SciPy (s2sgrad/rules/scipy_loader.py). Installed from
