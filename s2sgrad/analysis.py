@@ -258,6 +258,17 @@ def analyze(core, wrt, param_kinds=None, select=None):
         if isinstance(a, gast.Name) and a.id in tuples:
             used_items[a.id] = set(range(tuples[a.id]))
     containers = _containers(assigns, ops, kinds)
+    for s in assigns:                   # the items of a helper's nested tuple that are tuples: containers
+        op = ops[id(s)]
+        if op.kind == "helper" and target_of(s) in tuples:
+            form = result_form(op.fn) or ()
+            containers |= {f"{target_of(s)}[{k}]" for k, f in enumerate(form) if f is not None}
+    for s in assigns:
+        op = ops[id(s)]
+        if op.kind == "getitem" and getattr(op.node, "s2s_item_of_tuple", False) \
+                and f"{op.node.value.id}[{op.node.slice.value}]" in containers:
+            containers.add(target_of(s))
+    containers = _containers(assigns, ops, kinds, containers)
     check_activity(core, assigns, ops, varied, useful, containers)
     info = Analysis(ops, varied, useful, active, kinds, set(), mutated, select, tuples,
                     {t: tuple(sorted(k)) for t, k in used_items.items()}, containers)
@@ -602,10 +613,10 @@ def _kinds(core, assigns, param_kinds):
     return kinds
 
 
-def _containers(assigns, ops, kinds):
+def _containers(assigns, ops, kinds, known=()):
     """Names that may hold a container: parameters passed one, what is read out of one (an item may be a
     container too: params[0] is a pair), copies of them."""
-    names = {n for n, k in kinds.items() if k == CONTAINER}
+    names = {n for n, k in kinds.items() if k == CONTAINER} | set(known)
     changed = True
     while changed:
         changed = False
@@ -710,8 +721,8 @@ def _integer_index(part, kinds):
 def _tuple_length(core, stmt, op):
     """How many values `v = call(...)` holds when the call returns a tuple (0 when it does not): a jvp
     call gives (value, tangent), a gradient with respect to several parameters one per parameter, a
-    helper of the user's what its return statements give. A helper returning nested tuples is refused:
-    its items would not be single values."""
+    helper of the user's what its return statements give (an item that is a tuple itself, as in a jvp's
+    ((a, b), (a_dot, b_dot)), is a container)."""
     if op.kind == "jvpcall":
         return 2
     if op.kind == "derivative":
@@ -720,10 +731,6 @@ def _tuple_length(core, stmt, op):
     if op.kind != "helper":
         return getattr(stmt, "s2s_tuple", None) or 0
     form = result_form(op.fn)
-    if form and any(f is not None for f in form):
-        raise UnsupportedSyntaxError(
-            f"calling {op.fn.__qualname__}, which returns nested tuples, is not supported in a differentiated "
-            "function; return a flat tuple ('return a, b, c')", core.source.location(stmt))
     return len(form) if form else (getattr(stmt, "s2s_tuple", None) or 0)
 
 

@@ -339,6 +339,10 @@ def _last_value(stmts, var):
         if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) and s.targets[0].id == var:
             if var in getattr(s, "s2s_nullable", ()):      # a pullback's result: None or not, at run time
                 return None
+            value = s.value                                 # a copy carries the None of what it copies
+            if isinstance(value, gast.Name) or isinstance(value, gast.IfExp) and isinstance(
+                    value.body, gast.Constant) and value.body.value is None:
+                return None
             verdict = not (isinstance(s.value, gast.Constant) and s.value.value is None)
         elif var in _stores(s):
             return None

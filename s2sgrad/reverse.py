@@ -22,7 +22,7 @@ import inspect
 import gast
 import numpy
 
-from .runtime import add_at, add_field, copy_tree, tree_add, unbroadcast, written, zeros_of
+from .runtime import add_at, add_field, copy_tree, leaf_of, tree_add, unbroadcast, written, zeros_of
 
 from .analysis import (assignments, call_site_kinds, elements, is_setitem, no_rule_error, parameter_defaults,
                        result_form, target_of, template)
@@ -354,8 +354,9 @@ class ReverseTransform:
         params = tuple(p for p in inspect.signature(fn).parameters if self.active_name(op.inputs.get(p)))
         # A helper returning `a, b` is seeded item by item, only the items in use; one returning a tuple it
         # got from a call (`return g(x)`) takes one seed, a tuple of the items' adjoints.
-        flat = v in self.info.tuples and result_form(fn) is not None
-        select = self.info.used_items[v] if flat else None
+        form = result_form(fn) if v in self.info.tuples else None
+        select = None if form is None else tuple(
+            position for k in self.info.used_items[v] for position, _ in _leaf_paths(form)[k])
         s.s2s_split = None
         if params and select != ():
             helper = self.derive_helper(fn, params, call_site_kinds(self.core, self.info, fn, op), select)
@@ -713,10 +714,15 @@ class ReverseTransform:
             return []
         helper, state_var, params = s.s2s_split
         if v in self.info.tuples:
-            items = self.items(v)
-            seeds = [name(self.d(items[k])) if items[k] in state else const(None)    # None: a zero seed
-                     for k in self.info.used_items[v]]
-            if result_form(op.fn) is None:
+            items, form = self.items(v), result_form(op.fn)
+            seeds = []
+            for k in self.info.used_items[v] if form is not None else ():
+                for _, path in _leaf_paths(form)[k]:       # a nested item's leaves: leaf_of(d_item, path)
+                    seed = name(self.d(items[k])) if items[k] in state else const(None)   # None: a zero seed
+                    if path and items[k] in state:
+                        seed = call(name(self.ns.bind("leaf_of", leaf_of)), [seed, const(path)])
+                    seeds.append(seed)
+            if form is None:
                 seeds = [self.output_adjoint(v, state)]
         else:
             seeds = [name(self.d(v))]
@@ -855,6 +861,22 @@ class _Value:
 
     def __init__(self, node, keeps):
         self.node, self.keeps = node, keeps
+
+
+def _leaf_paths(form):
+    """For each item of a returned tuple's nesting `form`, its leaves as (position among all the leaves,
+    path within the item): ((None, None), None) gives [[(0, (0,)), (1, (1,))], [(2, ())]]."""
+    out, position = [], 0
+
+    def walk(f, path):
+        nonlocal position
+        if f is None:
+            position += 1
+            return [(position - 1, path)]
+        return [leaf for k, g in enumerate(f) for leaf in walk(g, path + (k,))]
+    for f in form:
+        out.append(walk(f, ()))
+    return out
 
 
 def _has_names(node):

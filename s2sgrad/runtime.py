@@ -39,6 +39,15 @@ def unbroadcast(g, x):
     return g
 
 
+def leaf_of(tree, path):
+    """The part of an adjoint at `path` (indices into nested lists), None where a part is None (zero)."""
+    for k in path:
+        if tree is None:
+            return None
+        tree = tree[k]
+    return tree
+
+
 def keys_of(d):
     """The keys of a dict, in order (what `for k in d.items()` walks): they carry no derivative."""
     return list(d)
@@ -47,7 +56,7 @@ def keys_of(d):
 def zeros_of(x):
     """Zeros to accumulate the adjoint of `x` into: an array of x's shape and float dtype; for a container
     (a list, a tuple, what np.split returns, a dict, a NamedTuple) one of the same structure, a list for
-    a sequence; None for what carries no derivative (a bool, a string, None, an integer array).
+    a sequence; None for what carries no derivative (a bool, a string, None, an array of bools or strings).
 
     Example:
         >>> zeros_of({"W": np.ones((2, 2)), "n": "relu"})     # {'W': array of zeros, 'n': None}
@@ -60,7 +69,7 @@ def zeros_of(x):
         return {k: zeros_of(v) for k, v in vars(x).items()}
     if x is None or isinstance(x, (bool, np.bool_, str, bytes)):
         return None
-    if isinstance(x, np.ndarray) and x.dtype.kind not in "fiu":
+    if isinstance(x, np.ndarray) and x.dtype.kind not in "fiuc":
         return None
     if isinstance(x, (int, float, np.integer, np.floating)) or np.ndim(x) == 0:
         return np.zeros_like(x, dtype=np.result_type(x, np.float16)) if isinstance(x, np.ndarray) else 0.0

@@ -704,7 +704,7 @@ NUMPY_RULES = [
     (np.linalg.norm, 3, np_norm_pair_keep, [(X2,), (X234,)], 0),
     # shape
     (np.copy, 1, np_copy, [(X2,)], 0),
-    (np.copy, 1, np_copy_method, [(X3,), (X2,)], 0),
+    (np.copy, 2, np_copy_method, [(X3,), (X2,)], 0),
     (np.array, 2, np_array_of_values, [(X3,)], 0),
     (np.linalg.slogdet, 1, la_slogdet_unpacked, [(SLOGDET_A,)], 0),
     (np.linalg.slogdet, 1, la_slogdet_indexed, [(SLOGDET_A,), (np.stack([SLOGDET_A, SLOGDET_A.T * 0.5]),)], 0),

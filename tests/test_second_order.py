@@ -580,6 +580,15 @@ def calls_nested(x):
     return a
 
 
-def test_calling_a_helper_that_returns_nested_tuples_is_refused():
-    with pytest.raises(s2sgrad.UnsupportedSyntaxError, match="nested tuples"):
-        s2sgrad.grad(calls_nested)(0.4)
+def uses_the_nested_items(x):
+    a, (b, c) = nested_values(x)
+    return a * b * c
+
+
+def test_calling_a_helper_that_returns_nested_tuples_is_differentiated_to_second_order():
+    from gradcheck import assert_grad_matches
+    assert s2sgrad.grad(calls_nested)(0.4) == 1.0
+    assert_grad_matches(uses_the_nested_items, 0.4)
+    assert s2sgrad.grad(uses_the_nested_items)(0.4) == pytest.approx(3 * 0.4 ** 2, rel=1e-12)
+    assert s2sgrad.hessian(uses_the_nested_items)(0.4) == pytest.approx(6 * 0.4, rel=1e-12)
+    assert s2sgrad.hessian(calls_nested)(0.4) == 0.0

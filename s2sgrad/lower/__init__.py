@@ -52,6 +52,7 @@ def lower(source):
         _tag(stmt, lambda node: source.line_text(node), source.origin)
     body = [stmt for stmt in source.node.body if not _is_docstring(stmt)]
     body = Lift(source).block(body)
+    namer.taken.update(source.namespace)          # the lifted functions' names mean them: never temporaries
     body = Desugar(source, namer).block(body)
     body = _private_copies(source, body) + body
     last = body[-1] if body else None

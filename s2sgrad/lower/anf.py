@@ -344,7 +344,10 @@ class ANF:
         args = list(node.args)
         if method in SHAPE_VARARGS and len(args) > 1:
             args = [gast.Tuple(elts=args, ctx=gast.Load())]
-        call = gast.Call(func=self.reference(fn), args=[node.func.value] + args, keywords=list(node.keywords))
+        keywords = list(node.keywords)
+        if method == "copy" and not any(k.arg == "order" for k in keywords):   # ndarray.copy() is C-ordered,
+            keywords.append(gast.keyword(arg="order", value=const("C")))      # np.copy keeps the layout
+        call = gast.Call(func=self.reference(fn), args=[node.func.value] + args, keywords=keywords)
         return located(call, node)
 
     def reference(self, obj):

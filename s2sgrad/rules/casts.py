@@ -18,8 +18,8 @@ def flatten(y, x):
     d[x] = np.reshape(d[y], np.shape(x))
 
 
-@adjoint(np.copy)
-def copy(y, x):
+@adjoint(np.copy, inert=("order",))
+def copy(y, x, order="K"):
     d[x] = d[y]
 
 
