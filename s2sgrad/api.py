@@ -18,7 +18,7 @@ import numpy as np
 
 from .errors import SourceUnavailableError
 from .frontend import is_library, unwrap
-from . import compose, primitives
+from . import compose, primitives, trees
 from .pipeline import derive
 
 
@@ -231,6 +231,10 @@ def _output_seed(fn, value):
         raise ValueError(
             f"grad needs a scalar output, but {fn.__qualname__} returned a tuple of {len(value)} "
             f"values; use vjp with a tuple of {len(value)} cotangents")
+    if isinstance(value, (list, dict)):
+        raise ValueError(
+            f"grad needs a scalar output, but {fn.__qualname__} returned a {type(value).__name__}; use vjp "
+            f"with a cotangent of the same structure (or jacobian)")
     shape = value.shape if isinstance(value, np.ndarray) else np.shape(value)
     if not shape:
         return None
@@ -332,11 +336,10 @@ def _check_differentiable(fn, name, x):
                         "differentiable; pass a floating-point array (x.astype(float))")
     if isinstance(x, (np.ndarray, numbers.Real)):
         return
-    if isinstance(x, (list, tuple, dict)):      # a container (pytree): each leaf is checked the same way
+    if trees.is_container(x):                   # a container (pytree): each leaf is checked the same way
         for key, leaf in (x.items() if isinstance(x, dict) else enumerate(x)):
-            if leaf is None or isinstance(leaf, (str, bytes, bool, np.bool_)):
-                continue                          # carries no derivative: its gradient is None
-            _check_differentiable(fn, f"{name}[{key!r}]", leaf)
+            if trees.carries_derivative(leaf):    # else its gradient is None
+                _check_differentiable(fn, f"{name}[{key!r}]", leaf)
         return
     raise TypeError(f"cannot differentiate {fn.__qualname__} with respect to {name!r}: it is a "
                     f"{type(x).__name__}; pass a float or a NumPy array of floats")
@@ -346,9 +349,9 @@ def _like(g, x):
     """The gradient `g` given the type, shape and dtype of its argument `x` (None, a zero a pullback knew
     of, is zeros); for a container, one of the same structure and types (a dict for a dict, a NamedTuple
     for a NamedTuple), None where a leaf carries no derivative (a string, None, a bool)."""
-    if isinstance(x, (list, tuple, dict)):
+    if trees.is_container(x):
         return _tree_like(g, x)
-    if x is None or isinstance(x, (str, bytes, bool, np.bool_)):
+    if not trees.carries_derivative(x):
         return None
     if g is None:
         g = 0.0
@@ -371,12 +374,9 @@ def _like(g, x):
 
 
 def _tree_like(g, x):
-    if isinstance(x, dict):
-        return type(x)((k, _like(None if g is None else g[k], v)) for k, v in x.items())
-    items = [_like(None if g is None else g[k], v) for k, v in enumerate(x)]
-    if isinstance(x, tuple) and hasattr(x, "_fields"):           # a NamedTuple
-        return type(x)(*items)
-    return type(x)(items)
+    """`_like` leaf by leaf: the adjoint g of a container (None, a zero, or one indexed like x) as x is."""
+    positions = x if isinstance(x, dict) else range(len(x))
+    return trees.like(x, [_like(None if g is None else g[k], x[k]) for k in positions])
 
 
 def value_and_grad(fn, wrt=0):
@@ -457,12 +457,27 @@ class _Jvp:
             raise ValueError(f"jvp with respect to {code.names} needs a tuple of {len(code.names)} tangents")
         arguments = code.arguments(args, {})
         inputs = code.inputs(arguments)
-        tangents = [_direction(dx, x, f"the tangent of {n!r}", repr(n))
-                    for n, x, dx in zip(code.names, inputs, tangents)]
+        try:
+            tangents = [_direction(dx, x, f"the tangent of {n!r}", repr(n))
+                        for n, x, dx in zip(code.names, inputs, tangents)]
+        except (TypeError, ValueError):
+            _refuse_tuple_of_one(code, given, inputs, "jvp", "tangent")
+            raise
         derived = code.specialised(arguments)
         value, tangent = derived.function(*args, **dict(zip(derived.tangents, tangents)))
         (tangent,) = _owned([_tangent_like(tangent, value)], lambda: _held(args, (given, value), tangents))
         return value, tangent
+
+
+def _refuse_tuple_of_one(code, given, inputs, entry, noun):
+    """Called when the direction `given` for a single `wrt` did not fit its argument: if it is a tuple of
+    one (JAX's `jvp(f, (p,), (t,))`), say that s2sgrad takes it bare, as `grad` returns a bare gradient
+    (a list or tuple argument has a tuple of one as its own structure: nothing to say then)."""
+    if code.single and isinstance(given, tuple) and len(given) == 1 and not isinstance(inputs[0], (list, tuple)):
+        name = code.names[0]
+        raise ValueError(f"{entry} with respect to the single parameter {name!r} takes its {noun} bare, "
+                         f"{entry}(f, args, v), not a tuple of one (v,); a tuple of {noun}s goes with a tuple "
+                         f"wrt, such as wrt=({name!r},)") from None
 
 
 def _positional_arguments(args, entry):
@@ -481,39 +496,56 @@ def _leaves(value, form):
     return [leaf for v, f in zip(value, form) for leaf in _leaves(v, f)]
 
 
-def _direction(v, x, what, of):
+def _direction(v, x, what, of, path=""):
     """A cotangent, tangent or vector `v` the caller gives for the value `x` (an output or an argument),
     as one of x's type, shape and float dtype: lists and integers are converted (an integer output gets
-    a float cotangent), anything but real numbers is refused. `what` names v and `of` names x in errors."""
+    a float cotangent), anything but real numbers is refused. For a container x, v has its structure (a
+    list and a tuple stand for each other; a dict has the same keys), and None at a leaf means zero; v
+    is ignored where x carries no derivative (a string, None, a bool). `what` names v and `of` names x
+    in errors, `path` the part of both being read (`['W'][0]`)."""
     if type(v) is float and (type(x) is float or type(x) is np.float64):
         return v                                        # the usual cases: nothing to convert
     if type(v) is np.ndarray and type(x) is np.ndarray and v.dtype == x.dtype and v.shape == x.shape \
             and v.dtype.kind == "f":
         return v
-    if isinstance(x, tuple):
-        if not isinstance(v, tuple) or len(v) != len(x):
-            raise ValueError(f"{of} is a tuple of {len(x)} values: {what} must be a tuple of {len(x)} too")
-        return tuple(_direction(vi, xi, what, of) for vi, xi in zip(v, x))
-    if isinstance(x, list):
+    at = f" at {path}" if path else ""
+    if trees.is_container(x):
+        if v is None and path:
+            return _zeros(x)
+        if isinstance(x, dict):
+            if not isinstance(v, dict) or set(v) != set(x):
+                expected = ", ".join(map(repr, trees.keys(x)))
+                if not isinstance(v, dict):
+                    found = f"not a {type(v).__name__}"
+                else:
+                    missing, extra = [k for k in x if k not in v], [k for k in v if k not in x]
+                    found = "; ".join(part for part in (
+                        "missing " + ", ".join(map(repr, missing)) if missing else "",
+                        "not " + ", ".join(map(repr, extra)) if extra else "") if part)
+                raise ValueError(f"{of}{at} is a dict with keys {expected}: {what}{at} must be a dict with those "
+                                 f"keys ({found})")
+            return trees.like(x, [_direction(v[k], x[k], what, of, f"{path}[{k!r}]") for k in x])
+        kind = "tuple" if isinstance(x, tuple) else "list"
         if not isinstance(v, (list, tuple)) or len(v) != len(x):
-            raise ValueError(f"{of} is a list of {len(x)} values: {what} must be a list of {len(x)} too")
-        return [_direction(vi, xi, what, of) for vi, xi in zip(v, x)]
-    if isinstance(x, dict):
-        if not isinstance(v, dict) or set(v) != set(x):
-            raise ValueError(f"{of} is a dict with keys {sorted(map(str, x))}: {what} must have those keys")
-        return {k: _direction(v[k], xi, what, of) for k, xi in x.items()}
-    if x is None or isinstance(x, (str, bytes, bool, np.bool_)):
+            found = f"has {len(v)}" if isinstance(v, (list, tuple)) else f"is a {type(v).__name__}"
+            raise ValueError(f"{of}{at} is a {kind} of {len(x)} values: {what}{at} must be a {kind} of {len(x)} "
+                             f"too ({found})")
+        items = [_direction(vi, xi, what, of, f"{path}[{k}]") for k, (vi, xi) in enumerate(zip(v, x))]
+        return trees.like(x, items)
+    if not trees.carries_derivative(x):
         return None
+    if v is None and path:                              # a zero leaf of a container
+        return _zeros(x)
     try:
         array = v if isinstance(v, np.ndarray) else np.asarray(v)
     except (TypeError, ValueError):                     # a ragged list
         array = None
     if array is None or array.dtype.kind not in "biuf":
         found = "complex" if array is not None and array.dtype.kind == "c" else f"a {type(v).__name__}"
-        raise TypeError(f"{what} must be a float or an array of floats of the shape of {of}, not {found} "
+        raise TypeError(f"{what}{at} must be a float or an array of floats of the shape of {of}{at}, not {found} "
                         f"({v!r:.60})")
     if array.shape != np.shape(x):
-        raise ValueError(f"{what} has shape {array.shape}, but {of} has shape {np.shape(x)}")
+        raise ValueError(f"{what}{at} has shape {array.shape}, but {of}{at} has shape {np.shape(x)}")
     if isinstance(x, np.ndarray):
         template = x if x.dtype.kind == "f" else np.broadcast_to(0.0, x.shape)
     elif isinstance(x, np.floating) or type(x) is float:
@@ -523,11 +555,28 @@ def _direction(v, x, what, of):
     return _like(v if isinstance(v, (np.ndarray, np.generic, numbers.Real)) else array, template)
 
 
+def _zeros(x):
+    """A zero direction for the value `x`, of its structure, shape and float dtype (None where a leaf
+    carries no derivative): what None stands for inside a container of cotangents or tangents."""
+    if trees.is_container(x):
+        return trees.rebuild(x, [_zeros(leaf) for _, leaf in trees.leaves(x)])
+    if not trees.carries_derivative(x):
+        return None
+    if isinstance(x, (np.ndarray, np.generic)):
+        zero = np.zeros(x.shape, x.dtype if x.dtype.kind == "f" else np.float64)
+        return zero if isinstance(x, np.ndarray) else zero[()]
+    return 0.0
+
+
 def _tangent_like(tangent, value):
-    """The tangent shaped like the value: a tuple for a tuple (as returned), float for a float, a float
-    tangent of its shape for an integer output."""
-    if isinstance(value, tuple):
-        return tuple(_tangent_like(t, v) for t, v in zip(tangent, value))
+    """The tangent shaped like the value: a container of the value's structure and types for a container
+    (None where it carries no derivative), float for a float, a float tangent of its shape for an integer
+    output, zeros for a None (no dependence on the inputs)."""
+    if trees.is_container(value):
+        positions = value if isinstance(value, dict) else range(len(value))
+        return trees.like(value, [_tangent_like(trees.at(tangent, (k,)), value[k]) for k in positions])
+    if not trees.carries_derivative(value):
+        return None
     if np.asarray(value).dtype.kind != "f":
         return _like(tangent, np.zeros(np.shape(value)) if np.ndim(value) else 0.0)
     return _like(tangent, value)
@@ -546,24 +595,19 @@ class _Vjp:
         derived = code.specialised(arguments)
         value, saved = derived.function(*args, **kwargs)
         state = {"saved": saved, "fresh": True}
-        outputs = value if isinstance(value, tuple) else (value,)
 
         def pullback(cotangent):
-            if isinstance(value, tuple) and (not isinstance(cotangent, tuple) or len(cotangent) != len(value)):
-                raise ValueError(f"{code.fn.__qualname__} returns a tuple of {len(value)} values: pass a tuple "
-                                 f"of {len(value)} cotangents")
-            given = cotangent if isinstance(value, tuple) else (cotangent,)
-            where = [f" {k}" if isinstance(value, tuple) else "" for k in range(len(outputs))]
-            cotangents = tuple(_direction(ct, out, f"the cotangent{w}", f"the output{w} of {code.fn.__qualname__}")
-                               for ct, out, w in zip(given, outputs, where))
+            # A cotangent has the output's structure (a tuple for a tuple, a dict for a dict, nested);
+            # the generated pullback takes one seed per leaf of the return statement's tuple display
+            # (derived.form) and a container it returns whole as one seed.
+            checked = _direction(cotangent, value, "the cotangent", f"the output of {code.fn.__qualname__}")
             if not state["fresh"] and derived.restores:      # the last pullback put arrays back: redo
                 state["saved"] = derived.function(*args, **kwargs)[1]
             state["fresh"] = False
-            seeds = _leaves(cotangents if isinstance(value, tuple) else cotangents[0], derived.form)
-            grads = derived.pullback(state["saved"], *seeds)
+            grads = derived.pullback(state["saved"], *_leaves(checked, derived.form))
             grads = (grads,) if len(code.names) == 1 else grads
             grads = _owned([_like(g, x) for g, x in zip(grads, inputs)],
-                           lambda: _held(args, kwargs.values(), (value,), given, cotangents))
+                           lambda: _held(args, kwargs.values(), (value, cotangent, checked)))
             return grads[0] if code.single else tuple(grads)
 
         return value, pullback
@@ -610,8 +654,12 @@ class _Hvp:
             raise ValueError(f"hvp with respect to {code.names} needs a tuple of {len(code.names)} vectors")
         arguments = code.arguments(args, {})
         inputs = code.inputs(arguments)
-        vectors = [_direction(v, x, f"the vector for {n!r}", repr(n))
-                   for n, x, v in zip(code.names, inputs, vectors)]
+        try:
+            vectors = [_direction(v, x, f"the vector for {n!r}", repr(n))
+                       for n, x, v in zip(code.names, inputs, vectors)]
+        except (TypeError, ValueError):
+            _refuse_tuple_of_one(code, given, inputs, "hvp", "vector")
+            raise
         forward, reverse = compose.hvp_code(code.fn, code.names, compose.kinds_of(arguments))
         (value, _), grads = reverse.function(*args, **dict(zip(forward.tangents, vectors)))
         if np.ndim(value) != 0:
@@ -638,8 +686,14 @@ def hessian(fn, wrt=0):
     `arg.shape + arg.shape`, or for a tuple `wrt` a tuple of rows of blocks `H[i][j]` of shape
     `arg_i.shape + arg_j.shape` (as JAX's hessian). Built from one Hessian-vector product per entry.
 
+    For a container argument the Hessian is a container of containers, as in JAX: `H["W"]["b"]` has
+    shape `W.shape + b.shape` (None where a leaf carries no derivative); with a tuple `wrt`,
+    `H[i][path_i][j][path_j]`.
+
     Example:
         >>> hessian(f)(np.ones(3))       # a 3x3 symmetric array
+        >>> hessian(loss)({"W": np.ones((2, 3)), "b": np.zeros(2)})["W"]["b"].shape
+        (2, 3, 2)
     """
     products = _Hvp(fn, wrt)
     code = products.code
@@ -647,27 +701,24 @@ def hessian(fn, wrt=0):
     def hessian_fn(*args):
         arguments = code.arguments(args, {})
         inputs = code.inputs(arguments)
-        zeros = [np.zeros(np.shape(x), np.result_type(x, float)) if np.ndim(x) else _like(0.0, x) for x in inputs]
-        blocks = [[[] for _ in inputs] for _ in inputs]
-        for j, x in enumerate(inputs):
-            for e in _basis(x):
-                vectors = zeros[:j] + [e] + zeros[j + 1:]
-                column = products(args, vectors[0] if code.single else tuple(vectors))
-                column = (column,) if code.single else column
-                for i, c in enumerate(column):
-                    blocks[i][j].append(np.asarray(c))
-        if not any(np.size(x) for x in inputs):     # no product ran: one at zero checks the output is a scalar
+        columns = {}                # (j, q) -> per direction, the leaves of each row argument's product
+        for j, q, vectors in _directions(inputs):
+            column = products(args, vectors[0] if code.single else tuple(vectors))
+            column = (column,) if code.single else column
+            columns.setdefault((j, q), []).append([[leaf for _, leaf in trees.leaves(c)] for c in column])
+        if not columns:             # no product ran: one at zero checks the output is a scalar
+            zeros = [_zeros(x) for x in inputs]
             products(args, zeros[0] if code.single else tuple(zeros))
+        flat = [[leaf for _, leaf in trees.leaves(x)] for x in inputs]
 
-        def block(i, j):
-            xi, xj = inputs[i], inputs[j]
-            shape, dtype = np.shape(xi) + np.shape(xj), _float_type(xi, xj)
-            if not blocks[i][j]:                    # x_j is empty
-                return np.zeros(shape, dtype)
-            h = np.stack(blocks[i][j], axis=-1).reshape(shape).astype(dtype)
+        def block(i, p, j, q):
+            xi, xj = flat[i][p], flat[j][q]
+            parts = [np.asarray(products_[i][p]) for products_ in columns.get((j, q), ())]
+            h = _stacked(parts, -1, np.shape(xi) + np.shape(xj), _float_type(xi, xj))
             return _like(h, xi) if np.ndim(xi) == 0 and np.ndim(xj) == 0 else h    # float in, float out
-        rows = tuple(tuple(block(i, j) for j in range(len(inputs))) for i in range(len(inputs)))
-        return rows[0][0] if code.single else rows
+
+        rows = _nested(inputs, inputs, block, code.single)
+        return rows[0] if code.single else tuple(rows)
 
     return _derivative(hessian_fn, code, "hessian")
 
@@ -676,11 +727,20 @@ def jacobian(fn, wrt=0, mode="auto"):
     """A function returning the Jacobian of `fn` at its arguments: an array of shape
     `out.shape + arg.shape` (a tuple of them for a tuple `wrt`).
 
+    Containers nest as in JAX, the output's structure outside and the argument's inside: for a function
+    returning a tuple, list or dict (nested), one entry per output leaf; for a container argument, one
+    entry per argument leaf, `out_leaf.shape + arg_leaf.shape`; with a tuple `wrt`, a tuple per output
+    leaf. A leaf that carries no derivative (a string, None, a bool) has None. An entry between a scalar
+    output and a Python float argument is a float.
+
     mode "forward" runs the forward-mode code once per input entry, "reverse" the reverse-mode
     code once per output entry, "auto" whichever runs fewer times.
 
     Example:
         >>> jacobian(f)(np.ones(3))          # shape out.shape + (3,)
+        >>> J = jacobian(lambda p: (p["W"] @ x, np.sum(p["b"])))({"W": np.ones((2, 3)), "b": np.zeros(2)})
+        >>> J[0]["W"].shape, J[1]["b"].shape
+        ((2, 2, 3), (2,))
     """
     if mode not in ("auto", "forward", "reverse"):
         raise ValueError(f"mode must be 'auto', 'forward' or 'reverse', not {mode!r}")
@@ -692,27 +752,55 @@ def jacobian(fn, wrt=0, mode="auto"):
         inputs = code.inputs(arguments)
         chosen = mode
         if mode == "auto":
-            entries_in, entries_out = sum(np.size(x) for x in inputs), _output_size(code.fn, code.fn(*args))
+            entries_in, entries_out = _entries(inputs), _entries(code.fn(*args))
             chosen = "forward" if entries_in < entries_out else "reverse"
         if chosen == "forward":
-            jacobians = _forward_jacobian(forward, args, inputs)
+            value, block = _forward_jacobian(forward, args, inputs)
         else:
-            jacobians = _reverse_jacobian(backward, args, inputs)
-        return jacobians[0] if code.single else tuple(jacobians)
+            value, block = _reverse_jacobian(backward, args, inputs)
+        return _nested([value], inputs, lambda _, o, k, q: block(o, k, q), code.single)[0]
 
     return _derivative(jacobian_fn, code, "jacobian")
 
 
-def _output_size(fn, value):
-    """The number of entries of a Jacobian's output, refusing a tuple output."""
-    if isinstance(value, tuple):
-        raise ValueError(f"jacobian of {fn.__qualname__}, which returns a tuple of {len(value)} values, is not "
-                         "supported yet; take the jacobian of a function returning one of them")
-    return np.size(value)
+def _entries(tree):
+    """The number of entries of the leaves of `tree` that carry a derivative."""
+    return sum(np.size(leaf) for _, leaf in trees.leaves(tree) if trees.carries_derivative(leaf))
+
+
+def _nested(rows, columns, block, single):
+    """The Jacobian or Hessian of the values `rows` with respect to the arguments `columns`, nested as JAX
+    nests it: each row value's structure outside, with at each of its leaves (None where it carries no
+    derivative) the column argument's structure (a tuple of them unless `single`) holding
+    `block(i, p, j, q)`, the block of leaf p of row i and leaf q of argument j."""
+    def per_leaf(i, p, leaf):
+        if not trees.carries_derivative(leaf):
+            return None
+        inner = [trees.rebuild(x, [block(i, p, j, q) if trees.carries_derivative(xq) else None
+                                   for q, (_, xq) in enumerate(trees.leaves(x))])
+                 for j, x in enumerate(columns)]
+        return inner[0] if single else tuple(inner)
+
+    return [trees.rebuild(row, [per_leaf(i, p, leaf) for p, (_, leaf) in enumerate(trees.leaves(row))])
+            for i, row in enumerate(rows)]
+
+
+def _directions(inputs):
+    """(k, q, directions) for each unit direction in the arguments `inputs`, in order: `directions` holds
+    one direction per argument, zeros but for one entry of the leaf q (in `trees.leaves` order) of
+    argument k, which is one."""
+    zeros = [_zeros(x) for x in inputs]
+    for k, x in enumerate(inputs):
+        zero_leaves = [leaf for _, leaf in trees.leaves(zeros[k])]
+        for q, (_, leaf) in enumerate(trees.leaves(x)):
+            if trees.carries_derivative(leaf):
+                for e in _basis(leaf):
+                    direction = trees.rebuild(x, zero_leaves[:q] + [e] + zero_leaves[q + 1:])
+                    yield k, q, zeros[:k] + [direction] + zeros[k + 1:]
 
 
 def _basis(x):
-    """The unit tangents of an argument, in C order, each of its shape and dtype."""
+    """The unit tangents of a leaf, in C order, each of its shape and float dtype."""
     if np.ndim(x) == 0:
         yield _like(1.0, x)
         return
@@ -731,34 +819,57 @@ def _stacked(parts, axis, shape, dtype):
 
 
 def _forward_jacobian(forward, args, inputs):
-    """One jvp per input entry (the columns of the Jacobian)."""
+    """(value, block) from one jvp per input entry (the columns of the Jacobian); block(o, k, q) is the
+    block of output leaf o and leaf q of argument k."""
     single = forward.code.single
-    zeros = [_like(0.0, x) if np.ndim(x) == 0 else np.zeros(np.shape(x), np.result_type(x, float)) for x in inputs]
-    value, columns = None, []
-    for k, x in enumerate(inputs):
-        columns.append([])
-        for e in _basis(x):
-            tangents = zeros[:k] + [e] + zeros[k + 1:]
-            value, column = forward(args, tangents[0] if single else tuple(tangents))
-            _output_size(forward.code.fn, value)
-            columns[k].append(np.asarray(column))
-    if value is None:                   # every input is empty: one jvp gives the output's shape
+    value, columns = None, {}                   # (k, q) -> per direction, the leaves of the output tangent
+    for k, q, tangents in _directions(inputs):
+        value, tangent = forward(args, tangents[0] if single else tuple(tangents))
+        columns.setdefault((k, q), []).append([leaf for _, leaf in trees.leaves(tangent)])
+    if value is None:                           # every input is empty: one jvp gives the output's shape
+        zeros = [_zeros(x) for x in inputs]
         value, _ = forward(args, zeros[0] if single else tuple(zeros))
-    _output_size(forward.code.fn, value)
-    return [_stacked(c, -1, np.shape(value) + np.shape(x), _float_type(value, x)) for c, x in zip(columns, inputs)]
+    outputs = [leaf for _, leaf in trees.leaves(value)]
+    flat = [[leaf for _, leaf in trees.leaves(x)] for x in inputs]
+
+    def block(o, k, q):
+        y, x = outputs[o], flat[k][q]
+        parts = [np.asarray(leaves[o]) for leaves in columns.get((k, q), ())]
+        return _scalar_entry(_stacked(parts, -1, np.shape(y) + np.shape(x), _float_type(y, x)), y, x)
+
+    return value, block
 
 
 def _reverse_jacobian(backward, args, inputs):
-    """One forward sweep, then one pullback per output entry (the rows of the Jacobian)."""
+    """(value, block) from one forward sweep, then one pullback per output entry (the rows of the
+    Jacobian); block(o, k, q) as in _forward_jacobian."""
     value, pullback = backward(args, {})
-    _output_size(backward.code.fn, value)
-    rows = [[] for _ in inputs]
-    for seed in _basis(value):
-        grads = pullback(seed)
-        grads = (grads,) if backward.code.single else grads
-        for row, g in zip(rows, grads):
-            row.append(np.asarray(g))
-    return [_stacked(row, 0, np.shape(value) + np.shape(x), _float_type(value, x)) for row, x in zip(rows, inputs)]
+    outputs = [leaf for _, leaf in trees.leaves(value)]
+    rows = {}                                   # o -> per direction, the leaves of each argument's gradient
+    for o, y in enumerate(outputs):
+        if not trees.carries_derivative(y):
+            continue
+        others = [None] * len(outputs)          # None in a container of cotangents is a zero
+        for e in _basis(y):
+            grads = pullback(trees.rebuild(value, others[:o] + [e] + others[o + 1:]))
+            grads = (grads,) if backward.code.single else grads
+            rows.setdefault(o, []).append([[leaf for _, leaf in trees.leaves(g)] for g in grads])
+    flat = [[leaf for _, leaf in trees.leaves(x)] for x in inputs]
+
+    def block(o, k, q):
+        y, x = outputs[o], flat[k][q]
+        parts = [np.asarray(grads[k][q]) for grads in rows.get(o, ())]
+        return _scalar_entry(_stacked(parts, 0, np.shape(y) + np.shape(x), _float_type(y, x)), y, x)
+
+    return value, block
+
+
+def _scalar_entry(h, y, x):
+    """A Jacobian block `h` between a scalar output y and a scalar argument x as x is (float in, float
+    out: a Python float for a Python number, a NumPy scalar for one); any other block as it is."""
+    if np.ndim(y) or isinstance(x, np.ndarray) or np.ndim(x):
+        return h
+    return h[()] if isinstance(x, np.generic) else float(h)
 
 
 def _float_type(value, x):

@@ -3,6 +3,8 @@
 Each differentiated argument is checked element by element, and an array argument also along a
 few random unit directions u (the directional derivative by central differences against
 <grad, u>). The directions come from a generator with a fixed seed, so a check is deterministic.
+A container argument (a dict, list or tuple of arrays and floats, nested) is checked leaf by leaf,
+each leaf as an argument of its own.
 
 Example:
     >>> def loss(W, x):
@@ -17,6 +19,7 @@ import inspect
 
 import numpy as np
 
+from . import trees
 from .api import _plain, _wrt_names, grad
 from .errors import GradientCheckError
 
@@ -32,12 +35,15 @@ def check_grad(fn, *args, wrt=0, eps=1e-6, rtol=1e-5, atol=1e-8):
     (unit length) when |<grad, u> - fd_u| <= atol * sum|u| + rtol * sum|fd * u|. The finite
     differences run on float64 copies of the floating-point inputs, so float32 and float16
     arguments are differentiated numerically in float64 while s2sgrad's gradient keeps their
-    dtype: give those a looser `rtol`.
+    dtype: give those a looser `rtol`. Every leaf of a container argument that carries a derivative
+    is checked the same way, and named by its path in the report (`params['W'][0, 1]`).
 
     Example:
         >>> def f(x, a):
         ...     return math.sin(x) * a
         >>> s2sgrad.check_grad(f, 0.5, 0.9, wrt=("x", "a"))
+        True
+        >>> s2sgrad.check_grad(lambda p: np.sum(p["W"] ** 2) * p["s"], {"W": np.ones(3), "s": 0.5})
         True
     """
     plain = _plain(fn)             # a library function is refused as grad refuses it
@@ -57,13 +63,26 @@ def check_grad(fn, *args, wrt=0, eps=1e-6, rtol=1e-5, atol=1e-8):
         finally:
             inputs.arguments[name] = saved
 
+    def value_at_leaf(name, path, x):
+        """fn at the float64 inputs, with the leaf at `path` of the container argument `name` replaced."""
+        return value_at(name, trees.replaced(inputs.arguments[name], path, x))
+
     rng = np.random.default_rng(SEED)
     reports, failed = [], False
     for name, g in zip(names, grads):
-        report, ok = _check_argument(name, functools.partial(value_at, name), inputs.arguments[name], g,
-                                     rng, eps, rtol, atol)
-        reports.append(report)
-        failed = failed or not ok
+        x = inputs.arguments[name]
+        if not trees.is_container(x):
+            report, ok = _check_argument(name, functools.partial(value_at, name), x, g, rng, eps, rtol, atol)
+            reports.append(report)
+            failed = failed or not ok
+            continue
+        for path, leaf in trees.leaves(x):
+            if trees.carries_derivative(leaf):
+                report, ok = _check_argument(name + trees.path_text(x, path),
+                                             functools.partial(value_at_leaf, name, path), leaf,
+                                             trees.at(g, path), rng, eps, rtol, atol)
+                reports.append(report)
+                failed = failed or not ok
     if failed:
         wrt_text = names[0] if single else names
         raise GradientCheckError(
@@ -74,7 +93,9 @@ def check_grad(fn, *args, wrt=0, eps=1e-6, rtol=1e-5, atol=1e-8):
 
 
 def _float64(value):
-    """A float64 copy of a floating-point input; any other input as it is."""
+    """A float64 copy of a floating-point input (of each leaf of a container); any other input as it is."""
+    if trees.is_container(value):
+        return trees.rebuild(value, [_float64(leaf) for _, leaf in trees.leaves(value)])
     if isinstance(value, np.ndarray) and value.dtype.kind == "f":
         return value.astype(np.float64)
     if isinstance(value, np.floating):
