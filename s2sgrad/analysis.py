@@ -28,10 +28,17 @@ from .errors import NoGradientRuleError, UnsupportedSyntaxError
 from .compose import is_known
 from .frontend import LOCAL, NOT_FOUND, InstanceOf, Known, is_library, parse, unresolved, unwrap
 from .lower import BINOPS, UNARYOPS, lower
-from .syntax import leaves
+from .syntax import assign, const, leaves, name
 
 SCALAR, UNKNOWN = "scalar", "unknown"       # and "ndim:2": an array of that many dimensions (a parameter)
 CONTAINER = "container"                     # a list, tuple or dict (of arrays, ...): a parameter
+CONTAINER_COPIES = {copy.copy, copy.deepcopy}       # of a container: a container
+# Rules whose result is a list of arrays: its adjoint is a list too, added up item by item (tree_add), never
+# by list `+`, which would concatenate.
+SEQUENCE_RESULTS = {f for f in (numpy.split, numpy.array_split, numpy.hsplit, numpy.vsplit, numpy.dsplit,
+                                numpy.meshgrid, numpy.broadcast_arrays, getattr(numpy, "unstack", None))
+                    if f is not None}
+LIST_UPDATES = {runtime.append: ("xs", "x"), runtime.insert: ("xs", "i", "x"), runtime.pop: ("xs", "i")}
 SCALAR_BUILTINS = {builtins.float, builtins.int, builtins.len, builtins.round, builtins.abs,
                    builtins.min, builtins.max, builtins.bool}
 
@@ -41,6 +48,7 @@ class Op:
     """What one right-hand side computes."""
 
     kind: str                       # copy | const | opaque | rule | helper | norule | getitem | setitem
+                                    # | pack (a list, tuple or dict display) | update (hs.append(x), ...)
     node: gast.expr
     inputs: dict = field(default_factory=dict)   # parameter name -> atom (rule or helper)
     rule: object = None
@@ -52,6 +60,10 @@ class Op:
         one of them carries a derivative)."""
         if self.kind in ("copy", "getitem"):
             return [self.node if self.kind == "copy" else self.node.value]
+        if self.kind == "pack":
+            return list(self.inputs.values())
+        if self.kind == "update":           # the list and the item it takes (pop takes none)
+            return [self.inputs[p] for p in ("xs", "x") if p in self.inputs]
         if self.kind == "rule":
             return [a for p in self.rule.differentiable() for a in elements(self.inputs[p])]
         if self.kind == "getattr":          # a container's field (p.W of a NamedTuple); refused off containers
@@ -68,6 +80,10 @@ class Op:
             if getattr(self.node, "s2s_item_of_tuple", False):
                 return []
             return [("index", index_names(self.node.slice))]
+        if self.kind == "pack" and isinstance(self.node, gast.Dict):
+            return [("index", {k.id for k in self.node.keys if isinstance(k, gast.Name)})]
+        if self.kind == "update" and "i" in self.inputs:
+            return [("index", index_names(self.inputs["i"]))]
 
         if self.kind == "rule":
             skipped = set(self.rule.inputs) - set(self.rule.differentiable()) - set(getattr(self.rule, "inert", ()))
@@ -104,6 +120,9 @@ def operation(core, value):
         return Op("copy", value)
     if isinstance(value, gast.Attribute) and getattr(value, "s2s_getattr", False):
         return Op("getattr", value, {"x": value.value})      # an attribute of a value: no derivative
+    if isinstance(value, (gast.List, gast.Tuple, gast.Dict)):
+        items = value.values if isinstance(value, gast.Dict) else value.elts
+        return Op("pack", value, {str(k): item for k, item in enumerate(items)})
     if isinstance(value, (gast.Constant, gast.Attribute)):
         return Op("const", value)
     if isinstance(value, gast.Subscript):
@@ -118,6 +137,8 @@ def operation(core, value):
         if obj is NOT_FOUND or obj is LOCAL:
             callee = value.func if isinstance(value.func, gast.Name) else None      # a temporary is NOT_FOUND
             return Op("norule", value, _positional(value), fn=None, callee=callee)
+        if _hashable_in(obj, LIST_UPDATES):                            # hs = append(hs, x): hs.append(x)
+            return Op("update", value, dict(zip(LIST_UPDATES[obj], value.args)), fn=obj)
         if rules.lookup(obj) or rules.is_nondifferentiable(obj):     # x.shape lowers to np.shape(x) here
             return _primitive(obj, value, value.args, keywords)
         if hasattr(obj, "__s2sgrad_derivative__"):                       # df(x) with df = grad(f)
@@ -196,6 +217,57 @@ class Analysis:
         return False
 
 
+def _repack_whole_tuples(core, assigns, ops):
+    """A tuple a call returned (a helper's `return a, b`), read whole anywhere but in the returned value
+    (`sum(pair(x))`, `q = t`, a loop over it): its items are taken one by one after each call and packed
+    again (`t_0 = t[0]; t_1 = t[1]; t_items = (t_0, t_1)`), and the whole reads read that display. The
+    call's pullback takes one seed per item, which the display's adjoint gives. Whether it rewrote."""
+    lengths = {}
+    for s in assigns:
+        if not is_setitem(s) and isinstance(s.targets[0], gast.Name):
+            n = _tuple_length(core, s, ops[id(s)])
+            if n:
+                lengths[s.targets[0].id] = n
+    if not lengths:
+        return False
+    kept = set()                        # Name nodes that stay: `a = t[0]` and the definitions themselves
+    for s in assigns:
+        value = s.value
+        if isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name) and \
+                isinstance(value.slice, gast.Constant) and type(value.slice.value) is int:
+            kept.add(id(value.value))
+    kept |= {id(a) for a in leaves(core.result) if isinstance(a, gast.Name)}
+    whole = {n.id for stmt in core.body for n in gast.walk(stmt) if isinstance(n, gast.Name)
+             and n.id in lengths and isinstance(n.ctx, gast.Load) and id(n) not in kept}
+    if not whole:
+        return False
+    packed = {t: core.namer.fresh(f"{t}_items") for t in sorted(whole)}
+
+    def block(stmts):
+        out = []
+        for stmt in stmts:
+            for node in gast.walk(stmt):
+                if isinstance(node, gast.Name) and node.id in packed and isinstance(node.ctx, gast.Load) \
+                        and id(node) not in kept:
+                    node.id = packed[node.id]
+            for field_name in ("body", "orelse"):
+                if getattr(stmt, field_name, None):
+                    setattr(stmt, field_name, block(getattr(stmt, field_name)))
+            out.append(stmt)
+            t = stmt.targets[0].id if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name) \
+                else None
+            if t in packed and id(stmt) in ops and _tuple_length(core, stmt, ops[id(stmt)]):
+                items = [core.namer.fresh(f"{t}_{k}") for k in range(lengths[t])]
+                out += [assign(item, gast.Subscript(value=name(t), slice=const(k), ctx=gast.Load()), like=stmt)
+                        for k, item in enumerate(items)]
+                out.append(assign(packed[t], gast.Tuple(elts=[name(i) for i in items], ctx=gast.Load()),
+                                  like=stmt))
+        return out
+
+    core.body = block(core.body)
+    return True
+
+
 def assignments(stmts):
     """Every core assignment, in program order, loops and branches included."""
     for s in stmts:
@@ -227,6 +299,11 @@ def analyze(core, wrt, param_kinds=None, select=None):
     _rebind_scalars(core, assigns, kinds)
     ops = {id(s): (Op("setitem", s.targets[0], {"value": s.value}) if is_setitem(s) else operation(core, s.value))
            for s in assigns}
+    if _repack_whole_tuples(core, assigns, ops):
+        assigns = list(assignments(core.body))
+        kinds = _kinds(core, assigns, param_kinds or {})
+        ops = {id(s): (Op("setitem", s.targets[0], {"value": s.value}) if is_setitem(s) else
+                       operation(core, s.value)) for s in assigns}
     edges = []     # (target, input names)
     for s in assigns:
         inputs = [a.id for a in ops[id(s)].differentiable_inputs() if isinstance(a, gast.Name)]
@@ -346,7 +423,8 @@ def _check_in_place_updates(core, assigns, ops, kinds):
     rest at the user's line rather than compute another function. Returns the arrays written by index
     and the names that may share their memory."""
     def in_place(s):
-        return is_setitem(s) or (getattr(s, "s2s_augmented", False) and kinds.get(target_of(s)) != SCALAR)
+        return is_setitem(s) or ops[id(s)].kind == "update" or (
+            getattr(s, "s2s_augmented", False) and kinds.get(target_of(s)) != SCALAR)
 
     def fresh(d, seen=()):
         op = ops[id(d)]
@@ -359,7 +437,7 @@ def _check_in_place_updates(core, assigns, ops, kinds):
             return not rules.returns_view(op.fn)
         if op.kind == "norule" and _draws_random_numbers(op.fn):
             return True                # np.random.normal(...), rng.normal(...): always a new array
-        return op.kind in ("const", "opaque")
+        return op.kind in ("const", "opaque", "pack")
 
     changed = sorted({target_of(s) for s in assigns if in_place(s)})
     for target in changed:
@@ -376,10 +454,12 @@ def _check_in_place_updates(core, assigns, ops, kinds):
                 "the caller: on arrays it would change that array in place; write "
                 f"'{target} = {target} + ...' to make a new array instead", core.source.location(bad))
     aliases = _aliases(assigns, ops)
+    holders = _aliases(assigns, ops, items=False)      # an append changes the list, never its items
+    updated = {target_of(s) for s in assigns if ops[id(s)].kind == "update"}
     returned = {a.id for a in leaves(core.result) if isinstance(a, gast.Name)}
     for target in changed:
-        for alias in sorted(aliases.get(target, ())):
-            stale, bad = _stale_read(core.body, alias, target, False, in_place)
+        for alias in sorted((holders if target in updated else aliases).get(target, ())):
+            (stale, _), bad = _stale_read(core.body, alias, target, (False, True), in_place)
             if bad is None and stale and alias in returned:
                 bad = next(s for s in reversed(assigns) if in_place(s) and target_of(s) == target)
             if bad is not None:
@@ -387,7 +467,7 @@ def _check_in_place_updates(core, assigns, ops, kinds):
                     f"'{alias}' may share memory with '{target}' (a slice, view, copy or result of a helper), "
                     f"and reading it after '{target}' was changed in place is not supported; copy it "
                     f"first ('{alias} = ... .copy()') or read it before the change", core.source.location(bad))
-    written = {target_of(s) for s in assigns if is_setitem(s)}
+    written = {target_of(s) for s in assigns if is_setitem(s) or ops[id(s)].kind == "update"}
     return written | {a for w in written for a in aliases.get(w, ())}
 
 
@@ -426,49 +506,62 @@ def _shared_write(stmts, target, shared, fresh, in_place):
     return shared, None
 
 
-def _stale_read(stmts, alias, target, stale, in_place):
-    """Walk in program order (loops twice, branches joined): (whether `alias` may hold memory changed in
-    place through `target` since it was assigned, the first statement reading it then, or None)."""
+def _stale_read(stmts, alias, target, state, in_place):
+    """Walk in program order (loops twice, branches joined): (the state after, the first statement reading
+    `alias` while it may hold memory changed in place through `target` since it was assigned, or None).
+    The state is (stale, linked): whether alias may see such a change already, and whether alias may
+    share target's present value; rebinding target to a new value unlinks them (`items = []` for the next
+    row after `rows.append(items)`), and a statement making alias from target links them again."""
     for s in stmts:
+        stale, linked = state
         if isinstance(s, (gast.If, gast.While, gast.For)):
             head = s.iter if isinstance(s, gast.For) else s.test
             if stale and alias in {n.id for n in gast.walk(head) if isinstance(n, gast.Name)}:
-                return stale, s
+                return state, s
             if isinstance(s, gast.If):
-                a, bad = _stale_read(s.body, alias, target, stale, in_place)
-                b, bad2 = (stale, None) if bad else _stale_read(s.orelse, alias, target, stale, in_place)
+                a, bad = _stale_read(s.body, alias, target, state, in_place)
+                b, bad2 = (state, None) if bad else _stale_read(s.orelse, alias, target, state, in_place)
                 if bad or bad2:
-                    return True, bad or bad2
-                stale = a or b
+                    return (True, True), bad or bad2
+                state = (a[0] or b[0], a[1] or b[1])
                 continue
-            entry = stale
+            entry = state
             for _ in range(2):              # a second pass sees what the first iteration left behind
                 end, bad = _stale_read(s.body, alias, target, entry, in_place)
                 if bad:
-                    return True, bad
-                entry = entry or end
-            stale = entry
+                    return (True, True), bad
+                entry = (entry[0] or end[0], entry[1] or end[1])
+            state = entry
             continue
         if isinstance(s, gast.Assign):
-            if stale and alias in _names_read(s):
-                return stale, s
+            reads = _names_read(s)
+            if stale and alias in reads:
+                return state, s
             if in_place(s) and target_of(s) == target:
-                stale = True
-            elif not is_setitem(s) and target_of(s) == alias:
-                stale = False
-    return stale, None
+                state = (stale or linked, linked)
+            elif not is_setitem(s) and target_of(s) == target:
+                state = (stale, False)
+            if target_of(s) == alias:
+                if target in reads:
+                    state = (state[0] if in_place(s) else False, True)
+                elif not in_place(s):
+                    state = (False, False)
+    return state, None
 
 
-def _aliases(assigns, ops):
-    """array name -> names that may refer to (part of) the same memory."""
+def _aliases(assigns, ops, items=True):
+    """array name -> names that may refer to (part of) the same memory; with `items` False, only the names
+    that may hold the same container (not those holding one of its items)."""
     direct = {}
     for s in assigns:
         if is_setitem(s):
             continue
         op = ops[id(s)]
         sources = []
-        if op.kind == "getitem":
+        if op.kind == "getitem" and items:
             sources = [op.node.value]
+        elif op.kind in ("pack", "update"):         # a list holding x: x's memory, and a list put in it
+            sources = [a for p, a in op.inputs.items() if p != "xs"]
         elif op.kind == "copy":
             sources = [op.node]
         elif op.kind == "rule" and rules.returns_view(op.fn):
@@ -575,6 +668,8 @@ def _reads(op, target, is_scalar):
         if getattr(op.node, "s2s_item_of_tuple", False):
             return set()
         return {op.node.value.id} | index_names(op.node.slice)
+    if op.kind == "update":             # pop and insert are reversed at the same position
+        return index_names(op.inputs["i"]) if "i" in op.inputs else set()
     if op.kind == "setitem":            # the adjoint gathers at the same index, shaped like the value
         value = op.inputs["value"]
         own = {value.id} if isinstance(value, gast.Name) and not is_scalar(value) else set()
@@ -625,10 +720,36 @@ def _containers(assigns, ops, kinds, known=()):
             if t in names or is_setitem(s):
                 continue
             source = op.node.value if op.kind in ("getitem", "getattr") else op.node if op.kind == "copy" else None
-            if isinstance(source, gast.Name) and source.id in names:
+            if op.kind == "rule" and _hashable_in(op.fn, CONTAINER_COPIES):
+                source = next(iter(op.inputs.values()))
+            if isinstance(source, gast.Name) and source.id in names or op.kind in ("pack", "update") or \
+                    op.kind == "rule" and _hashable_in(op.fn, SEQUENCE_RESULTS) or \
+                    op.kind == "helper" and _returns_container(op.fn, frozenset(
+                        p for p, a in op.inputs.items() if isinstance(a, gast.Name) and a.id in names)):
                 names.add(t)
                 changed = True
     return names
+
+
+_RESULT_CONTAINERS = {}
+
+
+def _returns_container(helper, container_params):
+    """Whether a user helper returns a list or dict (a display, a list it appended to, one of its container
+    parameters), given which of its parameters hold containers at this call: its adjoint is one too."""
+    key = (helper, container_params)
+    if key not in _RESULT_CONTAINERS:
+        _RESULT_CONTAINERS[key] = False                  # recursion: not a container until shown one
+        try:
+            core = lower(check(parse(helper)))
+            assigns = list(assignments(core.body))
+            ops = {id(s): operation(core, s.value) for s in assigns if not is_setitem(s)}
+            names = _containers([s for s in assigns if not is_setitem(s)], ops, _kinds(core, assigns, {}),
+                                container_params)
+        except Exception:                                # its own errors surface when it is derived
+            return False
+        _RESULT_CONTAINERS[key] = isinstance(core.result, gast.Name) and core.result.id in names
+    return _RESULT_CONTAINERS[key]
 
 
 def _rebind_scalars(core, assigns, kinds):

@@ -26,15 +26,11 @@ ADVICE = {
     gast.FunctionDef: ("functions defined two levels deep", "define the inner one at the level of its caller"),
     gast.AsyncFunctionDef: ("async functions", "use a plain 'def' function"),
     gast.Await: ("'await'", "use a plain 'def' function"),
-    gast.ListComp: ("list comprehensions", "write a 'for' loop"),
     gast.SetComp: ("set comprehensions", "write a 'for' loop"),
-    gast.DictComp: ("dict comprehensions", "write a 'for' loop"),
-    gast.GeneratorExp: ("generator expressions", "write a 'for' loop"),
     gast.Import: ("imports inside the function", "import at module level"),
     gast.ImportFrom: ("imports inside the function", "import at module level"),
     gast.Starred: ("starred expressions ('*args') outside unpacking targets", "pass arguments one by one"),
     gast.NamedExpr: ("assignment expressions (':=')", "assign in a statement of its own"),
-    gast.Dict: ("dict displays", "pass numbers or arrays, not dicts"),
     gast.Set: ("set displays", "pass numbers or arrays, not sets"),
     gast.Match: ("'match' statements", "use if/elif/else"),
     gast.AsyncFor: ("'async for'", "use a plain 'for' loop"),
@@ -45,8 +41,8 @@ ALLOWED = (
     gast.Assign, gast.AugAssign, gast.AnnAssign, gast.Expr, gast.Return, gast.If, gast.For,
     gast.While, gast.Break, gast.Continue, gast.Pass, gast.Assert, gast.Raise,
     gast.BinOp, gast.UnaryOp, gast.BoolOp, gast.Compare, gast.Call, gast.IfExp, gast.Name,
-    gast.Constant, gast.Attribute, gast.Tuple, gast.List, gast.Subscript, gast.Slice, gast.keyword,
-    gast.JoinedStr, gast.FormattedValue,
+    gast.Constant, gast.Attribute, gast.Tuple, gast.List, gast.Dict, gast.Subscript, gast.Slice, gast.keyword,
+    gast.JoinedStr, gast.FormattedValue, gast.ListComp, gast.DictComp, gast.GeneratorExp, gast.comprehension,
     gast.Load, gast.Store, gast.operator, gast.unaryop, gast.boolop, gast.cmpop, gast.expr_context,
 )
 
@@ -96,6 +92,11 @@ class Fence(gast.NodeVisitor):
         if node.orelse:
             self.fail(node, "'for ... else' clauses", "use a flag variable set before 'break'")
         for child in [node.iter] + node.body:          # the target was checked: starred names are fine there
+            self.visit(child)
+
+    def visit_comprehension(self, node):
+        self._check_target(node.target)
+        for child in [node.iter] + node.ifs:
             self.visit(child)
 
     def visit_While(self, node):

@@ -25,7 +25,7 @@ from .compose import tangent_of_gradient, tangent_of_jvp
 from .errors import NoGradientRuleError
 from .rules import tangents as rules
 from .runtime import broadcast_like, field_of, own_tangent, stacked_tangent, zero_tangent
-from .syntax import adopt, assign, call, clone, const, located, map_leaves, name
+from .syntax import adopt, assign, call, clone, const, list_update, located, map_leaves, name
 
 
 class ForwardTransform:
@@ -60,6 +60,8 @@ class ForwardTransform:
 
     def zero(self, atom):
         """The zero tangent of a value: `0.0` for a scalar, else zeros of its shape at run time."""
+        if isinstance(atom, gast.Constant) and not isinstance(atom.value, (int, float, complex)):
+            return const(None)              # a string, None: no tangent
         if isinstance(atom, gast.Constant) or (isinstance(atom, gast.Name) and self.info.is_scalar(atom)):
             return const(0.0)
         return call(name(self.ns.bind("zero_tangent", zero_tangent)), [clone(atom)])
@@ -96,6 +98,8 @@ class ForwardTransform:
         return out
 
     def stmt(self, s):
+        if isinstance(s, gast.Assign) and getattr(s, "s2s_list_update", None):
+            return self.list_update(s)
         if isinstance(s, gast.Assign):
             v = target_of(s)
             if v not in self.info.active:
@@ -118,8 +122,23 @@ class ForwardTransform:
                                      body=self.block(s.body) or [gast.Pass()], orelse=[], type_comment=None), s)]
         return [clone(s)]
 
+    def list_update(self, s):
+        """`hs.append(h)` then `hs_dot.append(h_dot)`: a list's tangent is the list of its items' tangents."""
+        out = [list_update(s)]
+        xs = target_of(s)
+        if xs in self.info.active:
+            args = [name(self.t(xs))] + [clone(a) for a in s.value.args[1:]]
+            if s.s2s_list_update != "pop":
+                args[-1] = self.tangent_or_zero(s.value.args[-1])
+            tangent = clone(s)
+            tangent.value = call(clone(s.value.func), args)
+            out.append(located(list_update(tangent), s))
+        return out
+
     def own(self, value, v):
         """`v` is written into by index: its tangent must be an array no other tangent shares."""
+        if isinstance(value, (gast.List, gast.Dict)):     # a display's tangent is a new list already
+            return value
         if isinstance(value, gast.Call) and isinstance(value.func, gast.Name) and value.func.id == \
                 self.ns.bind("zero_tangent", zero_tangent):
             return value
@@ -151,6 +170,14 @@ class ForwardTransform:
                                             [name(self.t(x.id)), name(x.id), const(op.node.attr)]))]
         if op.kind == "const":
             return [assign(self.t(v), self.zero(op.node))]
+        if op.kind == "pack":             # v = [a, b]: [a_dot, b_dot], zeros where an item carries none
+            node = clone(op.node)
+            items = [self.tangent_or_zero(a) for a in op.inputs.values()]
+            if isinstance(node, gast.Dict):
+                node.values = items
+            else:
+                node.elts = items
+            return [assign(self.t(v), node)]
         if op.kind == "derivative":
             return [assign(self.t(v), self.call_derivative(op))]
         if op.kind == "jvpcall":

@@ -260,7 +260,7 @@ def _tidy_stmt(s, is_comment):
         if not body:
             return [gast.If(test=gast.UnaryOp(op=gast.Not(), operand=s.test), body=orelse, orelse=[])]
         s.body, s.orelse = body, orelse
-        return [s]
+        return [_copy_of_nullable(s) or s]
     if isinstance(s, gast.For):
         body = _tidy_block(s.body, is_comment)
         if not body:
@@ -270,6 +270,22 @@ def _tidy_stmt(s, is_comment):
     if isinstance(s, gast.While):
         s.body = _tidy_block(s.body, is_comment) or [gast.Pass()]
     return [s]
+
+
+def _copy_of_nullable(s):
+    """`if x is not None: y = x` `else: y = None` is `y = x`; None when `s` is not that."""
+    if not (len(s.body) == len(s.orelse) == 1 and all(isinstance(b, gast.Assign) for b in s.body + s.orelse)):
+        return None
+    x = _none_test(s.test, positive=False)
+    if x is None:
+        return None
+    body, orelse = s.body[0], s.orelse[0]
+    if not (len(body.targets) == len(orelse.targets) == 1 and isinstance(body.targets[0], gast.Name)
+            and isinstance(orelse.targets[0], gast.Name) and body.targets[0].id == orelse.targets[0].id
+            and isinstance(body.value, gast.Name) and body.value.id == x
+            and isinstance(orelse.value, gast.Constant) and orelse.value.value is None):
+        return None
+    return body
 
 
 def _calls(node):

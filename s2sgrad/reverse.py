@@ -17,19 +17,22 @@ Example:
 """
 
 import builtins
+import copy as copy_module
 import inspect
 
 import gast
 import numpy
 
-from .runtime import add_at, add_field, copy_tree, leaf_of, tree_add, unbroadcast, written, zeros_of
+from .runtime import (add_at, add_field, copy_tree, item_or_missing, leaf_of, list_of, put_back, put_item, take_inserted,
+                      take_item, tree_add, unbroadcast, written, zeros_of)
 
 from .analysis import (assignments, call_site_kinds, elements, is_setitem, no_rule_error, parameter_defaults,
                        result_form, target_of, template)
 from .compose import pullback_of_gradient, pullback_of_jvp
 from .frontend import display_name
 from .rules import adjoint_of
-from .syntax import adopt, assign, assigned_names, call, clone, const, expr_stmt, leaves, located, map_leaves, name
+from .syntax import (adopt, assign, assigned_names, call, clone, const, expr_stmt, leaves, list_update, located,
+                     map_leaves, method_call, name)
 
 COMMENT = "__comment__"
 
@@ -91,10 +94,15 @@ class ReverseTransform:
         self.assigned = {target_of(s) for s in assignments(core.body)}
         # Arrays read or written by index: their adjoints are updated in place (`dx[i] += dy`), so each is
         # always an array of its own (first writes copy, zeros are arrays).
-        self.indexed = {target_of(s) for s in assignments(core.body) if is_setitem(s)} | {
+        self.indexed = {target_of(s) for s in assignments(core.body)
+                        if is_setitem(s) or info.op(s).kind == "update"} | {
             op.node.value.id for op in info.ops.values()
             if op.kind in ("getitem", "getattr") and isinstance(op.node.value, gast.Name)}
         self.indexed = {v for v in self.indexed if v in info.active and v not in info.tuples}
+        # Lists and dicts the reverse sweep pops from or writes into (hs.append(h), d[k] = v): their adjoints
+        # must be lists and dicts, whatever a rule gave (np.array(rows) gives an array for rows).
+        self.lists = {target_of(s) for s in assignments(core.body) if info.op(s).kind == "update" or
+                      is_setitem(s) and target_of(s) in info.containers} & self.indexed
         # One seed (the output's adjoint, a keyword argument) per returned value; named first, so a
         # recursive call site can pass it before this function is finished.
         result = core.result
@@ -216,8 +224,7 @@ class ReverseTransform:
                     state.maybe.add(var)
         seeded = [var for _, var in self.seeds if var in self.indexed]
         for var in dict.fromkeys(seeded):       # updated in place: never the caller's cotangent
-            own = call(self.np_attr("copy") if var not in self.info.containers else
-                       name(self.ns.bind("copy_tree", copy_tree)), [name(self.d(var))])
+            own = self.owned(var, name(self.d(var)))
             if var in state.maybe:
                 own = _if_none(name(self.d(var)), const(None), own)
             backward.insert(0, assign(self.d(var), own))
@@ -230,7 +237,10 @@ class ReverseTransform:
             if var is None or var not in self.pushed | self.info.mutated:
                 return clone(r)
             keep = self.namer.fresh(f"{var}_value")
-            copy = call(self.np_attr("copy"), [name(var)]) if var in self.info.mutated else name(var)
+            copy = name(var)
+            if var in self.info.mutated:             # a list's items stay: a copy of the list will do
+                copy = call(self.np_attr("copy") if var not in self.info.containers else
+                            name(self.ns.bind("copy", copy_module.copy)), [name(var)])
             value.keeps.append((keep, copy))       # the reverse sweep changes it (pops, in-place restores)
             return name(keep)
         value.node = map_leaves(self.core.result, kept)
@@ -261,11 +271,25 @@ class ReverseTransform:
             # Save only the part about to be overwritten; the reverse sweep puts it back.
             s.s2s_rev = bool(info.active)
             out = []
-            if s.s2s_rev:
-                old = gast.Subscript(value=name(target_of(s)), slice=clone(s.targets[0].slice), ctx=gast.Load())
+            x = target_of(s)
+            if s.s2s_rev and x in info.containers:     # a list's or dict's item: saved as it is (or MISSING)
+                out.append(self.push(call(name(self.ns.bind("item_or_missing", item_or_missing)),
+                                          [name(x), clone(s.targets[0].slice)])))
+            elif s.s2s_rev:
+                old = gast.Subscript(value=name(x), slice=clone(s.targets[0].slice), ctx=gast.Load())
                 old_copy = call(gast.Attribute(value=old, attr="copy", ctx=gast.Load()))
                 out.append(self.push(old_copy))
             return out + [clone(s)]
+        if isinstance(s, gast.Assign) and info.op(s).kind == "update":
+            # hs.append(x): nothing saved, the reverse sweep pops it; the item hs.pop(i) takes is saved
+            # when the reverse sweep reads hs (it puts the item back).
+            xs = target_of(s)
+            s.s2s_rev = xs in info.active or xs in info.recorded
+            s.s2s_push = s.s2s_list_update == "pop" and xs in info.recorded
+            if s.s2s_push:
+                index = s.value.args[1] if len(s.value.args) > 1 else const(-1)
+                return [self.push(method_call(xs, "pop", [clone(index)] if len(s.value.args) > 1 else []))]
+            return [list_update(s)]
         if isinstance(s, gast.Assign):
             v = s.targets[0].id
             s.s2s_push = v in info.recorded and v in may
@@ -391,6 +415,8 @@ class ReverseTransform:
             return []
         if is_setitem(s):
             return self.reverse_setitem(s, state)
+        if isinstance(s, gast.Assign) and self.info.op(s).kind == "update":
+            return self.reverse_update(s, state)
         if isinstance(s, gast.Assign):
             v = s.targets[0].id
             out = []
@@ -401,7 +427,7 @@ class ReverseTransform:
                         and op.node.id not in state:        # `dx = dv` carries a None along
                     x, dv = op.node.id, name(self.d(v))
                     value = dv if x not in self.indexed else \
-                        _if_none(clone(dv), const(None), call(self.np_attr("copy"), [clone(dv)]))   # owned
+                        _if_none(clone(dv), const(None), self.owned(x, clone(dv)))
                     out.append(assign(self.d(x), value))
                     state.add(x)
                     state.maybe.add(x)
@@ -538,6 +564,8 @@ class ReverseTransform:
         on the result, so its adjoint there is zero; then the old part is put back."""
         x, target = target_of(s), s.targets[0]
         value = s.value
+        if x in self.info.containers:
+            return self.reverse_put(s, state)
 
         def adjoint(inner):
             out = []
@@ -557,6 +585,83 @@ class ReverseTransform:
         restore = gast.Subscript(value=name(x), slice=clone(target.slice), ctx=gast.Store())
         out.append(assign(restore, self.pop()))
         return out
+
+    def reverse_put(self, s, state):
+        """`c[key] = v` into a list or dict: v's adjoint is c's at key, which becomes zero (None); then c's
+        old item (or no item) goes back."""
+        x, key, value = target_of(s), s.targets[0].slice, s.value
+
+        def adjoint(inner):
+            if x not in inner:
+                return []
+            take = call(name(self.ns.bind("take_item", take_item)), [name(self.d(x)), clone(key)])
+            if not self.active_name(value):
+                return [expr_stmt(take)]
+            targets, received = self.receive([value], inner, nullable=(True,))
+            stmt = assign(targets[0], take)
+            stmt.s2s_nullable = {targets[0].id}
+            return [stmt] + received()
+
+        out = self.guarded([x] if x in state.maybe else [], state, adjoint)
+        out.append(expr_stmt(call(name(self.ns.bind("put_item", put_item)), [name(x), clone(key), self.pop()])))
+        return out
+
+    # -- lists -----------------------------------------------------------------
+    def reverse_update(self, s, state):
+        """`hs.append(x)` backwards: x's adjoint is the last of hs's (`dx = dhs.pop()`), and hs drops its
+        last item when the rest of the reverse sweep reads hs; `hs.insert(i, x)` likewise at i; `hs.pop(i)`
+        backwards gives hs's adjoint a zero (None) item at i, and hs its item back."""
+        xs, method = target_of(s), s.s2s_list_update
+        index = s.value.args[1] if method in ("insert", "pop") and len(s.value.args) > 1 else const(-1)
+        dxs = self.d(xs)
+
+        def take(obj):
+            if method == "append":
+                return method_call(obj, "pop")
+            return call(name(self.ns.bind("take_inserted", take_inserted)), [name(obj), clone(index)])
+
+        def adjoint(inner):
+            if xs not in inner:
+                return []
+            if method == "pop":
+                return [expr_stmt(call(name(self.ns.bind("put_back", put_back)), [name(dxs), clone(index), const(None)]))]
+            item = s.value.args[-1]
+            targets, received = self.receive([item], inner, nullable=(True,))
+            if not self.active_name(item):        # still one item shorter
+                return [expr_stmt(take(dxs))]
+            stmt = assign(targets[0], take(dxs))
+            stmt.s2s_nullable = {targets[0].id}
+            return [stmt] + received()
+
+        out = self.guarded([xs] if xs in state.maybe else [], state, adjoint) if xs in self.info.active else []
+        if xs in self.info.recorded:          # what is left of the reverse sweep reads hs as it was
+            if method == "pop":
+                out.append(expr_stmt(call(name(self.ns.bind("put_back", put_back)), [name(xs), clone(index), self.pop()])))
+            else:
+                out.append(expr_stmt(take(xs)))
+        return out
+
+    def reverse_pack(self, op, v, state):
+        """`v = [a, b]` (or a tuple, or `{"W": W, "b": b}`): each item's adjoint is v's at its place
+        (`da, db = dv`), None where it is zero."""
+        atoms = list(op.inputs.values())
+        if not any(self.active_name(a) for a in atoms):
+            return []
+        targets, received = self.receive(atoms, state, nullable=(True,) * len(atoms))
+        dv = name(self.d(v))
+        if isinstance(op.node, gast.Dict):
+            parts = [gast.Subscript(value=clone(dv), slice=clone(k), ctx=gast.Load()) for k in op.node.keys]
+            value = parts[0] if len(parts) == 1 else gast.Tuple(elts=parts, ctx=gast.Load())
+        elif len(atoms) == 1:
+            value = gast.Subscript(value=dv, slice=const(0), ctx=gast.Load())
+        else:
+            value = dv
+        if len(atoms) > 1:
+            stmt = assign(gast.Tuple(elts=targets, ctx=gast.Store()), value)
+        else:
+            stmt = assign(targets[0], value)
+        stmt.s2s_nullable = {t.id for t in targets}
+        return [stmt] + received()
 
     def output_adjoint(self, v, state):
         """`d[y]` in a template: v's adjoint, or for a tuple (`s, l = np.linalg.slogdet(a)`) a tuple of its
@@ -634,7 +739,7 @@ class ReverseTransform:
         if var not in state or var in state.maybe:
             first = value
             if var in self.indexed and not self.fresh(value):
-                first = call(self.np_attr("copy"), [clone(value)])    # updated in place later: never shared
+                first = self.owned(var, clone(value))    # updated in place later: never shared
             if var in state.maybe:                   # `dv = value if dv is None else dv + value`
                 state.maybe.discard(var)
                 return [assign(dv, _if_none(name(dv), first, gast.BinOp(left=name(dv), op=gast.Add(), right=value)))]
@@ -649,11 +754,20 @@ class ReverseTransform:
         dv = self.d(var)
         if var not in state:
             state.add(var)
-            if var in self.indexed and not self.fresh(value):     # updated in place later: its own
-                value = call(name(self.ns.bind("copy_tree", copy_tree)), [value])
+            if var in self.indexed and not self.fresh(value) or var in self.lists:  # updated in place later
+                value = self.owned(var, value)
             return [assign(dv, value)]
         state.maybe.discard(var)
         return [assign(dv, call(name(self.ns.bind("tree_add", tree_add)), [name(dv), value]))]
+
+    def owned(self, var, value):
+        """A copy of `value` to be var's adjoint, which is updated in place later: an array of its own, a
+        container's copy down to its arrays, a list for a list the reverse sweep pops from or writes into."""
+        if var in self.lists:
+            return call(name(self.ns.bind("list_of", list_of)), [value])
+        if var in self.info.containers:
+            return call(name(self.ns.bind("copy_tree", copy_tree)), [value])
+        return call(self.np_attr("copy"), [value])
 
     def active_name(self, atom):
         return isinstance(atom, gast.Name) and atom.id in self.info.active
@@ -670,6 +784,8 @@ class ReverseTransform:
             return self.reverse_getitem(op, v, state)
         if op.kind == "getattr":
             return self.reverse_getattr(op, v, state)
+        if op.kind == "pack":
+            return self.reverse_pack(op, v, state)
         if op.kind == "derivative":
             return self.call_derivative(op, v, state)
         if op.kind == "jvpcall":
@@ -771,8 +887,7 @@ class ReverseTransform:
         def received():
             out = []
             for var in sorted(seen & self.indexed):
-                own = call(self.np_attr("copy") if var not in self.info.containers else
-                           name(self.ns.bind("copy_tree", copy_tree)), [name(self.d(var))])
+                own = self.owned(var, name(self.d(var)))
                 if var in maybe:
                     own = _if_none(name(self.d(var)), const(None), own)
                 out.append(assign(self.d(var), own))

@@ -5,6 +5,7 @@ Example:
     >>> unbroadcast(np.ones((3, 2)), np.ones(2))   # array([3., 3.])
 """
 
+import copy
 import math
 import string
 from collections import Counter
@@ -76,6 +77,70 @@ def zeros_of(x):
     return np.zeros_like(x, dtype=np.result_type(x, np.float16))
 
 
+def append(xs, x):
+    """`xs.append(x)` in the core, where every statement assigns: the list itself, one item longer.
+    Generated code prints it as the method call."""
+    xs.append(x)
+    return xs
+
+
+def pop(xs, i=-1):
+    """`xs.pop(i)` in the core (the item was read just before, `a = xs[i]`): the list, one item shorter."""
+    xs.pop(i)
+    return xs
+
+
+def insert(xs, i, x):
+    """`xs.insert(i, x)` in the core: the list, one item longer."""
+    xs.insert(i, x)
+    return xs
+
+
+def put_back(xs, i, item):
+    """Undo `xs.pop(i)`: `item` goes back where it was taken from (i may be negative)."""
+    if i == -1:
+        xs.append(item)
+    else:
+        xs.insert(i if i >= 0 else i + 1, item)
+
+
+def take_inserted(xs, i):
+    """Undo `xs.insert(i, item)`: remove the item from where insert put it, and return it."""
+    before = len(xs) - 1
+    return xs.pop(min(i, before) if i >= 0 else max(before + i, 0))
+
+
+class Missing:
+    """What `item_or_missing` saves for a dict key that is not there yet."""
+
+    def __repr__(self):
+        return "MISSING"
+
+
+MISSING = Missing()
+
+
+def item_or_missing(c, key):
+    """`c[key]` before `c[key] = v` changes it, to put back later; MISSING for a key a dict does not have."""
+    return c[key] if not isinstance(c, dict) or key in c else MISSING
+
+
+def put_item(c, key, old):
+    """Undo `c[key] = v`: the old item back, or no key at all where there was none."""
+    if old is MISSING:
+        del c[key]
+    else:
+        c[key] = old
+
+
+def take_item(d, key):
+    """The adjoint of `v` in `c[key] = v`, from c's adjoint `d` (None: zero); d's item there becomes zero
+    (None): what c held at key before had no effect on the result."""
+    item = d.get(key) if isinstance(d, dict) else d[key]
+    d[key] = None
+    return item
+
+
 def tree_add(a, b):
     """a + b for adjoints that may be containers (leaf by leaf, a list's items by position, a dict's by
     key) or None (a zero)."""
@@ -83,10 +148,10 @@ def tree_add(a, b):
         return b
     if b is None:
         return a
-    if isinstance(a, dict):
-        return {k: tree_add(a.get(k), b.get(k)) for k in a.keys() | b.keys()}
-    if isinstance(a, (list, tuple)):
-        return [tree_add(u, v) for u, v in zip(a, b)]
+    if isinstance(a, dict):             # a's keys in order, then b's others: deterministic
+        return {k: tree_add(a.get(k), b.get(k)) for k in list(a) + [k for k in b if k not in a]}
+    if isinstance(a, (list, tuple)) or isinstance(b, (list, tuple)):      # one may be an array of rows
+        return [tree_add(u, v) for u, v in zip(a, b, strict=True)]
     return a + b
 
 
@@ -131,6 +196,14 @@ def copy_tree(g):
     if isinstance(g, (list, tuple)):
         return [copy_tree(v) for v in g]
     return np.copy(g) if isinstance(g, np.ndarray) else g
+
+
+def list_of(g):
+    """The adjoint of a list that the reverse sweep pops from or writes into, as a list of its own (a rule
+    may have given an array, or a tuple)."""
+    if isinstance(g, np.ndarray):
+        return [np.copy(row) for row in g]
+    return copy_tree(g)
 
 
 def stale_function(fn):
@@ -204,12 +277,23 @@ def broadcast_like(t, y):
 
 
 def zero_tangent(y):
-    """The tangent of a value that does not depend on the inputs: zeros of its shape."""
+    """The tangent of a value that does not depend on the inputs: zeros of its shape; for a container, one
+    of the same structure (a list for a list or tuple, None for a leaf that carries no derivative)."""
+    if isinstance(y, dict):
+        return {k: _zero_leaf(v) for k, v in y.items()}
+    if isinstance(y, (list, tuple)):
+        return [_zero_leaf(v) for v in y]
     if isinstance(y, np.ndarray):
         return np.zeros(y.shape, y.dtype if y.dtype.kind == "f" else float)
     if isinstance(y, np.floating):
         return y.dtype.type(0.0)
     return 0.0
+
+
+def _zero_leaf(y):
+    if y is None or isinstance(y, (bool, np.bool_, str, bytes)):
+        return None
+    return zero_tangent(y)
 
 
 def written(g, index):
@@ -245,7 +329,10 @@ def cast_tangent(t, y):
 
 def own_tangent(t, y):
     """The tangent of an array the function writes into by index: a new array of y's shape that
-    no other tangent shares, so `y_dot[i] = ...` changes only y's tangent."""
+    no other tangent shares, so `y_dot[i] = ...` changes only y's tangent; for a list or dict, a copy of
+    the list or dict of its items' tangents."""
+    if isinstance(y, (list, dict)):
+        return copy.copy(t) if isinstance(t, type(y)) else zero_tangent(y)
     dtype = np.result_type(y) if np.result_type(y).kind == "f" else float
     return np.array(np.broadcast_to(t, np.shape(y)), dtype=dtype)
 

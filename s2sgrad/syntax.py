@@ -38,6 +38,19 @@ def expr_stmt(value, like=None):
     return located(gast.Expr(value=value), like)
 
 
+def method_call(obj, method, args=()):
+    """`obj.method(*args)`: `hs.append(h)`, `dhs.pop()`."""
+    owner = name(obj) if isinstance(obj, str) else obj
+    return call(gast.Attribute(value=owner, attr=method, ctx=gast.Load()), args)
+
+
+def list_update(stmt):
+    """A core list update (`hs = append(hs, x)`, see lower/desugar.py) as the statement a person writes:
+    `hs.append(x)`, `hs.insert(i, x)`, `hs.pop(i)`."""
+    xs, *args = stmt.value.args
+    return located(gast.Expr(value=method_call(clone(xs), stmt.s2s_list_update, [clone(a) for a in args])), stmt)
+
+
 def not_any(flags):
     """The condition `not (f1 or f2 ...)` over flag names."""
     names = [name(f) for f in sorted(flags)]

@@ -165,6 +165,15 @@ def method_call(x):
     return np.sum(LAYER.forward(x) ** 2)
 
 
+def sums_and_extremes(x: float, y: float):
+    return sum([x, y * y, 3.0]) + max(x, y, 0.5) * min([x, y])
+
+
+def sum_of_a_list(ws: list, lam: float):
+    total = sum(ws)
+    return lam * np.sum(total * total) + max(ws[0])
+
+
 CASES = [
     ("straight_line", straight_line, (0, 1)),
     ("if_else", if_else, 0),
@@ -186,4 +195,6 @@ CASES = [
     ("closure", closure_in_a_loop, 0),
     ("lambda", LAMBDA, (0, 1)),
     ("method_call", method_call, 0),
+    ("builtin_sequences", sums_and_extremes, (0, 1)),
+    ("sum_of_a_list", sum_of_a_list, (0, 1)),
 ]

@@ -95,22 +95,29 @@ def uses_nested_def(x):
     return inner(x)
 
 
-def uses_list_comprehension(x):
-    ys = [x * i for i in range(3)]  # MARK:list comprehension
+def uses_generator_kept(x):
+    ys = (x * i for i in range(3))  # MARK:generator kept
+    return sum(ys)
+
+
+def uses_comprehension_in_while(x):
+    while sum([x * i for i in range(3)]) < 10.0:  # MARK:comprehension in while
+        x = x * 2.0
     return x
 
 
-def uses_generator_expression(x):
-    return sum(x * i for i in range(3))  # MARK:generator expression
+def uses_pop_in_expression(x):
+    ys = [x, 2.0 * x]
+    return x * ys.pop()  # MARK:pop in expression
+
+
+def uses_dict_method(x):
+    d = {"a": x}
+    return d.get("a", 0.0)  # MARK:dict method
 
 
 def uses_set_comprehension(x):
     ys = {x * i for i in range(3)}  # MARK:set comprehension
-    return x
-
-
-def uses_dict_comprehension(x):
-    ys = {i: x * i for i in range(3)}  # MARK:dict comprehension
     return x
 
 
@@ -156,16 +163,6 @@ def uses_unknown_method(x):
     return x.conjugate()  # MARK:unknown method
 
 
-def uses_list_return(x):
-    y = x * 2.0
-    return [y, x]  # MARK:list return
-
-
-def uses_list_display(x):
-    ys = [x, 2.0]  # MARK:list display
-    return x
-
-
 def uses_import(x):
     import os  # MARK:import
     return x
@@ -188,10 +185,11 @@ UNSUPPORTED = [
     (uses_del, "del", "del", ["'del'"]),
     (uses_class, "class", "class", ["class"]),
     (uses_nested_def, "nested def", "def", ["two levels deep"]),
-    (uses_list_comprehension, "list comprehension", "[x * i", ["comprehension"]),
-    (uses_generator_expression, "generator expression", "(x * i for", ["generator expression"]),
+    (uses_generator_kept, "generator kept", "(x * i for", ["generator expression", "list comprehension"]),
+    (uses_comprehension_in_while, "comprehension in while", "[x * i", ["'while' condition"]),
+    (uses_pop_in_expression, "pop in expression", "ys.pop", ["statement of its own", "h = hs.pop()"]),
+    (uses_dict_method, "dict method", "d.get", ["'.get()'", "d[key]"]),
     (uses_set_comprehension, "set comprehension", "{x * i", ["comprehension"]),
-    (uses_dict_comprehension, "dict comprehension", "{i:", ["comprehension"]),
     (uses_view_after_write, "view read after write", "r * x", ["'r' may share memory with 'y'"]),
     (uses_unknown_method, "unknown method", "x.conjugate", ["'.conjugate()'", "np."]),
     (uses_write_into_global, "write into global", "GLOBAL_ARRAY[0]", ["local array"]),
@@ -199,8 +197,6 @@ UNSUPPORTED = [
     (uses_mixed_returns, "mixed returns", "return", ["same form on every path"]),
     (uses_enumerate, "enumerate", "enumerate(x)", ["enumerate", "for i, x in enumerate(xs)"]),
     (uses_chained_indexed_assignment, "chained indexed", "y[0]", ["chained assignments", "own statement"]),
-    (uses_list_return, "list return", "[y, x]", ["list values", "tuple"]),
-    (uses_list_display, "list display", "[x, 2.0]", ["list"]),
     (uses_import, "import", "import", ["import"]),
     (uses_import_from, "import from", "from", ["import"]),
 ]

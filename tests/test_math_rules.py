@@ -1,7 +1,8 @@
 """Every registered scalar gradient rule, checked against central finite differences inside its domain.
 
 `SCALAR_RULES` is the table of scalar rules (math, builtins, operators), also run on arrays with
-broadcasting; the NumPy table is tests/test_numpy_rules.py. `test_every_registered_*_rule_has_a_test`
+broadcasting; the NumPy table is tests/test_numpy_rules.py, the builtins over sequences (sum, min, max)
+tests/test_builtin_rules.py. `test_every_registered_*_rule_has_a_test`
 walks `s2sgrad.rules.RULES`, so registering a rule without adding it to a table fails the suite.
 """
 
@@ -285,16 +286,24 @@ def _is_scalar_module(prim):
     return module in ("math", "builtins", "operator", "_operator")
 
 
+def _is_scalar_rule(prim):
+    """Scalar primitives other than the builtins over sequences (sum, min, max: tests/test_builtin_rules.py,
+    whose table is walked form by form there)."""
+    from test_builtin_rules import BUILTIN_RULES
+    return _is_scalar_module(prim) and all(prim is not p for p, *_ in BUILTIN_RULES)
+
+
 def test_every_registered_math_builtin_and_operator_rule_has_a_test():
-    missing = uncovered(SCALAR_RULES, _is_scalar_module)
+    missing = uncovered(SCALAR_RULES, _is_scalar_rule)
     assert not missing, f"rules without an entry in SCALAR_RULES: {missing}"
 
 
 def test_every_registered_primitive_is_either_a_scalar_or_a_numpy_rule():
     from test_second_order import is_runtime_helper     # their own table, with the second-order tests
     from test_numpy_rules import is_scipy               # SciPy's: tests/test_scipy_rules.py
+    from test_lists import is_container_rule            # copies of lists and dicts: tests/test_lists.py
     unclassified = [p for p in RULES if not (_is_scalar_module(p) or _is_numpy(p) or is_runtime_helper(p)
-                                             or is_scipy(p))]
+                                             or is_scipy(p) or is_container_rule(p))]
     assert not unclassified, f"primitives no rule table here covers: {unclassified}"
 
 

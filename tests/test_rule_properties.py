@@ -19,6 +19,7 @@ sample fails the suite.
 """
 
 import builtins
+import copy
 import io
 import math
 import operator
@@ -28,6 +29,7 @@ import pytest
 
 from s2sgrad import runtime
 from s2sgrad.rules import NONDIFF, RULES, adjoint_of, tangents
+from s2sgrad.rules import builtins as s2s_builtins
 
 RNG = np.random.default_rng(20240806)
 EPS = 1e-6
@@ -79,6 +81,13 @@ SAMPLES = [
     (builtins.isinstance, (0.7, float), {}), (builtins.type, (0.7,), {}), (builtins.str, (0.7,), {}),
     (builtins.repr, (0.7,), {}), (math.floor, (2.7,), {}), (math.ceil, (2.7,), {}), (math.trunc, (2.7,), {}),
     (math.isnan, (0.7,), {}), (math.isinf, (0.7,), {}), (math.isfinite, (0.7,), {}),
+    # builtins over sequences (s2sgrad/rules/builtins.py): a list of items of broadcastable shapes, a start,
+    # an array's rows; max and min of one list, of several values, of a 1-d array
+    (builtins.sum, ([0.3, V3, X],), {}), (builtins.sum, ([0.3, V3], X), {}), (builtins.sum, (X,), {}),
+    (builtins.max, ([0.3, 1.2, -0.5],), {}), (builtins.max, (0.3, 1.2, -0.5), {}), (builtins.max, (V3,), {}),
+    (builtins.min, ([0.3, 1.2, -0.5],), {}), (builtins.min, (0.3, 1.2, -0.5), {}), (builtins.min, (V3,), {}),
+    (builtins.any, ([0.7, 0.0],), {}), (builtins.all, ([0.7, 0.0],), {}),
+    (s2s_builtins.first_max, ([0.3, 1.2, -0.5],), {}), (s2s_builtins.first_min, ([0.3, 1.2, -0.5],), {}),
     # NumPy, elementwise
     (np.sin, (X,), {}), (np.cos, (X,), {}), (np.tan, (X,), {}), (np.arcsin, (UNIT,), {}), (np.arccos, (UNIT,), {}),
     (np.arctan, (X,), {}), (np.sinh, (X,), {}), (np.cosh, (X,), {}), (np.tanh, (X,), {}), (np.arcsinh, (X,), {}),
@@ -128,7 +137,7 @@ SAMPLES = [
     (np.linalg.det, (A33,), {}), (np.linalg.cholesky, (SPD,), {}), (np.linalg.slogdet, (A33,), {}),
     # copies and casts
     (runtime.astype, (X, np.float64), {}), (runtime.astype, (X, int), {}), (runtime.flatten, (X,), {}),
-    (np.copy, (X,), {}), (np.array, ([0.7, -1.3],), {}), (np.array, (X,), {"dtype": float}),
+    (np.copy, (X,), {}), (copy.copy, (X,), {}), (copy.deepcopy, (X,), {}), (np.array, ([0.7, -1.3],), {}), (np.array, (X,), {"dtype": float}),
     # helpers generated code calls
     (runtime.broadcast_like, (V3, X), {}), (runtime.own_tangent, (V3, X), {}), (runtime.cast_tangent, (X, Y), {}),
     (runtime.unbroadcast, (X, V3), {}), (runtime.zero_tangent, (X,), {}),

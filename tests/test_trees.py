@@ -81,6 +81,12 @@ def random_like(tree):
     return trees.rebuild(tree, [leaf_direction(leaf) for _, leaf in trees.leaves(tree)])
 
 
+def shifted(tree, direction, step):
+    """tree + step * direction, leaf by leaf (a leaf with no derivative, None in direction, unchanged)."""
+    return trees.rebuild(tree, [leaf if d is None else leaf + step * d
+                                for (_, leaf), (_, d) in zip(trees.leaves(tree), trees.leaves(direction))])
+
+
 def assert_same_structure(got, like):
     """got has the container types and keys of `like`, with None exactly where `like` has no derivative."""
     assert type(got) is type(like) if trees.is_container(like) else not trees.is_container(got)
@@ -279,6 +285,18 @@ def test_jvp_with_a_tuple_of_one_tangent_for_a_single_wrt_says_to_pass_it_bare()
     assert tangent == pytest.approx(s2sgrad.jvp(mlp_loss, (params, X), params)[1], rel=1e-12)
 
 
+def test_jvp_with_a_tuple_wrt_takes_a_container_tangent_and_an_array_tangent():
+    params = fresh_params()
+    t_params, t_x = random_like(params), RNG.normal(size=3)
+    _, both = s2sgrad.jvp(mlp_loss, (params, X), (t_params, t_x), wrt=(0, 1))
+    _, only_params = s2sgrad.jvp(mlp_loss, (params, X), t_params)
+    _, only_x = s2sgrad.jvp(mlp_loss, (params, X), t_x, wrt=1)
+    assert both == pytest.approx(only_params + only_x, rel=1e-12)
+    numeric = (mlp_loss(shifted(params, t_params, EPS), X + EPS * t_x)
+               - mlp_loss(shifted(params, t_params, -EPS), X - EPS * t_x)) / (2 * EPS)
+    assert both == pytest.approx(numeric, rel=RTOL, abs=ATOL)
+
+
 def test_none_in_a_tangent_container_is_a_zero_of_that_leaf():
     params = fresh_params()
     full = {"W": np.zeros((2, 3)), "b": np.ones(2), "scale": 0.0, "act": None, "frozen": None, "note": None}
@@ -323,6 +341,18 @@ def test_jacobian_with_a_tuple_wrt_has_a_tuple_per_output_leaf():
         expected = numeric_jacobian(layer_out, (params, X), 0)
         np.testing.assert_allclose(j_params["W"], expected[(), ("W",)], rtol=RTOL, atol=ATOL)
         np.testing.assert_allclose(j_x, numeric_jacobian(layer_out, (params, X), 1)[(), ()], rtol=RTOL, atol=ATOL)
+
+
+def scaled_layer(params, x):
+    return np.tanh(params["W"] @ x + params["b"]) * params["n"]
+
+
+@pytest.mark.parametrize("mode", ["forward", "reverse"])
+def test_jacobian_entries_have_the_dtype_of_their_output_and_leaf(mode):
+    params = {"W": np.ones((2, 3), np.float32), "b": np.zeros(2, np.float32), "n": 2}
+    jac = s2sgrad.jacobian(scaled_layer, mode=mode)(params, np.ones(3, np.float32))
+    assert jac["W"].dtype == jac["b"].dtype == np.float32
+    assert jac["n"].dtype == np.float64               # an int leaf is a real number, its entries float64
 
 
 def stacked_layers(layers, x):
@@ -397,6 +427,7 @@ def test_check_grad_checks_every_leaf_of_a_container():
     rng = np.random.default_rng(4)
     layers = [Layer(rng.normal(size=(3, 3)), rng.normal(size=3)), (rng.normal(size=(1, 3)), rng.normal(size=1))]
     assert s2sgrad.check_grad(stacked_total, layers, X)
+    assert s2sgrad.check_grad(stacked_total, layers, X, wrt=(0, 1))       # a container and an array together
 
 
 def test_check_grad_names_the_wrong_leaf_of_a_container(monkeypatch):
@@ -509,15 +540,6 @@ def test_grad_of_a_function_returning_a_dict_or_list_points_to_vjp(fn, args, kin
 
 # -- containers built by the function (list and dict displays, append, comprehensions) -----------
 
-# The lead's compiler work for issue 9 (list and dict displays, hs.append, list comprehensions) makes
-# these compile; until it is committed they raise UnsupportedSyntaxError. Remove this marker with that
-# commit: strict, so the tests fail loudly once they pass, and `raises` keeps a wrong result from passing
-# as an expected failure.
-NEEDS_BUILT_CONTAINERS = pytest.mark.xfail(
-    strict=True, raises=s2sgrad.UnsupportedSyntaxError,
-    reason="issue 9, lead: list and dict displays, hs.append and list comprehensions in differentiated code "
-           "(lower/desugar, check) are not committed yet")
-
 def dict_display(x):
     return {"double": x * 2.0, "sine": np.sin(x), "tag": "out"}
 
@@ -547,12 +569,10 @@ def nested_display(x, params):
     (nested_display, (X, fresh_params()), 0),
     (nested_display, (X, fresh_params()), 1),
 ], ids=["dict", "list-x", "list-s", "append", "nested-x", "nested-params"])
-@NEEDS_BUILT_CONTAINERS
 def test_functions_returning_displays_they_build_have_the_displays_structure(fn, args, position):
     check_derivatives(fn, args, position)
 
 
-@NEEDS_BUILT_CONTAINERS
 def test_a_dict_display_returned_gives_a_dict_jacobian_with_none_for_a_string():
     jac = s2sgrad.jacobian(dict_display)(X)
     assert list(jac) == ["double", "sine", "tag"] and jac["tag"] is None
@@ -563,9 +583,6 @@ def doubled_items(params):
     return {k: v * 2.0 for k, v in params.items()}
 
 
-@pytest.mark.xfail(strict=True, raises=s2sgrad.UnsupportedSyntaxError,
-                   reason="issue 9, lead: dict comprehensions are not lowered yet ('assignments into an element "
-                          "of anything but a local array are not supported')")
 def test_a_dict_comprehension_returned_gives_the_jacobian_of_its_structure():
     check_derivatives(doubled_items, ({"u": np.array([0.5, 1.5]), "v": 2.0},), 0)
 
@@ -642,7 +659,7 @@ def pairs_params():
 
 @pytest.mark.parametrize("loss", [
     pairs_mlp_loss,
-    pytest.param(pairs_mlp_loss_with_a_comprehension, marks=NEEDS_BUILT_CONTAINERS),
+    pairs_mlp_loss_with_a_comprehension,
 ], ids=["penalty-by-a-loop", "penalty-by-a-comprehension"])
 def test_an_mlp_of_w_b_pairs_trains_with_adam_over_one_raveled_vector(loss):
     params = pairs_params()

@@ -17,6 +17,7 @@ Example:
     >>> core.body, core.result      # lowered statements, returned atom
 """
 
+import copy
 from dataclasses import dataclass
 
 import gast
@@ -53,8 +54,9 @@ def lower(source):
     body = [stmt for stmt in source.node.body if not _is_docstring(stmt)]
     body = Lift(source).block(body)
     namer.taken.update(source.namespace)          # the lifted functions' names mean them: never temporaries
-    body = Desugar(source, namer).block(body)
-    body = _private_copies(source, body) + body
+    desugar = Desugar(source, namer)
+    body = desugar.block(body)
+    body = _private_copies(source, body, desugar.bind) + body
     last = body[-1] if body else None
     body, result = Jumps(source, namer).function(body)
     anf = ANF(source, namer)
@@ -76,20 +78,24 @@ def lower(source):
     return Core(source, body, result, namer)
 
 
-def _private_copies(source, body):
-    """`x = x.copy()` first for each parameter the function writes into by index (`x[0] = a * b`): the
-    derivative works on a copy, so it never changes the caller's array (calling f itself still does)."""
+def _private_copies(source, body, bind):
+    """`x = copy(x)` first for each parameter the function writes into by index (`x[0] = a * b`) or appends
+    to (`xs.append(v)`): the derivative works on a copy (of the array, or of the list or dict, not its
+    items), so it never changes the caller's (calling f itself still does)."""
     written = []
     for node in (n for s in body for n in gast.walk(s)):
+        base = None
         if isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Subscript):
             base = node.targets[0].value
-            if isinstance(base, gast.Name) and base.id in source.params and base.id not in [w for w, _ in written]:
-                written.append((base.id, node))
+        elif isinstance(node, gast.Assign) and getattr(node, "s2s_list_update", None):
+            base = node.targets[0]
+        if isinstance(base, gast.Name) and base.id in source.params and base.id not in [w for w, _ in written]:
+            written.append((base.id, node))
     out = []
     for param, write in written:
-        copy = gast.Call(func=gast.Attribute(value=name(param), attr="copy", ctx=gast.Load()), args=[], keywords=[])
-        stmt = assign(param, located(copy, write), like=write)
-        stmt.s2s_line = f"{param} = {param}.copy()  (the derivative writes into a copy of the caller's array)"
+        copy_call = gast.Call(func=name(bind("copy", copy.copy)), args=[name(param)], keywords=[])
+        stmt = assign(param, located(copy_call, write), like=write)
+        stmt.s2s_line = f"{param} = copy({param})  (the derivative writes into a copy of the caller's {param})"
         out.append(stmt)
     return out
 

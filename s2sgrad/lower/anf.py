@@ -43,6 +43,8 @@ METHODS = {
     "argmax": numpy.argmax, "argmin": numpy.argmin, "argsort": numpy.argsort, "any": numpy.any,
     "all": numpy.all, "nonzero": numpy.nonzero,
 }
+LIST_AND_DICT_METHODS = {"get", "update", "setdefault", "keys", "values", "items", "index", "count", "sort",
+                         "reverse", "clear", "remove", "popitem"}
 SHAPE_VARARGS = {"reshape", "transpose"}        # x.reshape(2, 3) is np.reshape(x, (2, 3))
 ATTRIBUTES = {"T": numpy.transpose, "shape": numpy.shape, "ndim": numpy.ndim, "size": numpy.size,
               "dtype": numpy.result_type}
@@ -69,6 +71,7 @@ class ANF:
             out = [located(n, s) for n in self.assign(target, s.value, s)]
             out[-1].s2s_augmented = getattr(s, "s2s_augmented", False)
             out[-1].s2s_tuple = getattr(s, "s2s_tuple", None)
+            out[-1].s2s_list_update = getattr(s, "s2s_list_update", None)
             return out
         if isinstance(s, gast.If):
             s.body = self.block(s.body)
@@ -253,9 +256,19 @@ class ANF:
         if isinstance(value, gast.BoolOp):
             self.unsupported(value, "'and'/'or' on numeric values",
                              "write 'a if condition else b' to choose between values")
-        if isinstance(value, (gast.Tuple, gast.List)):
-            self.unsupported(value, "tuple and list values", "use one variable per value, or build an array "
-                             "with np.array([...]) or np.stack([...])")
+        if isinstance(value, (gast.Tuple, gast.List)):       # a container of atoms: analysis's "pack"
+            return self.argument(value)
+        if isinstance(value, gast.Dict):
+            pre, keys, values = [], [], []
+            for k, v in zip(value.keys, value.values):
+                if k is None:
+                    self.unsupported(v, "'**' in dict displays", "write each key: {'a': a, **d} as {'a': a, 'b': d['b']}")
+                p, key = self.atom(k)
+                q, item = self.atom(v)
+                pre += p + q
+                keys.append(key)
+                values.append(item)
+            return pre, located(gast.Dict(keys=keys, values=values), value)
         self.unsupported(value, f"'{type(value).__name__}' expressions", "rewrite with arithmetic and calls")
 
     def argument(self, value):
@@ -336,6 +349,15 @@ class ANF:
             self.unsupported(node.func, f"calls of '{gast.unparse(node.func).strip()}' in the generic code of a "
                              "method (what the object's attributes hold is known only when it is called)",
                              "call the gradient with the object (s2sgrad.grad(model.loss)) to differentiate it")
+        if fn is None and method in ("append", "insert", "pop", "extend"):
+            self.unsupported(node.func, f"calls of '{gast.unparse(node.func).strip()}(...)' inside an expression",
+                             "call it in a statement of its own ('hs.append(h)', 'h = hs.pop()') and use "
+                             "the variable")
+        if fn is None and method in LIST_AND_DICT_METHODS:
+            self.unsupported(node.func, f"the list and dict method '.{method}()'",
+                             "write it with indexing, loops and the list methods s2sgrad follows: "
+                             "'hs.append(h)', 'hs.insert(i, h)', 'h = hs.pop()', 'hs.extend(xs)', "
+                             "'d[key] = v'")
         if fn is None:
             self.unsupported(node.func, f"methods other than those of arrays, such as '.{method}()',",
                              "call a function instead: np.<function>(x, ...) for an array, or for an object of "

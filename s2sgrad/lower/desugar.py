@@ -22,6 +22,7 @@ class Desugar:
     def __init__(self, source, namer):
         self.source = source
         self.namer = namer
+        self.built = set()          # the lists comprehensions are built into
 
     def bind(self, preferred, obj):
         """A name meaning `obj` in the function's namespace (the user's own spelling if it has one)."""
@@ -39,6 +40,9 @@ class Desugar:
         return out
 
     def stmt(self, s):
+        hoisted = self.comprehensions(s)
+        if hoisted is not None:
+            return hoisted
         if isinstance(s, gast.AugAssign) and isinstance(s.target, gast.Subscript):
             read = gast.Subscript(value=clone(s.target.value), slice=clone(s.target.slice), ctx=gast.Load())
             value = located(gast.BinOp(left=located(read, s.target), op=s.op, right=s.value), s.value)
@@ -67,15 +71,131 @@ class Desugar:
                 return [s]
             if not others and isinstance(s.value, gast.Name) and s.value.id == first.id:
                 return []                   # `w = w` changes nothing (and would make w look shared)
+            if not others and self.list_method(s.value) == "pop":      # `a = hs.pop(i)`: read, then shorten
+                xs, index = s.value.func.value, (s.value.args or [const(-1)])[0]
+                read = gast.Subscript(value=name(xs.id), slice=clone(index), ctx=gast.Load())
+                return [assign(first.id, located(read, s.value), like=s)] + self.list_update(s, s.value)
             out = [assign(first.id, s.value, like=s)]
             out += [assign(t.id, name(first.id), like=s) for t in others]
             return out
+        if isinstance(s, gast.Expr) and self.list_method(s.value):
+            return self.list_update(s, s.value)
         if isinstance(s, (gast.If, gast.While, gast.For)):
             s.body = self.block(s.body)
             s.orelse = self.block(s.orelse)
         if isinstance(s, gast.For) and not _is_range(s.iter):
             return self.container_loop(s)
         return [s]
+
+    # -- comprehensions ----------------------------------------------------------------------------
+    def comprehensions(self, s):
+        """`t = [f(x) for x in xs if c]` -> `t = []; for x in xs: if c: t.append(f(x))`, and a comprehension
+        or generator expression inside any expression (`sum(np.sum(W ** 2) for W, b in params)`) built
+        into a list of its own first; a dict comprehension fills a dict. Its variables are renamed where
+        the function uses the same names elsewhere (a comprehension has a scope of its own). None when `s`
+        holds no comprehension."""
+        fields = {gast.Assign: "value", gast.AugAssign: "value", gast.AnnAssign: "value", gast.Expr: "value",
+                  gast.Return: "value", gast.If: "test", gast.For: "iter", gast.While: "test"}
+        field_name = fields.get(type(s))
+        expr = getattr(s, field_name, None) if field_name else None
+        if expr is None or not any(isinstance(n, COMPREHENSIONS) for n in gast.walk(expr)):
+            return None
+        if isinstance(s, gast.While):
+            found = next(n for n in gast.walk(expr) if isinstance(n, COMPREHENSIONS))
+            raise UnsupportedSyntaxError("comprehensions in a 'while' condition are not supported; compute the "
+                                         "condition into a variable before the loop and again at the end of its body",
+                                         self.source.location(found))
+        target = s.targets[0].id if isinstance(s, gast.Assign) and len(s.targets) == 1 and \
+            isinstance(s.targets[0], gast.Name) else None
+        pre = []
+        if target is not None and isinstance(expr, (gast.ListComp, gast.DictComp)) and \
+                target not in _names(expr) and target not in _store_names_in(expr):
+            return self.block(self.build(expr, target, s))          # built into the target itself
+        setattr(s, field_name, _Hoist(self, s, pre).visit(expr))
+        return self.block(pre) + self.stmt(s)
+
+    def build(self, comp, into, like):
+        """Statements building comprehension `comp` into the list (or dict) `into`."""
+        comp = self.scoped(comp)
+        self.built.add(into)
+        self.source.locals = frozenset(self.source.locals | {into})     # a local the later stages may index into
+        if isinstance(comp, gast.DictComp):
+            item = gast.Assign(targets=[gast.Subscript(value=name(into), slice=comp.key, ctx=gast.Store())],
+                               value=comp.value, type_comment=None)
+            empty = gast.Dict(keys=[], values=[])
+        else:
+            item = gast.Expr(value=gast.Call(func=gast.Attribute(value=name(into), attr="append", ctx=gast.Load()),
+                                             args=[comp.elt], keywords=[]))
+            empty = gast.List(elts=[], ctx=gast.Load())
+        body = [located(item, like)]
+        for gen in reversed(comp.generators):
+            if gen.is_async:
+                raise UnsupportedSyntaxError("async comprehensions are not supported; use a plain 'for'",
+                                             self.source.location(comp))
+            for cond in reversed(gen.ifs):
+                body = [located(gast.If(test=cond, body=body, orelse=[]), like)]
+            body = [located(gast.For(target=gen.target, iter=gen.iter, body=body, orelse=[], type_comment=None),
+                            like)]
+        out = [assign(into, empty, like=like)] + body
+        for stmt in out:
+            for node in gast.walk(stmt):
+                if isinstance(node, gast.stmt):
+                    node.s2s_line = getattr(like, "s2s_line", None)
+                    if hasattr(like, "s2s_origin"):
+                        node.s2s_origin = like.s2s_origin
+        return out
+
+    def scoped(self, comp):
+        """`comp` with its variables renamed where the function uses the same names outside it (the first
+        iterable is evaluated outside the comprehension's scope, so it keeps its names)."""
+        inside = {id(n) for n in gast.walk(comp)} - {id(n) for n in gast.walk(comp.generators[0].iter)}
+        outside = {n.id for n in gast.walk(self.source.node) if isinstance(n, gast.Name) and id(n) not in inside}
+        renamed = {}
+        for gen in comp.generators:
+            for v in sorted(_store_names(gen.target)):
+                if v in outside or v in renamed:
+                    renamed[v] = self.namer.fresh(v)
+        if not renamed:
+            return comp
+        for node in gast.walk(comp):
+            if isinstance(node, gast.Name) and node.id in renamed and id(node) in inside:
+                node.id = renamed[node.id]
+        return comp
+
+    def list_method(self, value):
+        """The method, for `hs.append(x)`, `hs.insert(i, x)`, `hs.pop()`, `hs.pop(i)` or `hs.extend(ys)` on
+        a local name (arrays have none of these methods: hs is a list); else None."""
+        if not (isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute)
+                and isinstance(value.func.value, gast.Name) and not value.keywords):
+            return None
+        method, n = value.func.attr, len(value.args)
+        arity = {"append": (1,), "insert": (2,), "pop": (0, 1), "extend": (1,)}.get(method, ())
+        if n not in arity or value.func.value.id not in self.source.locals | self.built:
+            return None
+        return method
+
+    def list_update(self, s, call):
+        """`hs.append(x)` -> `hs = append(hs, x)` (marked `s2s_list_update`): in the core every statement
+        assigns; the transforms print it as the method call again and reverse it by popping. `hs.extend(ys)`
+        is a loop of appends."""
+        method, xs = call.func.attr, call.func.value.id
+        if method == "extend":
+            item = self.namer.fresh("item")
+            body = [located(gast.Expr(value=gast.Call(func=gast.Attribute(value=name(xs), attr="append",
+                                                                          ctx=gast.Load()),
+                                                      args=[name(item)], keywords=[])), s)]
+            loop = located(gast.For(target=name(item, store=True), iter=call.args[0], body=body, orelse=[],
+                                    type_comment=None), s)
+            loop.s2s_line = getattr(s, "s2s_line", None)
+            body[0].s2s_line = loop.s2s_line
+            return self.stmt(loop)
+        fn = {"append": runtime.append, "insert": runtime.insert, "pop": runtime.pop}[method]
+        value = located(gast.Call(func=name(self.bind(method, fn)), args=[name(xs)] + list(call.args),
+                                  keywords=[]), call)
+        value.s2s_self_ok = True                # reads its own target: the list it changes
+        stmt = assign(xs, value, like=s)
+        stmt.s2s_list_update = method
+        return [stmt]
 
     def container_loop(self, s):
         """`for W, b in params`, `for i, x in enumerate(xs)`, `for a, b in zip(xs, ys)`, `for k, v in
@@ -199,6 +319,47 @@ class Desugar:
             item = gast.Subscript(value=name(whole), slice=index, ctx=gast.Load())
             out += self.stmt(located(gast.Assign(targets=[target], value=item, type_comment=None), s))
         return out
+
+
+COMPREHENSIONS = (gast.ListComp, gast.GeneratorExp, gast.DictComp)
+
+
+class _Hoist(gast.NodeTransformer):
+    """Replaces each outermost comprehension of an expression by the name of a list built before the
+    statement (into `pre`). A generator expression must be a call's argument: consumed there at once, a list
+    computes the same; anywhere else (kept, iterated twice) it is refused."""
+
+    def __init__(self, desugar, stmt, pre):
+        self.desugar, self.stmt, self.pre = desugar, stmt, pre
+
+    def hoisted(self, node):
+        into = self.desugar.namer.fresh("entries" if isinstance(node, gast.DictComp) else "items")
+        self.pre.extend(self.desugar.build(node, into, self.stmt))
+        return located(name(into), node)
+
+    def visit_Call(self, node):
+        node.func = self.visit(node.func)
+        node.args = [self.hoisted(a) if isinstance(a, gast.GeneratorExp) else self.visit(a) for a in node.args]
+        for k in node.keywords:
+            k.value = self.visit(k.value)
+        return node
+
+    def visit_ListComp(self, node):
+        return self.hoisted(node)
+
+    visit_DictComp = visit_ListComp
+
+    def visit_GeneratorExp(self, node):
+        raise UnsupportedSyntaxError("generator expressions other than a call's argument ('sum(x * x for x in xs)') "
+                                     "are not supported; write a list comprehension [...]",
+                                     self.desugar.source.location(node))
+
+    def visit_Lambda(self, node):
+        return node
+
+
+def _store_names_in(node):
+    return {n.id for n in gast.walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
 
 
 def _store_names(target):

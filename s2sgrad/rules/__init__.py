@@ -182,4 +182,5 @@ views(_np.reshape, _np.ravel, _np.transpose, _np.swapaxes, _np.moveaxis, _np.exp
       _np.broadcast_to, _np.diagonal, _np.diag, _np.asarray, _np.atleast_1d, _np.atleast_2d, _np.real,
       _np.flip, _np.matrix_transpose if hasattr(_np, "matrix_transpose") else _np.transpose)
 from . import tangents  # noqa: E402,F401  (forward mode; after the adjoint tables it derives from)
+from . import builtins  # noqa: E402,F401  (sum, min, max: adjoints and tangents of sequences)
 from . import generated  # noqa: E402,F401  (rules for the runtime helpers: generated code differentiated again)

@@ -2,6 +2,8 @@
 values: `np.array([k, c])`), and the array helpers lowering calls for
 methods with no NumPy function of their own, `x.astype(dtype)` and `x.flatten()` (s2sgrad/runtime.py)."""
 
+import copy as copy_module
+
 from ..runtime import astype as astype_, cast_back, flatten as flatten_, pieces_like
 from . import adjoint, d, nondifferentiable
 
@@ -20,6 +22,12 @@ def flatten(y, x):
 
 @adjoint(np.copy, inert=("order",))
 def copy(y, x, order="K"):
+    d[x] = d[y]
+
+
+@adjoint(copy_module.copy, copy_module.deepcopy)
+def shallow_copy(y, x):
+    # an array's, a list's or a dict's copy (what the derivative writes into instead of the caller's)
     d[x] = d[y]
 
 

@@ -1,5 +1,5 @@
-"""Adjoints of the `math` module and of the scalar builtins abs, min, max, float (math.pow shares the
-template of `**`: rules/operators.py).
+"""Adjoints of the `math` module and of the scalar builtins abs and float (math.pow shares the template of
+`**`: rules/operators.py; sum, min and max, which take sequences, are in rules/builtins.py).
 
 These run on Python floats, which raise ZeroDivisionError where NumPy gives inf: where a slope is infinite
 (sqrt at 0, asin at ±1) or a kink or jump makes a 0 / 0 (hypot and atan2 at the origin), a conditional
@@ -118,18 +118,6 @@ def hypot(z, x, y):
 @adjoint(math.fabs, builtins.abs)
 def fabs(y, x):
     d[x] = d[y] * np.sign(x)                             # 0 at the kink, as in JAX and PyTorch
-
-
-@adjoint(builtins.min)
-def min(z, x, y):
-    d[x] = d[z] * (x <= y)
-    d[y] = d[z] * (y < x)
-
-
-@adjoint(builtins.max)
-def max(z, x, y):
-    d[x] = d[z] * (x >= y)
-    d[y] = d[z] * (y > x)
 
 
 @adjoint(builtins.float)

@@ -332,7 +332,7 @@ elementwise(
     operator.add, operator.sub, operator.truediv, operator.pow, operator.mod, operator.neg, operator.pos,
     math.sin, math.cos, math.tan, math.asin, math.acos, math.atan, math.atan2, math.sinh, math.cosh,
     math.tanh, math.exp, math.expm1, math.log, math.log1p, math.log2, math.log10, math.sqrt, math.pow,
-    math.hypot, math.fabs, builtins.abs, builtins.min, builtins.max, builtins.float,
+    math.hypot, math.fabs, builtins.abs, builtins.float,
     np.sin, np.cos, np.tan, np.exp, np.log, np.tanh, np.sqrt,
 )
 
@@ -341,6 +341,8 @@ bilinear(operator.matmul, "x", "y")
 
 linear(np.sum, "x")
 linear(np.copy, "x")
+linear(copy.copy, "x")
+linear(copy.deepcopy, "x")
 
 
 @tangent(np.array)
