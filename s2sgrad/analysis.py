@@ -33,10 +33,11 @@ from .syntax import assign, const, leaves, name
 SCALAR, UNKNOWN = "scalar", "unknown"       # and "ndim:2": an array of that many dimensions (a parameter)
 CONTAINER = "container"                     # a list, tuple or dict (of arrays, ...): a parameter
 CONTAINER_COPIES = {copy.copy, copy.deepcopy}       # of a container: a container
-# Rules whose result is a list of arrays: its adjoint is a list too, added up item by item (tree_add), never
+# Rules whose result is a list or tuple (of arrays): its adjoint is a list too, added up item by item (tree_add), never
 # by list `+`, which would concatenate.
 SEQUENCE_RESULTS = {f for f in (numpy.split, numpy.array_split, numpy.hsplit, numpy.vsplit, numpy.dsplit,
-                                numpy.meshgrid, numpy.broadcast_arrays, getattr(numpy, "unstack", None))
+                                numpy.meshgrid, numpy.broadcast_arrays, getattr(numpy, "unstack", None),
+                                builtins.list, builtins.tuple)
                     if f is not None}
 LIST_UPDATES = {runtime.append: ("xs", "x"), runtime.insert: ("xs", "i", "x"), runtime.pop: ("xs", "i")}
 SCALAR_BUILTINS = {builtins.float, builtins.int, builtins.len, builtins.round, builtins.abs,
@@ -363,6 +364,8 @@ def check_activity(core, assigns, ops, varied, useful, containers=frozenset()):
     def carries(names):
         return sorted(n for n in names if n in varied)
 
+    built = _built_containers(assigns, ops, set(core.params) & set(containers))
+
     for s in assigns:
         if target_of(s) not in useful:
             continue
@@ -371,6 +374,15 @@ def check_activity(core, assigns, ops, varied, useful, containers=frozenset()):
             if carries(a.id for a in op.differentiable_inputs() if isinstance(a, gast.Name)):
                 raise no_rule_error(core, op, varied)
             continue
+        if op.kind == "rule" and isinstance(op.node, (gast.BinOp, gast.UnaryOp)):
+            bad = carries(a.id for a in op.inputs.values() if isinstance(a, gast.Name) and a.id in built)
+            bad = [n for n in bad if n in core.source.locals] or bad          # the user's names, not temporaries
+            if bad:
+                raise UnsupportedSyntaxError(
+                    f"arithmetic on a list, tuple or dict that carries a derivative ({', '.join(map(repr, bad))}) "
+                    "is not supported: '+' joins lists and '*' repeats them, it does not add their values; use "
+                    "hs.append(x) or hs.extend(ys) to grow a list, np.stack(hs) for arithmetic on its items",
+                    core.source.location(s))
         if op.kind == "getattr" and isinstance(op.node.value, gast.Name) and op.node.value.id not in containers:
             bad = carries([op.node.value.id])
             if bad:
@@ -602,6 +614,13 @@ def _check_discarded_calls(core, stmts, varied):
                 or (inspect.isfunction(unwrap(obj)) and not is_library(unwrap(obj))):
             continue
         args = list(s.value.args) + [k.value for k in s.value.keywords]
+        receiver = s.value.func.value if isinstance(s.value.func, gast.Attribute) else None
+        if isinstance(receiver, gast.Name) and receiver.id in varied and obj is LOCAL:
+            raise UnsupportedSyntaxError(
+                f"'{receiver.id}.{s.value.func.attr}(...)' may change '{receiver.id}', which carries a derivative, "
+                "in place, which s2sgrad cannot follow; build a new value instead (hs = hs[::-1], "
+                "sorted(...), a comprehension), or for a list use hs.append, hs.insert, hs.pop or hs.extend",
+                core.source.location(s))
         if any(isinstance(n, gast.Name) and n.id in varied for a in args for n in gast.walk(a)):
             raise UnsupportedSyntaxError(
                 "a call whose result is not used, given a value that carries a derivative, may change its "
@@ -726,6 +745,26 @@ def _containers(assigns, ops, kinds, known=()):
                     op.kind == "rule" and _hashable_in(op.fn, SEQUENCE_RESULTS) or \
                     op.kind == "helper" and _returns_container(op.fn, frozenset(
                         p for p, a in op.inputs.items() if isinstance(a, gast.Name) and a.id in names)):
+                names.add(t)
+                changed = True
+    return names
+
+
+def _built_containers(assigns, ops, params):
+    """Names that surely hold a list, tuple or dict: the parameters passed one, displays, list updates,
+    what list(...) or np.split(...) made, and copies of them (an item of a container may be anything)."""
+    names = set(params)
+    changed = True
+    while changed:
+        changed = False
+        for s in assigns:
+            op, t = ops[id(s)], target_of(s)
+            if t in names or is_setitem(s):
+                continue
+            made = op.kind in ("pack", "update") or op.kind == "rule" and _hashable_in(op.fn, SEQUENCE_RESULTS)
+            copied = op.node if op.kind == "copy" else next(iter(op.inputs.values())) \
+                if op.kind == "rule" and _hashable_in(op.fn, CONTAINER_COPIES) else None
+            if made or isinstance(copied, gast.Name) and copied.id in names:
                 names.add(t)
                 changed = True
     return names

@@ -141,6 +141,25 @@ def take_item(d, key):
     return item
 
 
+def items_back(g, x):
+    """The adjoint of `x` for `y = list(x)` or `tuple(x)`, whose adjoint is the list `g`: for an array, whose
+    items are its rows, the rows' adjoints in an array of x's shape (None a zero row); for a dict, whose
+    keys `list` gives, zeros; else g as a list.
+
+    Example:
+        >>> items_back([np.ones(2), None], np.zeros((2, 2)))     # array([[1., 1.], [0., 0.]])
+    """
+    if isinstance(x, np.ndarray):
+        out = np.zeros(x.shape, dtype=np.result_type(x, np.float16))
+        for k, gk in enumerate(g):
+            if gk is not None:
+                out[k] = gk
+        return out
+    if isinstance(x, dict):
+        return zeros_of(x)
+    return list(g)
+
+
 def tree_add(a, b):
     """a + b for adjoints that may be containers (leaf by leaf, a list's items by position, a dict's by
     key) or None (a zero)."""

@@ -174,6 +174,29 @@ def sum_of_a_list(ws: list, lam: float):
     return lam * np.sum(total * total) + max(ws[0])
 
 
+def pairs_mlp(params: list, x, y):
+    h = x
+    for W, b in params:
+        h = np.tanh(W @ h + b)
+    penalty = sum([np.sum(W ** 2) for W, b in params])
+    return np.sum((h - y) ** 2) + 1e-3 * penalty
+
+
+def rnn_dict_params(params: dict, xs):
+    h = np.zeros(params["U"].shape[0])
+    hs = []
+    for x in xs:
+        h = np.tanh(params["U"] @ h + params["W"] * x)
+        hs.append(h)
+    return np.sum(np.stack(hs) ** 2)
+
+
+def log_likelihood(X, w, sigma: float):
+    n, d = X.shape
+    r = X @ w
+    return -0.5 * np.sum(r ** 2) / sigma ** 2 - n * math.log(sigma)
+
+
 CASES = [
     ("straight_line", straight_line, (0, 1)),
     ("if_else", if_else, 0),
@@ -197,4 +220,7 @@ CASES = [
     ("method_call", method_call, 0),
     ("builtin_sequences", sums_and_extremes, (0, 1)),
     ("sum_of_a_list", sum_of_a_list, (0, 1)),
+    ("pairs_mlp", pairs_mlp, 0),
+    ("rnn_dict_params", rnn_dict_params, 0),
+    ("shape_unpacking", log_likelihood, (1, 2)),
 ]

@@ -450,19 +450,6 @@ def takes_two(a, b):
     return a * b
 
 
-def passes_a_list_to_a_helper(x):
-    return np.sum(takes_list([x, x]))
-
-
-def takes_list(xs):
-    return xs[0] * xs[1]
-
-
-def test_a_list_of_values_passed_to_your_own_function_is_refused_with_advice():
-    with pytest.raises(s2sgrad.NoGradientRuleError, match="pass the values one by one"):
-        s2sgrad.grad(passes_a_list_to_a_helper)(0.5)
-
-
 def value_and_slope(x):
     return x ** 3
 

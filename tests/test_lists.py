@@ -17,8 +17,8 @@ RNG = np.random.default_rng(19)
 
 
 def is_container_rule(prim):
-    """Rules of the copies the derivative makes of lists and dicts (copy.copy, copy.deepcopy): tested here."""
-    return getattr(prim, "__module__", None) == "copy"
+    """Rules of copies of lists and dicts (copy.copy, copy.deepcopy, list, tuple): tested here."""
+    return getattr(prim, "__module__", None) == "copy" or prim is list or prim is tuple
 
 
 def assert_second_order(fn, x, rtol=1e-6, atol=1e-8):
@@ -191,6 +191,20 @@ def helper_tuple_read_whole(x):
     return np.sum(sum(ps) ** 2) + np.sum(sum(q)) + np.sum(ps[1])
 
 
+def list_and_tuple_of_items(x):
+    xs = list([x, x * x])
+    t = tuple(xs)
+    return t[0] * t[1] + np.sum(list(np.array([x, 2.0 * x])))
+
+
+def takes_a_pair(ws):
+    return ws[0] * np.sin(ws[1])
+
+
+def passes_displays_to_a_helper(x):
+    return np.sum(takes_a_pair([x, x * x])) + np.sum(takes_a_pair((2.0, x)))
+
+
 def split_pieces_summed_twice(x):
     ps = np.split(x, 2)                 # a list a rule returned
     return np.sum(sum(ps) ** 2) + np.sum(sum(ps))
@@ -202,7 +216,8 @@ PARAMS = [(RNG.normal(size=(3, 2)), RNG.normal(size=3)), (RNG.normal(size=(1, 3)
 SCALAR_PROGRAMS = [list_display, tuple_display, dict_display, nested_rows, appended_and_stacked,
                    appended_and_iterated, read_while_appending, popped, inserted_and_popped_in_the_middle,
                    extended, written_into_a_list, written_into_a_dict, two_generators, nested_comprehensions,
-                   shadows_a_name, helper_list_summed_twice, helper_tuple_read_whole]
+                   shadows_a_name, helper_list_summed_twice, helper_tuple_read_whole, passes_displays_to_a_helper,
+                   list_and_tuple_of_items]
 
 
 @pytest.mark.parametrize("fn", SCALAR_PROGRAMS, ids=lambda f: f.__name__)
@@ -300,8 +315,15 @@ def deep_copies(p):
     return np.sum(q["W"] ** 2) * q["s"]
 
 
+def rows_as_a_tuple(W):
+    a, b = tuple(W)                     # an array's items are its rows
+    return np.sum(a * b) + np.sum(list([W[0], a])[1] ** 2)
+
+
 CONTAINER_RULES = [(copy.copy, copies_a_list, ([0.5, 1.5],)),
-                   (copy.deepcopy, deep_copies, ({"W": W2, "s": 0.7},))]
+                   (copy.deepcopy, deep_copies, ({"W": W2, "s": 0.7},)),
+                   (list, list_and_tuple_of_items, (0.7,)),
+                   (tuple, rows_as_a_tuple, (W2,))]
 
 
 @pytest.mark.parametrize("prim, fn, args", CONTAINER_RULES, ids=lambda v: getattr(v, "__name__", None))
@@ -336,12 +358,40 @@ def extends_with_itself(x):
     return sum(hs)
 
 
+def joined_with_plus(x):
+    hs = [x]
+    hs = hs + [x * 2.0]                 # '+' joins lists: the adjoint rule of '+' would add them
+    return hs[0] * hs[1]
+
+
+def repeated_in_place(x):
+    hs = [x, x * x]
+    hs *= 2
+    return hs[3]
+
+
+def reversed_in_place(x):
+    hs = [x * i for i in range(3)]
+    hs.reverse()                        # no list update s2sgrad follows: the list changes unseen
+    return hs[0]
+
+
+def dict_updated_in_place(x):
+    d = {"a": x}
+    d.update({"b": x * 2.0})
+    return d["a"]
+
+
 @pytest.mark.parametrize("fn, words", [
+    (joined_with_plus, ["arithmetic on a list", "('hs')", "hs.append(x)"]),
+    (repeated_in_place, ["arithmetic on a list", "'*' repeats them"]),
+    (reversed_in_place, ["'hs.reverse(...)' may change 'hs'", "hs = hs[::-1]"]),
+    (dict_updated_in_place, ["'d.update(...)' may change 'd'"]),
     (aliased_then_appended, ["'other' may share memory with 'hs'"]),
     (item_changed_after_append, ["may share"]),
     (extends_with_itself, ["may share memory with 'hs'"]),
 ], ids=lambda v: getattr(v, "__name__", None))
-def test_a_list_changed_through_another_name_is_refused_at_the_users_line(fn, words):
+def test_a_list_changed_where_s2sgrad_cannot_follow_is_refused_at_the_users_line(fn, words):
     with pytest.raises(s2sgrad.UnsupportedSyntaxError) as err:
         s2sgrad.grad(fn)(0.7)
     assert err.value.filename == __file__

@@ -290,7 +290,8 @@ def _is_scalar_rule(prim):
     """Scalar primitives other than the builtins over sequences (sum, min, max: tests/test_builtin_rules.py,
     whose table is walked form by form there)."""
     from test_builtin_rules import BUILTIN_RULES
-    return _is_scalar_module(prim) and all(prim is not p for p, *_ in BUILTIN_RULES)
+    from test_lists import is_container_rule            # list(...), tuple(...): tests/test_lists.py
+    return _is_scalar_module(prim) and all(prim is not p for p, *_ in BUILTIN_RULES) and not is_container_rule(prim)
 
 
 def test_every_registered_math_builtin_and_operator_rule_has_a_test():

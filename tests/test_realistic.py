@@ -258,3 +258,45 @@ def test_sgd_on_a_small_sigmoid_network_decreases_the_loss_on_xor_data():
         losses.append(loss)
     assert all(later <= earlier for earlier, later in zip(losses, losses[1:]))
     assert losses[-1] < losses[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# An RNN whose parameters are a dict: hidden states appended to a list, outputs stacked
+# ---------------------------------------------------------------------------------------------
+
+def dict_rnn_loss(params, xs, targets):
+    T, B, _ = xs.shape
+    h = np.zeros((B, params["Wh"].shape[0]))
+    hs = []
+    for t in range(T):
+        h = np.tanh(xs[t] @ params["Wx"] + h @ params["Wh"] + params["b"])
+        hs.append(h)
+    ys = np.stack([h @ params["Wy"] for h in hs])
+    return np.mean((ys - targets) ** 2)
+
+
+def dict_rnn_setup():
+    rng = np.random.default_rng(21)
+    T, B, D, H = 6, 4, 3, 5
+    params = {"Wx": 0.4 * rng.normal(size=(D, H)), "Wh": 0.3 * rng.normal(size=(H, H)), "b": np.zeros(H),
+              "Wy": 0.4 * rng.normal(size=(H, 1))}
+    xs = rng.normal(size=(T, B, D))
+    targets = np.sin(np.cumsum(xs[:, :, :1], axis=0))
+    return params, xs, targets
+
+
+def test_an_rnn_with_dict_params_and_appended_states_matches_finite_differences_and_trains():
+    params, xs, targets = dict_rnn_setup()
+    original, before = params, {k: v.copy() for k, v in params.items()}
+    assert s2sgrad.check_grad(dict_rnn_loss, params, xs, targets, rtol=RTOL)
+    assert s2sgrad.check_grad(dict_rnn_loss, params, xs, targets, wrt=1, rtol=RTOL)
+    loss_and_grad = s2sgrad.value_and_grad(dict_rnn_loss)
+    losses = []
+    for _ in range(60):
+        loss, grads = loss_and_grad(params, xs, targets)
+        assert set(grads) == set(params)
+        params = {k: params[k] - 0.5 * grads[k] for k in params}
+        losses.append(loss)
+    assert losses[-1] < 0.1 * losses[0]             # measured: 0.467 -> 0.0186 in 60 steps
+    for k, v in original.items():
+        np.testing.assert_array_equal(before[k], v)  # the caller's arrays were never written

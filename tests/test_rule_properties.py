@@ -138,6 +138,7 @@ SAMPLES = [
     # copies and casts
     (runtime.astype, (X, np.float64), {}), (runtime.astype, (X, int), {}), (runtime.flatten, (X,), {}),
     (np.copy, (X,), {}), (copy.copy, (X,), {}), (copy.deepcopy, (X,), {}), (np.array, ([0.7, -1.3],), {}), (np.array, (X,), {"dtype": float}),
+    (builtins.list, (X,), {}), (builtins.tuple, (X,), {}),
     # helpers generated code calls
     (runtime.broadcast_like, (V3, X), {}), (runtime.own_tangent, (V3, X), {}), (runtime.cast_tangent, (X, Y), {}),
     (runtime.unbroadcast, (X, V3), {}), (runtime.zero_tangent, (X,), {}),

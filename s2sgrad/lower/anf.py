@@ -240,16 +240,20 @@ class ANF:
             if not isinstance(func, (gast.Name, gast.Attribute)):    # make(a)(1.0): the callee is a value
                 pre, func = self.atom(func, base="fn")
                 func.s2s_label = gast.unparse(value.func).strip()
+            # A helper of the user's takes a list or tuple display as one value (a container it reads), a
+            # rule as a display of atoms (`np.stack([a, b])`).
+            callee = self.source.resolve(func)
+            argument = self.atom if inspect.isfunction(callee) and not is_library(callee) else self.argument
             args = []
             for a in value.args:
-                p, at = self.argument(a)
+                p, at = argument(a)
                 pre += p
                 args.append(at)
             keywords = []
             for kw in value.keywords:
                 if kw.arg is None:
                     self.unsupported(kw.value, "'**' in calls", "pass keyword arguments by name")
-                p, at = self.argument(kw.value)
+                p, at = argument(kw.value)
                 pre += p
                 keywords.append(gast.keyword(arg=kw.arg, value=at))
             return pre, located(gast.Call(func=func, args=args, keywords=keywords), value)

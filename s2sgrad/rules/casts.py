@@ -2,9 +2,10 @@
 values: `np.array([k, c])`), and the array helpers lowering calls for
 methods with no NumPy function of their own, `x.astype(dtype)` and `x.flatten()` (s2sgrad/runtime.py)."""
 
+import builtins
 import copy as copy_module
 
-from ..runtime import astype as astype_, cast_back, flatten as flatten_, pieces_like
+from ..runtime import astype as astype_, cast_back, flatten as flatten_, items_back, pieces_like
 from . import adjoint, d, nondifferentiable
 
 import numpy as np
@@ -29,6 +30,12 @@ def copy(y, x, order="K"):
 def shallow_copy(y, x):
     # an array's, a list's or a dict's copy (what the derivative writes into instead of the caller's)
     d[x] = d[y]
+
+
+@adjoint(builtins.list, builtins.tuple)
+def list_of_items(y, x):
+    # the items of a list, a tuple or an array (its rows) in a new list or tuple
+    d[x] = items_back(d[y], x)
 
 
 @adjoint(np.asarray, np.asanyarray, np.ascontiguousarray, np.asfortranarray, inert=("dtype",))

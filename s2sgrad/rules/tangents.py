@@ -343,6 +343,8 @@ linear(np.sum, "x")
 linear(np.copy, "x")
 linear(copy.copy, "x")
 linear(copy.deepcopy, "x")
+linear(builtins.list, "x")
+linear(builtins.tuple, "x")
 
 
 @tangent(np.array)
