@@ -197,6 +197,18 @@ def log_likelihood(X, w, sigma: float):
     return -0.5 * np.sum(r ** 2) / sigma ** 2 - n * math.log(sigma)
 
 
+def make_scaler(a: float):
+    s = math.sin(a)
+    def scale(x):
+        return x * s + a
+    return scale
+
+
+def factory_closure(a: float, x: float):
+    g = make_scaler(a)
+    return g(x) * g(2.0)
+
+
 CASES = [
     ("straight_line", straight_line, (0, 1)),
     ("if_else", if_else, 0),
@@ -223,4 +235,5 @@ CASES = [
     ("pairs_mlp", pairs_mlp, 0),
     ("rnn_dict_params", rnn_dict_params, 0),
     ("shape_unpacking", log_likelihood, (1, 2)),
+    ("factory_closure", factory_closure, (0, 1)),
 ]

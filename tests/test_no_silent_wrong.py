@@ -36,10 +36,24 @@ def callee_from_active_named(a):
 
 
 @pytest.mark.parametrize("fn", [callee_from_active, callee_from_active_named])
-def test_a_function_value_built_from_a_differentiated_input_is_refused_at_its_call(fn):
-    with pytest.raises(s2sgrad.NoGradientRuleError, match="function value computed from a differentiated input") as err:
-        s2sgrad.grad(fn)(2.0)
-    assert f":{_line_of(fn, '(1.0)')}:" in str(err.value)
+def test_a_closure_a_factory_makes_from_a_differentiated_input_is_differentiated_when_called(fn):
+    assert s2sgrad.grad(fn)(2.0) == 1.0                  # d/da (1.0 * a); was silently 0.0, then refused
+    assert s2sgrad.jvp(fn, (2.0,), 1.0)[1] == 1.0
+
+
+def apply_to_one(g):
+    return g(1.0)
+
+
+def closure_passed_on(a):
+    return apply_to_one(make(a))
+
+
+def test_a_closure_made_from_a_differentiated_input_and_passed_on_is_refused():
+    # differentiating make as a helper meets the lambda it returns as a value: refused at its line
+    with pytest.raises(s2sgrad.UnsupportedSyntaxError, match="lambdas used as values") as err:
+        s2sgrad.grad(closure_passed_on)(2.0)
+    assert err.value.filename == __file__ and err.value.lineno == _line_of(make, "return lambda")
 
 
 def callee_from_inactive(a):

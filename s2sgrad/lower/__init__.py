@@ -25,6 +25,7 @@ import gast
 from ..syntax import Namer, assign, leaves, located, map_leaves, name
 from .anf import ANF, BINOPS, UNARYOPS
 from .desugar import Desugar
+from .factories import Factories
 from .jumps import Jumps, nesting
 from .lift import Lift
 
@@ -54,6 +55,7 @@ def lower(source):
     body = [stmt for stmt in source.node.body if not _is_docstring(stmt)]
     body = Lift(source).block(body)
     namer.taken.update(source.namespace)          # the lifted functions' names mean them: never temporaries
+    body = Factories(source, namer).block(body)
     desugar = Desugar(source, namer)
     body = desugar.block(body)
     body = _private_copies(source, body, desugar.bind) + body
