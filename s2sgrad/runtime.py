@@ -286,6 +286,22 @@ def flatten(x):
     return np.ravel(x).copy()
 
 
+def r_(xs):
+    """`np.r_[a, b, ...]` of values (no slices or strings in the index): exactly what NumPy computes,
+    as a call a rule can differentiate (its adjoint cuts the gradient back into the items)."""
+    return np.r_[tuple(xs)]
+
+
+def c_(xs):
+    """`np.c_[a, b, ...]` of values: 1-d items as columns, joined along the last axis (see `r_`)."""
+    return np.c_[tuple(xs)]
+
+
+# s2sgrad's functions that stand for what user code writes (x.astype(t), x.flatten(), np.r_[...], np.c_[...]):
+# rules of the NumPy table, unlike the helpers only generated code calls.
+STANDINS = (astype, flatten, r_, c_)
+
+
 def broadcast_like(t, y):
     """The tangent `t` of a broadcasting operation spread to the shape of its output `y`
     (a contribution from a smaller operand, like a scalar added to an array, is smaller)."""

@@ -153,6 +153,20 @@ class Namer:
         self.taken.add(ident)
         return ident
 
+    def bind(self, source, preferred, obj):
+        """A name meaning `obj` in the function `source` is lowered from: the name its namespace already
+        has for it (not a local), else a fresh one added to the namespace.
+
+        Example:
+            >>> namer.bind(source, "r_", runtime.r_)      # 'r_', now in source.namespace
+        """
+        for key, value in source.namespace.items():
+            if value is obj and key not in source.locals:
+                return key
+        key = self.fresh(preferred)
+        source.namespace[key] = obj
+        return key
+
 
 _BUILTINS = frozenset(dir(builtins))
 

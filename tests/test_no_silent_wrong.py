@@ -80,6 +80,21 @@ def dict_index_of_active(x):
 
 
 @pytest.mark.parametrize("fn", [r_of_active, c_of_active])
+def test_np_r_and_np_c_of_differentiated_values_are_differentiated(fn):
+    x = np.array([1.0, 2.0])
+    np.testing.assert_allclose(s2sgrad.grad(fn)(x), 4.0 * x, rtol=1e-12)       # was silently 0, then refused
+    np.testing.assert_allclose(s2sgrad.jvp(fn, (x,), np.ones(2))[1], 4.0 * np.sum(x), rtol=1e-12)
+
+
+def r_with_a_slice(x):
+    return np.sum(np.r_[x, 0:2] ** 2)
+
+
+def r_with_a_directive(x):
+    return np.sum(np.r_["0,2", x, x] ** 2)
+
+
+@pytest.mark.parametrize("fn", [r_with_a_slice, r_with_a_directive])
 def test_an_object_indexed_by_a_differentiated_value_is_refused_with_advice(fn):
     with pytest.raises(s2sgrad.UnsupportedSyntaxError, match="np.concatenate") as err:
         s2sgrad.grad(fn)(np.array([1.0, 2.0]))

@@ -398,6 +398,14 @@ def np_flatten_method(x):
     return np.sum(x.flatten() * np.arange(np.size(x)))
 
 
+def np_r_of_values(x):
+    return np.sum(np.r_[x, 2.0 * x, np.sum(x)] ** 2) if np.ndim(x) == 1 else np.sum(np.r_[x, np.sin(x)] ** 3)
+
+
+def np_c_of_values(x):
+    return np.sum(np.c_[x, np.sin(x)] ** 2 * np.arange(2 * np.shape(x)[-1] if np.ndim(x) > 1 else 2))
+
+
 def np_reshape(x):
     return np.sum(np.sin(np.reshape(x, (4, -1))) * np.arange(1.0, 5.0)[:, None])
 
@@ -711,6 +719,8 @@ NUMPY_RULES = [
     (np.array, 2, np_array_of_arrays, [(X3,), (X2,)], 0),
     (runtime.astype, 2, np_astype_method, [(X3,), (X2,)], 0),
     (runtime.flatten, 1, np_flatten_method, [(X3,), (X2,)], 0),
+    (runtime.r_, 1, np_r_of_values, [(X3,), (X2,)], 0),
+    (runtime.c_, 1, np_c_of_values, [(X3,), (X2,)], 0),
     (np.reshape, 2, np_reshape, [(X234,), (arr(4, 6),)], 0),
     (np.ravel, 1, np_ravel, [(X234,)], 0),
     (np.transpose, 1, np_transpose, [(X2,), (X234,)], 0),
@@ -1279,7 +1289,7 @@ def _is_numpy(prim):
         return False
     module = getattr(prim, "__module__", None) or type(prim).__module__
     if module == "s2sgrad.runtime":
-        return prim in (runtime.astype, runtime.flatten)
+        return prim in runtime.STANDINS
     return (module or "").split(".")[0] == "numpy" or type(prim).__module__.split(".")[0] == "numpy"
 
 
@@ -1661,7 +1671,7 @@ def test_the_readme_lists_every_numpy_and_scipy_rule_and_no_other_function():
     from s2sgrad.rules import NONDIFF
     listed = readme_functions()                 # first: importing SciPy's modules registers their rules
     table = [p for p in list(RULES) + list(NONDIFF) if (_is_numpy(p) or is_scipy(p))
-             and p not in (runtime.astype, runtime.flatten)]        # x.astype(), x.flatten(): the methods bullet
+             and p not in runtime.STANDINS]        # x.astype(), x.flatten(), np.r_[...]: the methods bullet
     missing = [p for p in table if p not in listed]
     extra = [p for p in listed if p not in table]
     assert not missing, f"rules the README does not list: {missing}"

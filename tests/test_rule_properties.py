@@ -137,6 +137,7 @@ SAMPLES = [
     (np.linalg.det, (A33,), {}), (np.linalg.cholesky, (SPD,), {}), (np.linalg.slogdet, (A33,), {}),
     # copies and casts
     (runtime.astype, (X, np.float64), {}), (runtime.astype, (X, int), {}), (runtime.flatten, (X,), {}),
+    (runtime.r_, ([V3, 0.5, X[0]],), {}), (runtime.c_, ([V3, W3],), {}), (runtime.c_, ([X, X],), {}),
     (np.copy, (X,), {}), (copy.copy, (X,), {}), (copy.deepcopy, (X,), {}), (np.array, ([0.7, -1.3],), {}), (np.array, (X,), {"dtype": float}),
     (builtins.list, (X,), {}), (builtins.tuple, (X,), {}),
     # helpers generated code calls

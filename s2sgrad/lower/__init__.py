@@ -26,6 +26,7 @@ from ..syntax import Namer, assign, leaves, located, map_leaves, name
 from .anf import ANF, BINOPS, UNARYOPS
 from .desugar import Desugar
 from .factories import Factories
+from .index_tricks import IndexTricks
 from .jumps import Jumps, nesting
 from .lift import Lift
 
@@ -56,6 +57,7 @@ def lower(source):
     body = Lift(source).block(body)
     namer.taken.update(source.namespace)          # the lifted functions' names mean them: never temporaries
     body = Factories(source, namer).block(body)
+    body = IndexTricks(source, namer).block(body)
     desugar = Desugar(source, namer)
     body = desugar.block(body)
     body = _private_copies(source, body, desugar.bind) + body

@@ -119,7 +119,8 @@ class Factories:
                 if isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and node.func.id in made:
                     g = node.func.id
                     _, (_, inner_fn, cells), cell_vars = made[g]
-                    node.func = located(name(self.bind(inner_fn.__name__, inner_fn)), node.func)
+                    callee = self.namer.bind(self.source, inner_fn.__name__, inner_fn)
+                    node.func = located(name(callee), node.func)
                     node.keywords = node.keywords + [gast.keyword(arg=c, value=name(cell_vars[c])) for c in cells]
             g = next((t for t, (s, _, _) in made.items() if s is stmt), None)
             if g is None:
@@ -127,8 +128,9 @@ class Factories:
                 continue
             (cells_fn, _, cells), cell_vars = made[g][1:]
             whole = self.namer.fresh(f"{g}_cells")
-            call = located(gast.Call(func=name(self.bind(cells_fn.__name__, cells_fn)), args=stmt.value.args,
-                                     keywords=stmt.value.keywords), stmt.value)
+            callee = self.namer.bind(self.source, cells_fn.__name__, cells_fn)
+            call = located(gast.Call(func=name(callee), args=stmt.value.args, keywords=stmt.value.keywords),
+                           stmt.value)
             new = [assign(whole, call, like=stmt)]
             new += [assign(cell_vars[c], gast.Subscript(value=name(whole), slice=const(k), ctx=gast.Load()),
                            like=stmt) for k, c in enumerate(cells)]
@@ -138,14 +140,6 @@ class Factories:
             out.extend(new)
         return out
 
-    def bind(self, label, fn):
-        """A name for `fn` in the function's namespace (the one it has when it is already bound there)."""
-        for key, value in self.source.namespace.items():
-            if value is fn and key not in self.source.locals:
-                return key
-        key = self.namer.fresh(label)
-        self.source.namespace[key] = fn
-        return key
 
 
 _SPLITS = {}

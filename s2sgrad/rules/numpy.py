@@ -19,6 +19,7 @@ import math
 
 import numpy as np
 
+from ..runtime import c_ as c_of_values, r_ as r_of_values
 from ..runtime import (bound_or, cast_back, convolution_adjoint, cumprod_adjoint, diagonal_adjoint, extremum_share,
                        filled, hstack_axis, inverse_axes, linspace_weights, none_chosen, pad_adjoint, pad_mode,
                        prod_of_others, quantile_adjoint, quantile_weights, reduced_count, reverse_cumsum,
@@ -649,6 +650,16 @@ def append(y, arr, values, axis=None):
 @adjoint(np.concatenate, inert=("axis",))
 def concatenate(y, xs, axis=0):
     d[xs] = split_like(d[y], xs, axis)
+
+
+@adjoint(r_of_values)
+def r_(y, xs):
+    d[xs] = split_like(d[y], xs, 0)             # each item a piece of the first axis (a number: one entry)
+
+
+@adjoint(c_of_values)
+def c_(y, xs):
+    d[xs] = split_like(d[y], xs, -1)            # each item columns of the last axis (a 1-d item: one)
 
 
 @adjoint(np.stack, inert=("axis",))

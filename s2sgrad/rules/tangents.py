@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import gast
 import numpy as np
 
+from ..runtime import c_ as c_values, r_ as r_values
 from ..runtime import (apply_like, astype as astype_, cast_tangent, eig_tangent, eigenvectors_of_symmetric,
                        eigh_tangent, eigvals_tangent, einsum_tangent, extremum_share, flatten as flatten_, from_last,
                        lower_half_diagonal, lstsq_tangent, matrix_power_tangent, mirror_lower, multi_dot_tangent,
@@ -304,6 +305,8 @@ for _prim in (np.concatenate, np.stack, np.hstack, np.vstack, np.column_stack, n
               *([np.row_stack] if hasattr(np, "row_stack") else [])):
     linear(_prim, 0)                     # a list display: each element's tangent, zeros for the others
 linear(np.append, "arr", "values")
+linear(r_values, 0)
+linear(c_values, 0)
 for _prim in (np.multiply, np.matmul, np.dot, np.outer, np.inner, np.vdot, np.tensordot, np.kron, np.cross,
               np.linalg.matmul, np.linalg.outer, np.linalg.tensordot, np.vecdot, np.linalg.vecdot, np.linalg.cross,
               np.convolve, np.correlate):
