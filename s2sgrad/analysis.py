@@ -347,7 +347,8 @@ def analyze(core, wrt, param_kinds=None, select=None):
                 and f"{op.node.value.id}[{op.node.slice.value}]" in containers:
             containers.add(target_of(s))
     containers = _containers(assigns, ops, kinds, containers)
-    check_activity(core, assigns, ops, varied, useful, containers)
+    check_activity(core, assigns, ops, varied, useful, containers,
+                   {p for p in core.params if kinds.get(p) == CONTAINER})
     info = Analysis(ops, varied, useful, active, kinds, set(), mutated, select, tuples,
                     {t: tuple(sorted(k)) for t, k in used_items.items()}, containers)
     for s in assigns:
@@ -356,7 +357,7 @@ def analyze(core, wrt, param_kinds=None, select=None):
     return info
 
 
-def check_activity(core, assigns, ops, varied, useful, containers=frozenset()):
+def check_activity(core, assigns, ops, varied, useful, containers=frozenset(), container_params=frozenset()):
     """The one place that decides, for every value depending on a wrt input (`varied`), that it is
     differentiated wherever it is read on the way to the result (`useful`), or refused at the user's line:
     as an argument a rule has no adjoint for, as an index, as a callee or an argument of a call with no
@@ -364,7 +365,7 @@ def check_activity(core, assigns, ops, varied, useful, containers=frozenset()):
     def carries(names):
         return sorted(n for n in names if n in varied)
 
-    built = _built_containers(assigns, ops, set(core.params) & set(containers))
+    built = _built_containers(assigns, ops, container_params)
 
     for s in assigns:
         if target_of(s) not in useful:

@@ -197,6 +197,15 @@ def list_and_tuple_of_items(x):
     return t[0] * t[1] + np.sum(list(np.array([x, 2.0 * x])))
 
 
+def doubled_and_summed(x):
+    return x * 2.0, np.sum(x)
+
+
+def param_rebound_from_a_tuple(x):
+    x, s = doubled_and_summed(x)        # x, a parameter, now an item of a helper's tuple: not a list
+    return np.sum(x + x) * s
+
+
 def takes_a_pair(ws):
     return ws[0] * np.sin(ws[1])
 
@@ -217,7 +226,7 @@ SCALAR_PROGRAMS = [list_display, tuple_display, dict_display, nested_rows, appen
                    appended_and_iterated, read_while_appending, popped, inserted_and_popped_in_the_middle,
                    extended, written_into_a_list, written_into_a_dict, two_generators, nested_comprehensions,
                    shadows_a_name, helper_list_summed_twice, helper_tuple_read_whole, passes_displays_to_a_helper,
-                   list_and_tuple_of_items]
+                   list_and_tuple_of_items, param_rebound_from_a_tuple]
 
 
 @pytest.mark.parametrize("fn", SCALAR_PROGRAMS, ids=lambda f: f.__name__)
