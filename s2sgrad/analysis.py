@@ -33,12 +33,6 @@ from .syntax import assign, const, leaves, name
 SCALAR, UNKNOWN = "scalar", "unknown"       # and "ndim:2": an array of that many dimensions (a parameter)
 CONTAINER = "container"                     # a list, tuple or dict (of arrays, ...): a parameter
 CONTAINER_COPIES = {copy.copy, copy.deepcopy}       # of a container: a container
-# Rules whose result is a list or tuple (of arrays): its adjoint is a list too, added up item by item (tree_add), never
-# by list `+`, which would concatenate.
-SEQUENCE_RESULTS = {f for f in (numpy.split, numpy.array_split, numpy.hsplit, numpy.vsplit, numpy.dsplit,
-                                numpy.meshgrid, numpy.broadcast_arrays, getattr(numpy, "unstack", None),
-                                builtins.list, builtins.tuple)
-                    if f is not None}
 LIST_UPDATES = {runtime.append: ("xs", "x"), runtime.insert: ("xs", "i", "x"), runtime.pop: ("xs", "i")}
 SCALAR_BUILTINS = {builtins.float, builtins.int, builtins.len, builtins.round, builtins.abs,
                    builtins.min, builtins.max, builtins.bool}
@@ -743,7 +737,7 @@ def _containers(assigns, ops, kinds, known=()):
             if op.kind == "rule" and _hashable_in(op.fn, CONTAINER_COPIES):
                 source = next(iter(op.inputs.values()))
             if isinstance(source, gast.Name) and source.id in names or op.kind in ("pack", "update") or \
-                    op.kind == "rule" and _hashable_in(op.fn, SEQUENCE_RESULTS) or \
+                    op.kind == "rule" and rules.returns_container(op.fn) or \
                     op.kind == "helper" and _returns_container(op.fn, frozenset(
                         p for p, a in op.inputs.items() if isinstance(a, gast.Name) and a.id in names)):
                 names.add(t)
@@ -762,7 +756,7 @@ def _built_containers(assigns, ops, params):
             op, t = ops[id(s)], target_of(s)
             if t in names or is_setitem(s):
                 continue
-            made = op.kind in ("pack", "update") or op.kind == "rule" and _hashable_in(op.fn, SEQUENCE_RESULTS)
+            made = op.kind in ("pack", "update") or op.kind == "rule" and rules.returns_container(op.fn)
             copied = op.node if op.kind == "copy" else next(iter(op.inputs.values())) \
                 if op.kind == "rule" and _hashable_in(op.fn, CONTAINER_COPIES) else None
             if made or isinstance(copied, gast.Name) and copied.id in names:

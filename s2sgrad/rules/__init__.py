@@ -22,6 +22,7 @@ SEQUENCE_NAMES = ("xs", "tangents")
 RULES = {}          # primitive object -> list of Rule (tried in order: first whose signature binds)
 NONDIFF = set()     # primitives whose result carries no derivative (comparisons, counts, rounding)
 VIEWS = set()       # primitives whose result may share memory with an argument (writing into it is refused)
+CONTAINERS = set()  # primitives whose result is a list, tuple or dict: its adjoint adds item by item
 
 
 class _AdjointMarker:
@@ -159,6 +160,19 @@ def returns_view(obj):
         return False
 
 
+def returns_containers(*primitives):
+    """Declare primitives whose result is a list, tuple or dict of values (np.split, list(...), ...): its
+    adjoint is one too, joined item by item (tree_add), never by `+`, which would concatenate lists."""
+    CONTAINERS.update(primitives)
+
+
+def returns_container(obj):
+    try:
+        return obj in CONTAINERS
+    except TypeError:
+        return False
+
+
 def lookup(obj):
     """The rules of a primitive (empty list if none)."""
     try:
@@ -181,6 +195,8 @@ import numpy as _np  # noqa: E402
 views(_np.reshape, _np.ravel, _np.transpose, _np.swapaxes, _np.moveaxis, _np.expand_dims, _np.squeeze,
       _np.broadcast_to, _np.diagonal, _np.diag, _np.asarray, _np.atleast_1d, _np.atleast_2d, _np.real,
       _np.flip, _np.matrix_transpose if hasattr(_np, "matrix_transpose") else _np.transpose)
+returns_containers(_np.split, _np.array_split, _np.hsplit, _np.vsplit, _np.dsplit, _np.meshgrid,
+                   _np.broadcast_arrays, *([_np.unstack] if hasattr(_np, "unstack") else []), list, tuple)
 from . import tangents  # noqa: E402,F401  (forward mode; after the adjoint tables it derives from)
 from . import builtins  # noqa: E402,F401  (sum, min, max: adjoints and tangents of sequences)
 from . import generated  # noqa: E402,F401  (rules for the runtime helpers: generated code differentiated again)
