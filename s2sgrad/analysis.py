@@ -28,6 +28,7 @@ from .errors import NoGradientRuleError, UnsupportedSyntaxError
 from .compose import is_known
 from .frontend import LOCAL, NOT_FOUND, InstanceOf, Known, is_library, parse, unresolved, unwrap
 from .lower import BINOPS, UNARYOPS, lower
+from .lower.bind import bound_arguments
 from .syntax import assign, const, leaves, name
 
 SCALAR, UNKNOWN = "scalar", "unknown"       # and "ndim:2": an array of that many dimensions (a parameter)
@@ -132,6 +133,9 @@ def operation(core, value):
         if obj is NOT_FOUND or obj is LOCAL:
             callee = value.func if isinstance(value.func, gast.Name) else None      # a temporary is NOT_FOUND
             return Op("norule", value, _positional(value), fn=None, callee=callee)
+        starred = any(isinstance(a, gast.Starred) for a in value.args) or any(k is None for k, _ in keywords)
+        if starred and not (inspect.isfunction(unwrap(obj)) and not is_library(unwrap(obj))):
+            return Op("norule", value, _positional(value), fn=obj)      # lowering binds '*' for helpers only
         if _hashable_in(obj, LIST_UPDATES):                            # hs = append(hs, x): hs.append(x)
             return Op("update", value, dict(zip(LIST_UPDATES[obj], value.args)), fn=obj)
         if rules.lookup(obj) or rules.is_nondifferentiable(obj):     # x.shape lowers to np.shape(x) here
@@ -147,10 +151,10 @@ def operation(core, value):
             if any(isinstance(a, (gast.List, gast.Tuple)) for a in list(value.args) + [k for _, k in keywords]):
                 return Op("norule", value, _positional(value), fn=obj)
             try:
-                bound = inspect.signature(helper).bind(*value.args, **dict(keywords))
+                bound = bound_arguments(helper, value.args, keywords)      # *args a tuple, **kwargs a dict
             except TypeError:
                 return Op("norule", value, _positional(value), fn=obj)
-            return Op("helper", value, dict(bound.arguments), fn=helper)
+            return Op("helper", value, bound, fn=helper)
         return Op("norule", value, _positional(value), fn=obj)
     return Op("opaque", value)
 
@@ -167,8 +171,8 @@ def _is_jvp_call(core, obj, call):
 
 
 def _positional(call):
-    out = {str(i): a for i, a in enumerate(call.args)}
-    out.update({k.arg: k.value for k in call.keywords})
+    out = {str(i): a.value if isinstance(a, gast.Starred) else a for i, a in enumerate(call.args)}
+    out.update({k.arg or "**": k.value for k in call.keywords})
     return out
 
 
@@ -703,6 +707,9 @@ def _kinds(core, assigns, param_kinds):
         annotated = ann.value if isinstance(ann, gast.Subscript) else ann         # dict, list[...], tuple
         container = isinstance(annotated, gast.Name) and annotated.id in ("dict", "list", "tuple")
         kinds[arg.id] = param_kinds.get(arg.id, SCALAR if scalar else CONTAINER if container else UNKNOWN)
+    for arg in (args.vararg, args.kwarg):           # always a tuple and a dict
+        if arg is not None:
+            kinds[arg.id] = CONTAINER
     for loop in loops(core.body):
         kinds.setdefault(loop.target.id, SCALAR)
     assigns = [s for s in assigns if not is_setitem(s)]     # writing into an array keeps it an array
@@ -911,10 +918,10 @@ _RESULT_KINDS = {}
 def _helper_result_kind(helper, call, atom_kind):
     """What a user helper returns, given what this call passes it (UNKNOWN while being worked out)."""
     try:
-        bound = inspect.signature(helper).bind(*call.args, **{k.arg: k.value for k in call.keywords})
+        bound = bound_arguments(helper, call.args, [(k.arg, k.value) for k in call.keywords])
     except TypeError:
         return UNKNOWN
-    params = tuple(sorted((p, atom_kind(a)) for p, a in bound.arguments.items()))
+    params = tuple(sorted((p, atom_kind(a)) for p, a in bound.items()))
     key = (helper, params)
     if key not in _RESULT_KINDS:
         _RESULT_KINDS[key] = UNKNOWN                     # recursion: assume the worst until known
@@ -928,6 +935,12 @@ def _helper_result_kind(helper, call, atom_kind):
             else kinds.get(result.id, UNKNOWN)
     return _RESULT_KINDS[key]
 
+
+
+def star_parameter(arg):
+    """The generated function's copy of a `*args` or `**kwargs` parameter (None for none): the same name,
+    so its signature reads like the user's and takes the same calls."""
+    return None if arg is None else gast.Name(id=arg.id, ctx=gast.Param(), annotation=None, type_comment=None)
 
 
 def parameter_defaults(core, ns):

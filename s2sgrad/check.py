@@ -29,7 +29,8 @@ ADVICE = {
     gast.SetComp: ("set comprehensions", "write a 'for' loop"),
     gast.Import: ("imports inside the function", "import at module level"),
     gast.ImportFrom: ("imports inside the function", "import at module level"),
-    gast.Starred: ("starred expressions ('*args') outside unpacking targets", "pass arguments one by one"),
+    gast.Starred: ("starred expressions ('*xs') outside calls and unpacking targets",
+                   "write the items out one by one"),
     gast.NamedExpr: ("assignment expressions (':=')", "assign in a statement of its own"),
     gast.Set: ("set displays", "pass numbers or arrays, not sets"),
     gast.Match: ("'match' statements", "use if/elif/else"),
@@ -61,15 +62,9 @@ class Fence(gast.NodeVisitor):
         if node.decorator_list:
             self.fail(node.decorator_list[0], "decorators on nested functions",
                       "define the decorated function at module level")
-        self._check_parameters(node.args, node)
         inner = Fence(self.source, nested=True)
         for stmt in node.body:
             inner.visit(stmt)
-
-    def _check_parameters(self, args, node):
-        if args.vararg or args.kwarg:
-            self.fail(args.vararg or args.kwarg, "'*args' and '**kwargs' parameters of nested functions",
-                      "name every parameter")
 
     def fail(self, node, what, instead):
         msg = f"{what} are not supported in differentiated functions; {instead}"
@@ -107,7 +102,6 @@ class Fence(gast.NodeVisitor):
     def visit_Assign(self, node):
         if isinstance(node.value, gast.Lambda) and len(node.targets) == 1 and isinstance(node.targets[0], gast.Name) \
                 and not self.nested:                  # `sq = lambda t: t * t`: a nested function
-            self._check_parameters(node.value.args, node.value)
             Fence(self.source, nested=True).visit(gast.Return(value=node.value.body))
             return
         for target in node.targets:
@@ -139,6 +133,15 @@ class Fence(gast.NodeVisitor):
         elif not isinstance(target, (gast.Name, gast.Subscript)):
             self.fail(target, f"assignments to '{type(target).__name__}'", "assign to a plain name")
 
+    def visit_Call(self, node):
+        """`h(x, *xs, **d)`: a starred argument is bound to the callee's parameters by lowering
+        (lower/bind.py), which refuses what it cannot bind exactly; starred items elsewhere are refused."""
+        self.visit(node.func)
+        for a in node.args:
+            self.visit(a.value if isinstance(a, gast.Starred) else a)
+        for k in node.keywords:
+            self.visit(k)
+
     def visit_keyword(self, node):
         if node.arg == "out":
             self.fail(node.value, "'out=' arguments (they write into an existing array in place)",
@@ -154,12 +157,6 @@ class Fence(gast.NodeVisitor):
 def check(source):
     """Raise UnsupportedSyntaxError on the first unsupported construct of `source` (a frontend.Source)."""
     fn = source.node
-    args = fn.args
-    if args.vararg or args.kwarg:
-        bad = args.vararg or args.kwarg
-        raise UnsupportedSyntaxError(
-            "'*args' and '**kwargs' parameters are not supported in differentiated functions; "
-            "name every parameter", source.location(bad))
     fence = Fence(source)
     for stmt in fn.body:
         fence.visit(stmt)

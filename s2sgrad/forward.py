@@ -20,7 +20,7 @@ import gast
 import numpy
 
 from .analysis import (assignments, call_site_kinds, elements, is_setitem, no_rule_error, parameter_defaults,
-                       target_of)
+                       star_parameter, target_of)
 from .compose import tangent_of_gradient, tangent_of_jvp
 from .errors import NoGradientRuleError
 from .rules import tangents as rules
@@ -69,7 +69,7 @@ class ForwardTransform:
     # -- the whole function --------------------------------------------------
     def transform(self):
         core = self.core
-        params = [a.id for a in core.source.node.args.args + core.source.node.args.kwonlyargs]
+        params = core.params
         # A parameter outside wrt that is reassigned with a derivative starts with none.
         body = [assign(self.t(p), self.zero(name(p))) for p in params
                 if p in self.info.active and p not in self.wrt]
@@ -81,10 +81,11 @@ class ForwardTransform:
         src_args = core.source.node.args
         defaults, kw_defaults = parameter_defaults(core, self.ns)
         args = gast.arguments(
-            args=[name(a.id) for a in src_args.args], posonlyargs=[], vararg=None,
+            args=[name(a.id) for a in src_args.args], posonlyargs=[], vararg=star_parameter(src_args.vararg),
             kwonlyargs=[name(a.id) for a in src_args.kwonlyargs] + [name(t) for t in self.tangents],
-            kw_defaults=kw_defaults + [None] * len(self.tangents), kwarg=None, defaults=defaults)
-        for a in args.args + args.kwonlyargs:
+            kw_defaults=kw_defaults + [None] * len(self.tangents), kwarg=star_parameter(src_args.kwarg),
+            defaults=defaults)
+        for a in args.args + args.kwonlyargs + [a for a in (args.vararg, args.kwarg) if a is not None]:
             a.ctx = gast.Param()
         fn = gast.FunctionDef(name=self.fname, args=args, body=body, decorator_list=[], returns=None,
                               type_comment=None, type_params=[])

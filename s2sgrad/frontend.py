@@ -132,8 +132,9 @@ class Source:
 
     @property
     def params(self):
-        """Every parameter, positional and keyword-only (the tangents of generated forward code are)."""
-        return [a.id for a in self.node.args.args + self.node.args.kwonlyargs]
+        """Every parameter, in the order of the signature: positional, `*args`, keyword-only, `**kwargs`
+        (the last two hold a tuple and a dict: containers)."""
+        return parameter_names(self.node.args)
 
     def location(self, node):
         """(filename, lineno, offset, text) of a node, in the user's file, 1-based column. In generated
@@ -446,9 +447,16 @@ def _fingerprint(code):
             code.co_freevars, code.co_argcount, code.co_kwonlyargcount, code.co_posonlyargcount)
 
 
+def parameter_names(args):
+    """The names a `gast.arguments` binds, in signature order (`*args` and `**kwargs` included)."""
+    star = [args.vararg] if args.vararg is not None else []
+    double = [args.kwarg] if args.kwarg is not None else []
+    return [a.id for a in args.posonlyargs + args.args + star + args.kwonlyargs + double]
+
+
 def _local_names(node):
     """The function's parameters and the names it assigns (not those of functions nested in it)."""
-    names = {a.id for a in node.args.posonlyargs + node.args.args + node.args.kwonlyargs}
+    names = set(parameter_names(node.args))
     todo = list(node.body)
     while todo:
         sub = todo.pop()

@@ -17,6 +17,7 @@ from . import compose
 from .analysis import analyze
 from .check import check
 from .emit import emit
+from .errors import UnsupportedSyntaxError
 from .forward import ForwardTransform
 from .frontend import Known, display_name, parse, specialise
 from .load import load
@@ -139,6 +140,7 @@ def _derive(fn, wrt, kinds, name, mode, select):
     if kinds is not None:          # an object differentiated is a container of its arrays, not a known value
         kinds = tuple((p, "container" if p in wrt and isinstance(k, Known) else k) for p, k in kinds)
     source = specialise(check(parse(fn)), kinds)                # frontend, the fence, functions passed
+    _check_wrt(source, wrt)
     name = name or f"{PREFIX[mode]}_{source.name}"
     derived = Derived(fn, tuple(wrt), name, source=source)
     _CACHE[key] = derived                                       # recursion finds it in progress
@@ -197,6 +199,33 @@ def _derive(fn, wrt, kinds, name, mode, select):
         _CACHE.pop(key, None)
         raise
     return derived
+
+
+def _check_wrt(source, wrt):
+    """Refuse a `wrt` naming what is not a parameter of the code that runs: a decorator's wrapper taking
+    `*args, **kwargs` has the signature of the function it wraps (functools.wraps), not its parameters,
+    and differentiating it with respect to the wrapped function's would silently give zeros."""
+    missing = [w for w in wrt if w not in source.params]
+    if not missing:
+        return
+    params = ", ".join(source.params)
+    wrapped = getattr(source.fn, "__wrapped__", None)
+    if wrapped is not None and all(w in _parameter_names(wrapped) for w in missing):
+        raise UnsupportedSyntaxError(
+            f"{source.name}{inspect.signature(source.fn, follow_wrapped=False)} is the wrapper a decorator put around "
+            f"{display_name(wrapped)}, and wrt names {', '.join(map(repr, missing))}, of the function it wraps, not "
+            f"of the wrapper: differentiating a wrapper with respect to the wrapped function's parameters is not "
+            f"supported; differentiate {display_name(wrapped)} undecorated (its __wrapped__), or a function of your "
+            f"own that calls it", source.location(source.node))
+    raise ValueError(f"wrt names {', '.join(map(repr, missing))}, which is not a parameter of {source.name}; its "
+                     f"parameters are: {params}")
+
+
+def _parameter_names(fn):
+    try:
+        return list(inspect.signature(fn).parameters)
+    except (TypeError, ValueError):
+        return []
 
 
 PREFIX = {"reverse": "grad", "forward": "jvp", "vjp": "vjp"}

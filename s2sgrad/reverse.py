@@ -27,7 +27,7 @@ from .runtime import (add_at, add_field, copy_tree, item_or_missing, leaf_of, li
                       take_item, tree_add, unbroadcast, written, zeros_of)
 
 from .analysis import (assignments, call_site_kinds, elements, is_setitem, no_rule_error, parameter_defaults,
-                       result_form, target_of, template)
+                       result_form, star_parameter, target_of, template)
 from .compose import pullback_of_gradient, pullback_of_jvp
 from .frontend import display_name
 from .rules import adjoint_of
@@ -148,9 +148,10 @@ class ReverseTransform:
         seeds = [name(k) for k, _ in self.seeds]
         defaults, kw_defaults = parameter_defaults(self.core, self.ns)
         args = gast.arguments(
-            args=[name(a.id) for a in src_args.args], posonlyargs=[], vararg=None,
+            args=[name(a.id) for a in src_args.args], posonlyargs=[], vararg=star_parameter(src_args.vararg),
             kwonlyargs=[name(a.id) for a in src_args.kwonlyargs] + seeds,
-            kw_defaults=kw_defaults + [const(1.0)] * len(seeds), kwarg=None, defaults=defaults)
+            kw_defaults=kw_defaults + [const(1.0)] * len(seeds), kwarg=star_parameter(src_args.kwarg),
+            defaults=defaults)
         return _function(self.fname, args, body), self.seed
 
     def split(self, forward_name, pullback_name):
@@ -169,9 +170,9 @@ class ReverseTransform:
         src_args = self.core.source.node.args
         defaults, kw_defaults = parameter_defaults(self.core, self.ns)
         fwd_args = gast.arguments(
-            args=[name(a.id) for a in src_args.args], posonlyargs=[], vararg=None,
+            args=[name(a.id) for a in src_args.args], posonlyargs=[], vararg=star_parameter(src_args.vararg),
             kwonlyargs=[name(a.id) for a in src_args.kwonlyargs], kw_defaults=kw_defaults,
-            kwarg=None, defaults=defaults)
+            kwarg=star_parameter(src_args.kwarg), defaults=defaults)
         saved_name = self.namer.fresh("saved")
         unpack = gast.Tuple(elts=[name(v, store=True) for v in saved], ctx=gast.Store())
         rev_body = [assign(unpack, name(saved_name))] if saved else []
@@ -1016,7 +1017,7 @@ def _runs(loop):
 
 
 def _function(fname, args, body):
-    for a in args.args + args.kwonlyargs:
+    for a in args.args + args.kwonlyargs + [a for a in (args.vararg, args.kwarg) if a is not None]:
         a.ctx = gast.Param()
     return gast.FunctionDef(name=fname, args=args, body=body, decorator_list=[], returns=None,
                             type_comment=None, type_params=[])

@@ -209,6 +209,17 @@ def factory_closure(a: float, x: float):
     return g(x) * g(2.0)
 
 
+def polynomial(x: float, *coefficients):
+    y = 0.0
+    for c in coefficients:
+        y = y * x + c
+    return y
+
+
+def star_arguments(x: float, *args, **kw):
+    return polynomial(x, *args) * kw["scale"] + polynomial(x, 1.0, kw["shift"])
+
+
 CASES = [
     ("straight_line", straight_line, (0, 1)),
     ("if_else", if_else, 0),
@@ -236,4 +247,6 @@ CASES = [
     ("rnn_dict_params", rnn_dict_params, 0),
     ("shape_unpacking", log_likelihood, (1, 2)),
     ("factory_closure", factory_closure, (0, 1)),
+    ("star_arguments", star_arguments, ("args", "kw")),
+    ("star_arguments_forward", star_arguments, ("x", "kw"), "forward"),
 ]

@@ -17,8 +17,9 @@ import numpy
 
 from .. import rules, runtime
 from ..errors import UnsupportedSyntaxError
-from ..frontend import LOCAL, NOT_FOUND, display_name, is_library, unresolved
+from ..frontend import LOCAL, NOT_FOUND, display_name, is_library, unresolved, unwrap
 from ..syntax import assign, assigned_names, const, is_atom, located, name
+from .bind import canonical_call, has_star_arguments, has_star_parameters, spread_displays
 from .desugar import _names
 
 
@@ -244,16 +245,23 @@ class ANF:
             # rule as a display of atoms (`np.stack([a, b])`).
             callee = self.source.resolve(func)
             argument = self.atom if inspect.isfunction(callee) and not is_library(callee) else self.argument
+            if has_star_arguments(value) or _own_function(callee) and has_star_parameters(unwrap(callee)):
+                p, value = self.starred_call(value, func, callee)
+                pre += p
             args = []
             for a in value.args:
+                if isinstance(a, gast.Starred):              # a helper's whole *args (see lower/bind.py)
+                    p, at = self.atom(a.value, base=getattr(a, "s2s_base", None))
+                    pre += p
+                    args.append(gast.Starred(value=at, ctx=gast.Load()))
+                    continue
                 p, at = argument(a)
                 pre += p
                 args.append(at)
             keywords = []
             for kw in value.keywords:
-                if kw.arg is None:
-                    self.unsupported(kw.value, "'**' in calls", "pass keyword arguments by name")
-                p, at = argument(kw.value)
+                p, at = argument(kw.value) if kw.arg is not None else \
+                    self.atom(kw.value, base=getattr(kw, "s2s_base", None))       # a helper's whole **kwargs
                 pre += p
                 keywords.append(gast.keyword(arg=kw.arg, value=at))
             return pre, located(gast.Call(func=func, args=args, keywords=keywords), value)
@@ -274,6 +282,67 @@ class ANF:
                 values.append(item)
             return pre, located(gast.Dict(keys=keys, values=values), value)
         self.unsupported(value, f"'{type(value).__name__}' expressions", "rewrite with arithmetic and calls")
+
+    def starred_call(self, call, func, callee):
+        """(statements, call) for a call passing `*xs` or `**d`, or calling a function of the user's that
+        takes `*args` or `**kwargs`: bound as Python binds it, in the canonical form of lower/bind.py (the
+        values passed starred computed first, once); refused for any other callee."""
+        call = spread_displays(call)
+        label = getattr(func, "s2s_label", None) or gast.unparse(func).strip()
+        if not _own_function(callee):
+            starred = next((a for a in call.args if isinstance(a, gast.Starred)), None)
+            if starred is not None:
+                self.unsupported(starred, f"'*' arguments in calls of {label}",
+                                 "pass the values one by one ('*' and '**' are bound for functions of your own)")
+            double = next((k for k in call.keywords if k.arg is None), None)
+            if double is not None:
+                self.unsupported(double.value, f"'**' arguments in calls of {label}",
+                                 "pass keyword arguments by name ('*' and '**' are bound for functions of your own)")
+            return [], call
+        fn = unwrap(callee)
+        pre, args, keywords = [], [], []
+        for a in call.args:
+            if isinstance(a, gast.Starred):
+                p, at = self.atom(a.value)
+                at = located(at, a.value)
+                at.s2s_label = gast.unparse(a.value).strip()
+                pre += p
+                a = located(gast.Starred(value=at, ctx=gast.Load()), a)
+            args.append(a)
+        for k in call.keywords:
+            if k.arg is None:
+                p, at = self.atom(k.value)
+                at = located(at, k.value)
+                at.s2s_label = gast.unparse(k.value).strip()
+                pre += p
+                k = gast.keyword(arg=None, value=at)
+            keywords.append(k)
+        call = located(gast.Call(func=call.func, args=args, keywords=keywords), call)
+        guards, call = canonical_call(call, fn, label, self.source.location, self.own_keywords(call))
+        params = {p.kind: p.name for p in inspect.signature(fn).parameters.values()}
+        for a in call.args:
+            if isinstance(a, gast.Starred):
+                a.s2s_base = f"{display_name(fn)}_{params[inspect.Parameter.VAR_POSITIONAL]}"
+        for k in call.keywords:
+            if k.arg is None:
+                k.s2s_base = f"{display_name(fn)}_{params[inspect.Parameter.VAR_KEYWORD]}"
+        return pre + guards, call
+
+    def own_keywords(self, call):
+        """The names of the function's own parameters when `call` passes on its own `**kwargs` (never
+        reassigned): keys Python keeps out of that dict (a positional-only one may be in it)."""
+        args = self.source.node.args
+        double = next((k.value for k in call.keywords if k.arg is None), None)
+        if args.kwarg is None or not isinstance(double, gast.Name) or double.id != args.kwarg.id:
+            return frozenset()
+        stored = {n.id for n in gast.walk(self.source.node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+        if args.kwarg.id in stored:
+            return frozenset()
+        try:
+            params = inspect.signature(self.source.fn).parameters.values()
+        except (TypeError, ValueError):
+            return frozenset()
+        return frozenset(p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY))
 
     def argument(self, value):
         """(statements, atom) for a call argument: a list or tuple display of values stays a display of atoms
@@ -413,6 +482,15 @@ class ANF:
 
     def unsupported(self, node, what, instead):
         raise UnsupportedSyntaxError(f"{what} are not supported; {instead}", self.source.location(node))
+
+
+def _own_function(obj):
+    """Whether `obj` is a function of the user's that the compiler differentiates as a helper (not one with
+    a rule of its own, whose template binds its arguments itself)."""
+    fn = unwrap(obj)
+    if not inspect.isfunction(fn) or is_library(fn) or hasattr(obj, "__s2sgrad_derivative__"):
+        return False
+    return not (rules.lookup(obj) or rules.is_nondifferentiable(obj))
 
 
 def _number(value):
