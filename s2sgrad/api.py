@@ -110,6 +110,15 @@ def _wrt_names(fn, wrt):
     return tuple(names), single
 
 
+def _kinds(arguments, names):
+    """The specialisation key for these arguments: each one's kind (compose.kind_of), an object in `wrt`
+    (a dataclass, a model) a "container" read by attribute, not a known value: code is specialised on an
+    object passed as is, but one differentiated is a tree of its arrays, and a new one each training step
+    must not build new code (nor keep every step's object alive in the cache)."""
+    return tuple([(n, "container" if n in names and trees.is_object(v) else compose.kind_of(v))
+                  for n, v in arguments.items()])
+
+
 class _Gradient:
     """The compiled value-and-gradient of one function for one `wrt`; checks and shapes results."""
 
@@ -139,7 +148,7 @@ class _Gradient:
     def specialised(self, arguments):
         """The generated code for arguments of these kinds: scalars need no unbroadcasting (like JAX
         specialising on shapes, but only on scalar-or-array)."""
-        kinds = tuple([(n, compose.kind_of(v)) for n, v in arguments.items()])
+        kinds = _kinds(arguments, self.names)
         derived = self._variants.get(kinds)
         if derived is None or not derived.is_current():
             # Two threads may both get here: derive (which holds its own lock) gives both the same code.
@@ -231,7 +240,7 @@ def _output_seed(fn, value):
         raise ValueError(
             f"grad needs a scalar output, but {fn.__qualname__} returned a tuple of {len(value)} "
             f"values; use vjp with a tuple of {len(value)} cotangents")
-    if isinstance(value, (list, dict)):
+    if isinstance(value, (list, dict)) or trees.is_object(value):
         raise ValueError(
             f"grad needs a scalar output, but {fn.__qualname__} returned a {type(value).__name__}; use vjp "
             f"with a cotangent of the same structure (or jacobian)")
@@ -255,16 +264,23 @@ def _seed_keyword(derived, seed):
 
 
 def _held(*groups):
-    """The NumPy arrays among the values in `groups` and directly inside the lists, tuples and dicts among
-    them: what the caller holds (arguments, cotangents, tangents, the value), which no returned gradient
-    may share memory with."""
-    held = []
+    """The NumPy arrays among the values in `groups` and anywhere inside the trees among them (lists,
+    tuples, dicts, dataclasses and objects of the user's, an argument not in wrt included): what the
+    caller holds (arguments, cotangents, tangents, the value), which no returned gradient may share
+    memory with."""
+    held, seen = [], set()
+
+    def walk(v):
+        if isinstance(v, np.ndarray):
+            held.append(v)
+        elif trees.is_container(v) and id(v) not in seen:      # each node once: objects may refer back
+            seen.add(id(v))
+            for k in trees.keys(v):
+                walk(trees.child(v, k))
+
     for group in groups:
         for v in group:
-            if isinstance(v, np.ndarray):
-                held.append(v)
-            elif isinstance(v, (list, tuple, dict)):
-                held.extend(_held(v.values() if isinstance(v, dict) else v))
+            walk(v)
     return held
 
 
@@ -275,16 +291,9 @@ def _owned(results, held, seen=None):
     itself (an identity), a view of it (x.T) or an argument; copying only then keeps the usual case
     cheap, and scalars cost nothing."""
     for k, r in enumerate(results):
-        if isinstance(r, tuple):                                 # the tangent of a tuple output
+        if trees.is_container(r):                   # a tree: its children made its own, in a new node like it
             seen = held() if seen is None else seen
-            items = _owned(list(r), held, seen)
-            results[k] = type(r)(*items) if hasattr(r, "_fields") else tuple(items)
-        elif isinstance(r, list):
-            seen = held() if seen is None else seen
-            results[k] = _owned(list(r), held, seen)
-        elif isinstance(r, dict):
-            seen = held() if seen is None else seen
-            results[k] = type(r)(zip(r, _owned(list(r.values()), held, seen)))
+            results[k] = trees.like(r, _owned([trees.child(r, key) for key in trees.own_keys(r)], held, seen))
         elif isinstance(r, np.ndarray):
             seen = held() if seen is None else seen
             if not r.flags.writeable or _shares_memory(r, seen):
@@ -324,8 +333,18 @@ def _is_scalar(x):
 
 def _check_differentiable(fn, name, x):
     """Refuse, with a TypeError naming the parameter, an argument in `wrt` that is not a real number or
-    an array of floats (a Python int is accepted and gets a float gradient)."""
+    an array of floats (a Python int is accepted and gets a float gradient). A tree (a dict, list, tuple,
+    dataclass or object of the user's: see `trees`) is checked leaf by leaf, each named by its path
+    (`'model.W'`); leaves that carry no derivative (None, strings, bools, functions) are let through, as
+    their gradient is None."""
     if type(x) is float:
+        return
+    if trees.is_container(x):                   # a pytree: each leaf is checked the same way
+        for path, leaf in trees.leaves(x):
+            if type(leaf) is float or type(leaf) is np.ndarray and leaf.dtype.kind == "f":
+                continue                        # the usual leaves, without spelling their paths
+            if trees.carries_derivative(leaf):
+                _check_differentiable(fn, name + trees.path_text(x, path), leaf)
         return
     if isinstance(x, bool) or isinstance(x, np.bool_):
         raise TypeError(f"cannot differentiate {fn.__qualname__} with respect to {name!r}: it is a bool")
@@ -336,19 +355,16 @@ def _check_differentiable(fn, name, x):
                         "differentiable; pass a floating-point array (x.astype(float))")
     if isinstance(x, (np.ndarray, numbers.Real)):
         return
-    if trees.is_container(x):                   # a container (pytree): each leaf is checked the same way
-        for key, leaf in (x.items() if isinstance(x, dict) else enumerate(x)):
-            if trees.carries_derivative(leaf):    # else its gradient is None
-                _check_differentiable(fn, f"{name}[{key!r}]", leaf)
-        return
     raise TypeError(f"cannot differentiate {fn.__qualname__} with respect to {name!r}: it is a "
-                    f"{type(x).__name__}; pass a float or a NumPy array of floats")
+                    f"{type(x).__name__}; pass a float or a NumPy array of floats (or a dict, list, tuple, "
+                    "dataclass or object of yours holding them)")
 
 
 def _like(g, x):
     """The gradient `g` given the type, shape and dtype of its argument `x` (None, a zero a pullback knew
-    of, is zeros); for a container, one of the same structure and types (a dict for a dict, a NamedTuple
-    for a NamedTuple), None where a leaf carries no derivative (a string, None, a bool)."""
+    of, is zeros); for a tree, one of the same structure and types (a dict for a dict, a NamedTuple for a
+    NamedTuple, a copy of a dataclass or an object with its attributes replaced by their gradients), None
+    where a leaf carries no derivative (a string, None, a bool, a function)."""
     if trees.is_container(x):
         return _tree_like(g, x)
     if not trees.carries_derivative(x):
@@ -374,9 +390,28 @@ def _like(g, x):
 
 
 def _tree_like(g, x):
-    """`_like` leaf by leaf: the adjoint g of a container (None, a zero, or one indexed like x) as x is."""
-    positions = x if isinstance(x, dict) else range(len(x))
-    return trees.like(x, [_like(None if g is None else g[k], x[k]) for k in positions])
+    """`_like` child by child: the adjoint g of a tree x (None, a zero, or one read like x: an object's
+    adjoint is a dict keyed by attribute inside generated code) as x is; for a dataclass or an object, a
+    copy of x holding the gradients (see trees.like)."""
+    if g is not None and trees.is_object(x) and isinstance(g, dict):
+        _refuse_other_attributes(g, x)
+    return trees.like(x, [_like(None if g is None else trees.child(g, k), trees.child(x, k))
+                          for k in trees.own_keys(x)])
+
+
+def _refuse_other_attributes(g, x):
+    """Generated code gives an object's adjoint one entry per instance attribute, `trees` has a dataclass's
+    fields only: an attribute that is not a field (set in __post_init__) and through which the output
+    depends on the object would lose its derivative, so it is refused rather than dropped."""
+    fields = set(trees.own_keys(x))
+    for k, gk in g.items():
+        if k not in fields and any(np.any(np.asarray(leaf) != 0) for _, leaf in trees.leaves(gk)
+                                   if leaf is not None and trees.carries_derivative(leaf)):
+            raise ValueError(
+                f"the output depends on the attribute {k!r} of the {type(x).__name__} differentiated, which is "
+                f"not one of its dataclass fields ({', '.join(map(repr, trees.own_keys(x)))}), so its gradient "
+                f"has no place in the {type(x).__name__} returned; declare it as a field "
+                f"(dataclasses.field(init=False) if __post_init__ sets it), or compute it inside the function")
 
 
 def value_and_grad(fn, wrt=0):
@@ -396,9 +431,28 @@ def value_and_grad(fn, wrt=0):
 def grad(fn, wrt=0):
     """A function returning the gradient of `fn` (a scalar-valued function) at its arguments.
 
+    The gradient has the type of its argument: a float for a float (an int too), an array of its shape
+    and dtype for an array, and for a dict, list, tuple or NamedTuple one of the same structure. For a
+    dataclass instance or an object of the user's (`wrt="model"`), it is an object of the same class, as
+    PyTorch keeps parameters' gradients on the module: a copy of the argument with each attribute (a
+    dataclass's fields; an object's instance attributes) replaced by its gradient. Attributes and items
+    that carry no derivative (None, strings, bools, functions, classes, modules) are None there; an int
+    counts as a real number and gets a float. The argument itself is never changed, and no array of the
+    gradient shares memory with it. See s2sgrad/trees.py for what is walked and what is refused.
+
     Example:
         >>> grad(f)(0.5)                 # df/dx at 0.5
         >>> grad(f, wrt=("x", "a"))(0.5, 0.9)
+        >>> @dataclass
+        ... class Layer:
+        ...     W: np.ndarray
+        ...     n: int
+        >>> g = grad(lambda p, x: np.sum(p.W @ x) * p.n)(Layer(np.ones((2, 3)), 2), np.ones(3))
+        >>> type(g).__name__, g.W.shape, g.n          # a Layer holding the gradients
+        ('Layer', (2, 3), 6.0)
+        >>> for name, g_k in vars(grad(loss, wrt="model")(model, x)).items():   # an SGD step
+        ...     if g_k is not None:
+        ...         setattr(model, name, getattr(model, name) - 0.1 * g_k)
     """
     gradient = _Gradient(fn, wrt)
 
@@ -499,10 +553,12 @@ def _leaves(value, form):
 def _direction(v, x, what, of, path=""):
     """A cotangent, tangent or vector `v` the caller gives for the value `x` (an output or an argument),
     as one of x's type, shape and float dtype: lists and integers are converted (an integer output gets
-    a float cotangent), anything but real numbers is refused. For a container x, v has its structure (a
-    list and a tuple stand for each other; a dict has the same keys), and None at a leaf means zero; v
-    is ignored where x carries no derivative (a string, None, a bool). `what` names v and `of` names x
-    in errors, `path` the part of both being read (`['W'][0]`)."""
+    a float cotangent), anything but real numbers is refused. For a tree x, v has its structure (a list
+    and a tuple stand for each other; a dict has the same keys; a dataclass or object is given as one of
+    its class or as a dict keyed by its attributes, and comes back as such a dict: see
+    _object_direction), and None at a leaf means zero; v is ignored where x carries no derivative (a
+    string, None, a bool, a function). `what` names v and `of` names x in errors, `path` the part of both
+    being read (`['W'][0]`, `.layers[0]`)."""
     if type(v) is float and (type(x) is float or type(x) is np.float64):
         return v                                        # the usual cases: nothing to convert
     if type(v) is np.ndarray and type(x) is np.ndarray and v.dtype == x.dtype and v.shape == x.shape \
@@ -511,19 +567,14 @@ def _direction(v, x, what, of, path=""):
     at = f" at {path}" if path else ""
     if trees.is_container(x):
         if v is None and path:
-            return _zeros(x)
+            v = _zeros(x)
+        if trees.is_object(x):
+            return _object_direction(v, x, what, of, path)
         if isinstance(x, dict):
             if not isinstance(v, dict) or set(v) != set(x):
                 expected = ", ".join(map(repr, trees.keys(x)))
-                if not isinstance(v, dict):
-                    found = f"not a {type(v).__name__}"
-                else:
-                    missing, extra = [k for k in x if k not in v], [k for k in v if k not in x]
-                    found = "; ".join(part for part in (
-                        "missing " + ", ".join(map(repr, missing)) if missing else "",
-                        "not " + ", ".join(map(repr, extra)) if extra else "") if part)
                 raise ValueError(f"{of}{at} is a dict with keys {expected}: {what}{at} must be a dict with those "
-                                 f"keys ({found})")
+                                 f"keys ({_key_mismatch(v, x)})")
             return trees.like(x, [_direction(v[k], x[k], what, of, f"{path}[{k!r}]") for k in x])
         kind = "tuple" if isinstance(x, tuple) else "list"
         if not isinstance(v, (list, tuple)) or len(v) != len(x):
@@ -555,6 +606,40 @@ def _direction(v, x, what, of, path=""):
     return _like(v if isinstance(v, (np.ndarray, np.generic, numbers.Real)) else array, template)
 
 
+def _key_mismatch(v, x):
+    """What is wrong with the keys of `v` given for the dict (or attributes) of `x`, for messages."""
+    if not isinstance(v, dict):
+        return f"not a {type(v).__name__}"
+    names = list(trees.own_keys(x))
+    missing, extra = [k for k in names if k not in v], [k for k in v if k not in names]
+    return "; ".join(part for part in ("missing " + ", ".join(map(repr, missing)) if missing else "",
+                                       "not " + ", ".join(map(repr, extra)) if extra else "") if part)
+
+
+def _object_direction(v, x, what, of, path):
+    """A direction for the dataclass or object `x`: given as an object of x's class with the same
+    attributes, or as a dict keyed by its attribute names (every one of them, None for a zero, as for a
+    dict), and returned as a dict keyed by attribute, which is what generated code holds for an object's
+    tangent or adjoint (never the caller's object: it is read by key, so nothing of the class, a class
+    attribute or a property, is ever taken for a tangent)."""
+    at = f" at {path}" if path else ""
+    cls = type(x).__name__
+    names = list(trees.own_keys(x))
+    if type(v) is type(x):
+        given = {k: trees.child(v, k) for k in trees.own_keys(v)}
+    elif isinstance(v, dict):
+        given = v
+    else:
+        given = None
+    if given is None or set(given) != set(names):
+        found = f"not a {type(v).__name__}" if given is None else _key_mismatch(given, x)
+        if type(v) is type(x):
+            found = f"this {cls} has other attributes: {found}"
+        raise ValueError(f"{of}{at} is a {cls} with attributes {', '.join(map(repr, names))}: {what}{at} must be "
+                         f"a {cls} with those attributes or a dict with those keys ({found})")
+    return {k: _direction(given[k], trees.child(x, k), what, of, f"{path}.{k}") for k in names}
+
+
 def _zeros(x):
     """A zero direction for the value `x`, of its structure, shape and float dtype (None where a leaf
     carries no derivative): what None stands for inside a container of cotangents or tangents."""
@@ -569,12 +654,13 @@ def _zeros(x):
 
 
 def _tangent_like(tangent, value):
-    """The tangent shaped like the value: a container of the value's structure and types for a container
-    (None where it carries no derivative), float for a float, a float tangent of its shape for an integer
-    output, zeros for a None (no dependence on the inputs)."""
+    """The tangent shaped like the value: a tree of the value's structure and types for a tree (None where
+    it carries no derivative; for a dataclass or object returned, a copy of it holding the tangents),
+    float for a float, a float tangent of its shape for an integer output, zeros for a None (no
+    dependence on the inputs)."""
     if trees.is_container(value):
-        positions = value if isinstance(value, dict) else range(len(value))
-        return trees.like(value, [_tangent_like(trees.at(tangent, (k,)), value[k]) for k in positions])
+        return trees.like(value, [_tangent_like(trees.at(tangent, (k,)), trees.child(value, k))
+                                  for k in trees.own_keys(value)])
     if not trees.carries_derivative(value):
         return None
     if np.asarray(value).dtype.kind != "f":
@@ -618,6 +704,10 @@ def vjp(fn, *args, wrt=0, **kwargs):
     (single or a tuple, as `wrt`) of <cotangent, fn> at args. The forward sweep runs once, here; each
     pullback call runs only the reverse sweep, and may be called again with other cotangents.
 
+    The cotangent has the output's structure; for an output that is a dataclass or an object, it is an
+    object of the same class with the same attributes or a dict keyed by every attribute (None for a
+    zero), and a mismatch is a ValueError naming its path. Gradients are shaped as `grad` shapes them.
+
     Example:
         >>> y, pullback = vjp(lambda_free_fn, np.ones(3))
         >>> pullback(np.ones(3))            # like y.backward(torch.ones(3)) in PyTorch
@@ -629,7 +719,11 @@ def jvp(fn, args, tangents, wrt=0):
     """(fn(*args), the derivative of fn at args in the direction `tangents`), by forward mode.
 
     `args` is the tuple of all positional arguments; `tangents` has one tangent per `wrt`
-    parameter (a bare tangent for a single `wrt`), each of its argument's shape.
+    parameter (a bare tangent for a single `wrt`), each of its argument's shape and structure. The
+    tangent of a dataclass or an object is an object of the same class with the same attributes (a
+    gradient `grad` returned, say) or a dict keyed by every attribute name (None for a zero, as in a
+    dict); a mismatch is a ValueError naming its path (`the tangent of 'p' at .W has shape ...`). A
+    returned dataclass or object gets a tangent of its class.
 
     Example:
         >>> jvp(f, (0.5, 0.9), (1.0, 0.0), wrt=(0, 1))    # (f(0.5, 0.9), df/dx)
@@ -660,7 +754,7 @@ class _Hvp:
         except (TypeError, ValueError):
             _refuse_tuple_of_one(code, given, inputs, "hvp", "vector")
             raise
-        forward, reverse = compose.hvp_code(code.fn, code.names, compose.kinds_of(arguments))
+        forward, reverse = compose.hvp_code(code.fn, code.names, _kinds(arguments, code.names))
         (value, _), grads = reverse.function(*args, **dict(zip(forward.tangents, vectors)))
         if np.ndim(value) != 0:
             raise ValueError(f"hvp and hessian need a scalar output, but {code.fn.__qualname__} returned a "
@@ -673,7 +767,9 @@ class _Hvp:
 def hvp(fn, args, v, wrt=0):
     """The Hessian of the scalar function `fn` at `args` times `v`, without forming the Hessian: the
     gradient of the jvp in direction v (generated reverse-mode code over generated forward-mode code).
-    `v` has the shape of the `wrt` argument (a tuple of vectors for a tuple `wrt`).
+    `v` has the shape of the `wrt` argument (a tuple of vectors for a tuple `wrt`), given for a
+    container, dataclass or object as a tangent is to `jvp`; the product comes back shaped as `grad`
+    shapes a gradient.
 
     Example:
         >>> hvp(f, (x,), v)            # H(x) @ v for a vector x
@@ -688,7 +784,7 @@ def hessian(fn, wrt=0):
 
     For a container argument the Hessian is a container of containers, as in JAX: `H["W"]["b"]` has
     shape `W.shape + b.shape` (None where a leaf carries no derivative); with a tuple `wrt`,
-    `H[i][path_i][j][path_j]`.
+    `H[i][path_i][j][path_j]`. For a dataclass or an object, objects of its class: `H.W.b`.
 
     Example:
         >>> hessian(f)(np.ones(3))       # a 3x3 symmetric array
@@ -730,8 +826,9 @@ def jacobian(fn, wrt=0, mode="auto"):
     Containers nest as in JAX, the output's structure outside and the argument's inside: for a function
     returning a tuple, list or dict (nested), one entry per output leaf; for a container argument, one
     entry per argument leaf, `out_leaf.shape + arg_leaf.shape`; with a tuple `wrt`, a tuple per output
-    leaf. A leaf that carries no derivative (a string, None, a bool) has None. An entry between a scalar
-    output and a Python float argument is a float.
+    leaf. A leaf that carries no derivative (a string, None, a bool, a function) has None. A dataclass or
+    object argument gives an object of its class holding the blocks (`J.W`), as `grad` does. An entry
+    between a scalar output and a Python float argument is a float.
 
     mode "forward" runs the forward-mode code once per input entry, "reverse" the reverse-mode
     code once per output entry, "auto" whichever runs fewer times.

@@ -3,8 +3,8 @@
 Each differentiated argument is checked element by element, and an array argument also along a
 few random unit directions u (the directional derivative by central differences against
 <grad, u>). The directions come from a generator with a fixed seed, so a check is deterministic.
-A container argument (a dict, list or tuple of arrays and floats, nested) is checked leaf by leaf,
-each leaf as an argument of its own.
+A container argument (a dict, list or tuple of arrays and floats, nested, a dataclass or an object of
+the user's: see s2sgrad/trees.py) is checked leaf by leaf, each leaf as an argument of its own.
 
 Example:
     >>> def loss(W, x):
@@ -36,7 +36,8 @@ def check_grad(fn, *args, wrt=0, eps=1e-6, rtol=1e-5, atol=1e-8):
     differences run on float64 copies of the floating-point inputs, so float32 and float16
     arguments are differentiated numerically in float64 while s2sgrad's gradient keeps their
     dtype: give those a looser `rtol`. Every leaf of a container argument that carries a derivative
-    is checked the same way, and named by its path in the report (`params['W'][0, 1]`).
+    is checked the same way, and named by its path in the report (`params['W'][0, 1]`, `model.W[0, 1]`
+    for an attribute of a dataclass or an object).
 
     Example:
         >>> def f(x, a):
@@ -45,6 +46,8 @@ def check_grad(fn, *args, wrt=0, eps=1e-6, rtol=1e-5, atol=1e-8):
         True
         >>> s2sgrad.check_grad(lambda p: np.sum(p["W"] ** 2) * p["s"], {"W": np.ones(3), "s": 0.5})
         True
+        >>> s2sgrad.check_grad(loss, model, x, wrt="model")      # every float attribute of the model
+        True
     """
     plain = _plain(fn)             # a library function is refused as grad refuses it
     names, single = _wrt_names(plain, wrt)
@@ -52,7 +55,7 @@ def check_grad(fn, *args, wrt=0, eps=1e-6, rtol=1e-5, atol=1e-8):
     inputs = inspect.signature(plain).bind(*args)
     inputs.apply_defaults()
     for name, value in inputs.arguments.items():
-        inputs.arguments[name] = _float64(value)
+        inputs.arguments[name] = _float64(value, name in names)
 
     def value_at(name, x):
         """fn at the float64 inputs, with argument `name` replaced by x."""
@@ -92,10 +95,12 @@ def check_grad(fn, *args, wrt=0, eps=1e-6, rtol=1e-5, atol=1e-8):
     return True
 
 
-def _float64(value):
-    """A float64 copy of a floating-point input (of each leaf of a container); any other input as it is."""
-    if trees.is_container(value):
-        return trees.rebuild(value, [_float64(leaf) for _, leaf in trees.leaves(value)])
+def _float64(value, differentiated):
+    """A float64 copy of a floating-point input (of each leaf of a container); any other input as it is.
+    An object (a dataclass, a model) is copied only when it is `differentiated` (in wrt): one passed as
+    is stays the caller's own, as the function may hold on to it."""
+    if trees.is_container(value) and (differentiated or not trees.is_object(value)):
+        return trees.like(value, [_float64(trees.child(value, k), differentiated) for k in trees.own_keys(value)])
     if isinstance(value, np.ndarray) and value.dtype.kind == "f":
         return value.astype(np.float64)
     if isinstance(value, np.floating):

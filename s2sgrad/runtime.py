@@ -6,8 +6,11 @@ Example:
 """
 
 import copy
+import dataclasses
+import functools
 import math
 import string
+import types
 from collections import Counter
 
 import numpy as np
@@ -54,10 +57,15 @@ def keys_of(d):
     return list(d)
 
 
+_NO_DERIVATIVE = (types.ModuleType, type, types.FunctionType, types.BuiltinFunctionType, types.MethodType,
+                  np.ufunc, functools.partial)
+
+
 def zeros_of(x):
     """Zeros to accumulate the adjoint of `x` into: an array of x's shape and float dtype; for a container
     (a list, a tuple, what np.split returns, a dict, a NamedTuple) one of the same structure, a list for
-    a sequence; None for what carries no derivative (a bool, a string, None, an array of bools or strings).
+    a sequence, a dict keyed by attribute for a dataclass or an object; None for what carries no derivative
+    (a bool, a string, None, an array of bools or strings, a function, a class, a module).
 
     Example:
         >>> zeros_of({"W": np.ones((2, 2)), "n": "relu"})     # {'W': array of zeros, 'n': None}
@@ -66,8 +74,12 @@ def zeros_of(x):
         return {k: zeros_of(v) for k, v in x.items()}
     if isinstance(x, (list, tuple)):
         return [zeros_of(item) for item in x]
+    if isinstance(x, _NO_DERIVATIVE):          # an object's function or module attribute (a module's own
+        return None                            # attributes are not walked: they may refer back to it)
     if hasattr(x, "__dict__") and not isinstance(x, np.ndarray):     # a dataclass, an object: by attribute
         return {k: zeros_of(v) for k, v in vars(x).items()}
+    if dataclasses.is_dataclass(x) and not isinstance(x, type):      # with slots=True: by field
+        return {f.name: zeros_of(getattr(x, f.name)) for f in dataclasses.fields(x) if hasattr(x, f.name)}
     if x is None or isinstance(x, (bool, np.bool_, str, bytes)):
         return None
     if isinstance(x, np.ndarray) and x.dtype.kind not in "fiuc":
@@ -195,6 +207,8 @@ def _field_key(x, attr):
 def add_field(d, x, attr, g):
     """Add `g` into the adjoint `d` of `x` (a NamedTuple, a dataclass, an object) for `x.attr`, in place."""
     if g is not None:
+        if isinstance(d, dict) and not _instance_state(x, attr):
+            return                             # a class attribute: the class's constant, not the object's
         key = _field_key(x, attr)
         d[key] = tree_add(d[key], g)
 
@@ -203,9 +217,33 @@ def field_of(t, x, attr):
     """The tangent of `x.attr` from the tangent `t` of x (a NamedTuple, a dict of attributes, None)."""
     if t is None:
         return None
+    if isinstance(t, dict) and not _instance_state(x, attr):
+        return zeros_of(getattr(x, attr))     # a class attribute: a constant
     if hasattr(t, attr) and not isinstance(t, (dict, list)):
         return getattr(t, attr)
     return t[_field_key(x, attr)]
+
+
+def _instance_state(x, attr):
+    """Whether `x.attr`, read from an object differentiated with respect to, is the object's own attribute
+    (its adjoint and tangent hold one entry per attribute), or else a plain class attribute (False: a
+    constant, like a global). A property, a cached_property or another descriptor computes its value
+    from the object, which reading it as an attribute of its own would miss: refused."""
+    if isinstance(x, (dict, list, tuple)):
+        return True
+    found = next((klass.__dict__[attr] for klass in type(x).__mro__ if attr in klass.__dict__), None)
+    state = getattr(x, "__dict__", None)
+    if state is not None and attr in state and not isinstance(found, functools.cached_property):
+        return True                            # an instance attribute (even one shadowing a method)
+    if isinstance(found, types.MemberDescriptorType):          # a slot
+        return True
+    if found is None or hasattr(type(found), "__get__"):
+        what = "computed by __getattr__" if found is None else f"a {type(found).__name__}"
+        raise TypeError(f"{type(x).__name__}.{attr} is {what}, not an attribute of the {type(x).__name__} "
+                        "differentiated with respect to: s2sgrad reads such an object's own attributes, not "
+                        "what its class computes from them; read the attributes it uses instead, or pass the "
+                        "object as an argument not in wrt")
+    return False
 
 
 def copy_tree(g):
