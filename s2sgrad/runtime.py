@@ -224,6 +224,19 @@ def field_of(t, x, attr):
     return t[_field_key(x, attr)]
 
 
+def field_adjoint(g, t, x, attr):
+    """The adjoint of the tangent `t` for `z = field_of(t, x, attr)`, whose adjoint is `g`: zeros of t's
+    structure (x's, when t is None) holding g at attr. What second order through `x.attr` of a container
+    needs.
+
+    Example:
+        >>> field_adjoint(np.ones(2), {"W": np.zeros(2), "n": None}, model, "W")   # {'W': array([1., 1.]), 'n': None}
+    """
+    out = zeros_of(x if t is None else t)
+    add_field(out, x, attr, g)
+    return out
+
+
 def _instance_state(x, attr):
     """Whether `x.attr`, read from an object differentiated with respect to, is the object's own attribute
     (its adjoint and tangent hold one entry per attribute), or else a plain class attribute (False: a

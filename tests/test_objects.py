@@ -34,8 +34,6 @@ def pending(feature, raises):
     return pytest.mark.xfail(reason=feature + " pending", strict=True, raises=raises)
 
 
-FIELD_RULE = pending("a gradient rule for runtime.field_of (the tangent of x.attr in forward code), which reverse "
-                     "over forward needs", s2sgrad.NoGradientRuleError)
 METHOD_OF_WRT = pending("calling a method of an object in wrt (model.loss(x) with wrt='model')",
                         s2sgrad.UnsupportedSyntaxError)
 HELPER_OF_WRT = pending("an object in wrt passed to a user helper (the helper's parameter is not known to hold a "
@@ -598,7 +596,6 @@ def quadratic(p, x):
     return np.sum(np.sin(h) * h) * p.n
 
 
-@FIELD_RULE
 def test_the_hessian_with_respect_to_a_dataclass_is_a_dataclass_of_dataclasses():
     p = D(0.2 * np.ones((2, 3)), 2)
     H = s2sgrad.hessian(quadratic)(p, X)
@@ -609,7 +606,6 @@ def test_the_hessian_with_respect_to_a_dataclass_is_a_dataclass_of_dataclasses()
         np.testing.assert_allclose(trees.at(trees.at(H, row), column), block, rtol=1e-6, atol=1e-7)
 
 
-@FIELD_RULE
 def test_hvp_with_a_dataclass_vector_is_the_hessian_applied_to_it():
     p = D(0.2 * np.ones((2, 3)), 2)
     v = {"W": RNG.normal(size=(2, 3)), "n": 0.5}

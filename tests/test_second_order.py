@@ -277,6 +277,18 @@ def uses_broadcast_like(x):
     return np.sum(runtime.broadcast_like(x * 2.0, W23) * W23)
 
 
+class _Layer:
+    def __init__(self):
+        self.W, self.n = W23, 2
+
+
+LAYER = _Layer()
+
+
+def uses_field_of(x):
+    return np.sum(runtime.field_of({"W": x * W23, "n": None}, LAYER, "W") ** 2)
+
+
 def uses_own_tangent(x):
     return np.sum(runtime.own_tangent(x, W23) * W23)
 
@@ -422,6 +434,7 @@ RUNTIME_RULES = [(runtime.covariance_matrix, uses_covariance_matrix, A3 * 0.5),
                  (runtime.in_place, uses_in_place, np.array([0.3, -0.2, 0.5])),
                  (runtime.stacked_tangent, uses_stacked_tangent, np.array([0.3, -0.2, 0.5])),
                  (runtime.own_tangent, uses_own_tangent, np.array([0.3, -0.2, 0.5])),
+                 (runtime.field_of, uses_field_of, np.array([0.3, -0.2, 0.5])),
                  (runtime.cast_tangent, uses_cast_tangent, np.array([0.3, -0.2, 0.5])),
                  (runtime.unbroadcast, uses_unbroadcast, np.array([[0.3, -0.2, 0.5], [0.1, 0.4, -0.7]]))]
 

@@ -15,7 +15,7 @@ from ..runtime import (apply_like, bound_or, broadcast_like, cast_back, cast_tan
                        solve_like, solve_transposed, stacked_tangent, symmetric_read, times_transpose, to_last,
                        unbroadcast, unreduce, zero_tangent, solve_matrix, solve_matrix_adjoint, op_triangle,
                        op_triangle_adjoint, triangular_system, as_lower, select_adjoints, select_tangent,
-                       interp_slope, interp_slope_adjoint, uplo)
+                       interp_slope, interp_slope_adjoint, uplo, field_of, field_adjoint)
 from . import adjoint, d, nondifferentiable
 from .tangents import bilinear, linear, t, tangent
 
@@ -239,3 +239,16 @@ nondifferentiable(zero_tangent, keys_of)
 from . import scipy_loader  # noqa: E402
 
 scipy_loader.install()
+
+
+# x.attr of a container (a NamedTuple, a dataclass, an object in wrt): its tangent is read from the
+# container's tangent v, so second order through it differentiates field_of in v (x and attr pick the entry).
+
+@adjoint(field_of, inert=("x", "attr"))
+def field_of_rule(z, v, x, attr):
+    d[v] = field_adjoint(d[z], v, x, attr)
+
+
+@tangent(field_of)
+def field_of_tangent(z, v, x, attr):
+    t[z] = field_of(t[v], x, attr)
