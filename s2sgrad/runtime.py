@@ -1905,9 +1905,9 @@ def odeint_adjoint(g, func, y0, t, args, y, tfirst=False, rtol=None, atol=None):
         return np.concatenate([f(state.reshape(y0.shape), tt).ravel(), -grads[0]] + [-v for v in grads[1:]])
 
     rtol_b, atol_b = _ode_tolerances(rtol, atol)
-    a = g[-1].ravel().copy()
-    p = np.zeros(sum(sizes))
     t = np.asarray(t, dtype=float)
+    a = g[-1].ravel().copy() if len(t) > 1 else np.zeros(n)     # one time: y is y0 alone, g[0] is added below
+    p = np.zeros(sum(sizes))
     dt = np.zeros_like(t)
     for k in range(len(t) - 1, 0, -1):
         dt[k] = np.dot(g[k].ravel(), f(np.asarray(y[k]).reshape(y0.shape), t[k]).ravel())
@@ -1958,6 +1958,76 @@ def odeint_tangent(t_y0, t_args, t_t, func, y0, t, args, y, tfirst=False, rtol=N
         t_t = np.asarray(t_t, dtype=float)
         for k in range(1, len(t)):
             out[k] = out[k] + f(np.asarray(y[k]).reshape(y0.shape), t[k]).reshape(np.shape(y)[1:]) * t_t[k]
+    return out
+
+
+# scipy.integrate.solve_ivp with t_eval: odeint's adjoint and sensitivity code, with fun(t, y, *args) (odeint's
+# tfirst=True) and sol.y read as odeint's trajectory transposed, from t_span[0], where y0 is
+
+def _ivp_as_odeint(t_span, y0, t_eval, sol):
+    """(times, trajectory, whether t_span[0] was put first) of sol = solve_ivp(fun, t_span, y0, t_eval=t_eval)
+    as odeint's: one row per time, the first time t_span[0] with y0 its row (t_eval need not start there)."""
+    t0 = float(t_span[0])
+    t_eval = np.asarray(t_eval, dtype=float).ravel()
+    y = np.asarray(sol["y"], dtype=float).T.reshape(t_eval.size, y0.size)
+    if t_eval.size and t_eval[0] == t0:
+        return t_eval, y, False
+    return np.concatenate([[t0], t_eval]), np.concatenate([y0.reshape(1, -1), y]), True
+
+
+def _ivp_inputs(y0, args):
+    y0 = np.asarray(y0)
+    if y0.dtype.kind == "c":
+        raise TypeError("s2sgrad differentiates solve_ivp for a real state y0 only, not a complex one")
+    return np.asarray(y0, dtype=float), (() if args is None else tuple(args))
+
+
+def solve_ivp_adjoint(g, fun, t_span, y0, t_eval, args, sol, rtol=None, atol=None):
+    """The adjoints of (y0, the arguments in args) in sol = scipy.integrate.solve_ivp(fun, t_span, y0,
+    t_eval=t_eval, args=args), given g, the adjoint of sol (a dict by field): odeint_adjoint's along g["y"]
+    transposed, with fun(t, y, *args). Only sol.y carries a derivative; t_span and t_eval carry none.
+
+    Example:
+        >>> solve_ivp_adjoint({"y": np.ones((1, 2))}, decay, (0.0, 1.0), np.ones(1), [0.5, 1.0], (0.5,), sol)
+    """
+    y0, args = _ivp_inputs(y0, args)
+    times, y, added = _ivp_as_odeint(t_span, y0, t_eval, sol)
+    gy = None if g is None else g.get("y")
+    gy = np.zeros((len(times) - added, y0.size)) if gy is None else np.asarray(gy, dtype=float).T
+    if added:                                   # no output at t_span[0]
+        gy = np.concatenate([np.zeros((1, y0.size)), gy.reshape(-1, y0.size)])
+    dy0, dargs, _ = odeint_adjoint(gy, fun, y0, times, args, y, True, rtol, atol)
+    return dy0, dargs
+
+
+class ItemwiseDict(dict):
+    """The tangent of a result with fields (solve_ivp's): a dict whose sum with another adds field by field
+    (None is no tangent), as the terms of a tangent rule add.
+
+    Example:
+        >>> ItemwiseDict(y=np.ones(2), message=None) + ItemwiseDict(y=np.ones(2), message=None)   # y: [2., 2.]
+    """
+
+    def __add__(self, other):
+        return ItemwiseDict({k: other[k] if v is None else v if other[k] is None else v + other[k]
+                             for k, v in self.items()})
+
+    __radd__ = __add__
+
+
+def solve_ivp_tangent(t_y0, t_args, fun, t_span, y0, t_eval, args, sol, rtol=None, atol=None):
+    """The tangent of sol = scipy.integrate.solve_ivp(fun, t_span, y0, t_eval=t_eval, args=args) along the
+    tangents of y0 and of args (a sequence, None for an argument that does not move), by field: odeint_tangent's,
+    transposed, for sol.y; zeros for the other fields (sol.t is t_eval, which carries no derivative).
+
+    Example:
+        >>> solve_ivp_tangent(np.ones(1), None, decay, (0.0, 1.0), np.ones(1), [0.5, 1.0], (0.5,), sol)["y"]
+    """
+    y0, args = _ivp_inputs(y0, args)
+    times, y, added = _ivp_as_odeint(t_span, y0, t_eval, sol)
+    ty = odeint_tangent(t_y0, t_args, None, fun, y0, times, args, y, True, rtol, atol)[int(added):]
+    out = ItemwiseDict(zero_tangent(sol))
+    out["y"] = ty.T.reshape(np.shape(sol["y"]))
     return out
 
 

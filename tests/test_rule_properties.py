@@ -307,6 +307,19 @@ if sp is not None:
         return -k * y + np.sin(w * t) * y[::-1]
 
     SAMPLES += [(odeint, (_rotation, np.array([1.0, -0.5]), np.array([0.0, 0.5, 1.0])), {"args": (0.7, 1.3)})]
+    from scipy.integrate import solve_ivp
+
+    def _rotation_time_first(t, y, k, w):
+        return -k * y + np.sin(w * t) * y[::-1]
+
+    def _trajectory(*args, **kwargs):
+        return solve_ivp(*args, **kwargs).y        # sol.y is what is differentiated, the other fields carry none
+
+    # t_eval strictly inside t_span (its perturbed times must stay there); the times move the output and
+    # carry no derivative: refused when they depend on a differentiated input
+    SAMPLES += [(solve_ivp, (_rotation_time_first, (0.0, 1.0), np.array([1.0, -0.5])),
+                 {"t_eval": np.array([0.2, 0.5, 0.8]), "args": (0.7, 1.3)}, _trajectory)]
+    REFUSED |= {(solve_ivp, "t_span"), (solve_ivp, "t_eval")}
     from scipy import signal
     SAMPLES += [(signal.convolve, (X, A33), {}), (signal.correlate, (X, A33), {"mode": "same"}),
                 (signal.fftconvolve, (X, A33), {}), (signal.oaconvolve, (X, A33), {"mode": "same"}),

@@ -8,7 +8,9 @@ registering a SciPy rule without an entry here fails the suite. SciPy is an opti
 (`pip install 's2sgrad[scipy]'`): without it this module is skipped.
 """
 
+import inspect
 import math
+import re
 import warnings
 
 import numpy as np
@@ -956,6 +958,164 @@ def test_neural_ode_fit_gradient_matches_finite_differences_and_an_unrolled_rk4(
         params = [p - 0.05 * g for p, g in zip(params, s2sgrad.grad(neural_ode_loss, wrt=(0, 1, 2))(*params))]
     assert neural_ode_loss(*params) < before
 
+
+
+def one_time_loss(y0):
+    return np.sum(odeint(damped, y0, np.array([0.3]), args=(0.7, 1.3)) ** 2)
+
+
+def test_odeint_at_a_single_time_has_the_gradient_of_y0_itself():
+    # odeint(f, y0, [t0]) is y0: the cotangent was added twice (the gradient was 2x) before
+    y0 = np.array([1.0, -0.5])
+    np.testing.assert_allclose(s2sgrad.grad(one_time_loss)(y0), 2.0 * y0, rtol=1e-12)
+    assert_grad_matches(one_time_loss, y0, rtol=1e-8, atol=1e-10)
+    jvp_check(one_time_loss, (y0,), 0, rtol=1e-8, atol=1e-10)
+
+
+# ---------------------------------------------------------------------------------------------
+# scipy.integrate.solve_ivp with t_eval: odeint's adjoint and sensitivity code with fun(t, y, *args) (odeint's
+# tfirst=True); sol.y, (n, len(t_eval)), is what is differentiated. The calls use rtol 1e-10, atol 1e-12: the
+# solution's own error is that of the caller's tolerances, and central differences (step 1e-6) see it divided
+# by the step; the gradients are then compared with rtol 1e-5, atol 1e-7, as odeint's.
+# ---------------------------------------------------------------------------------------------
+
+from scipy.integrate import solve_ivp  # noqa: E402
+
+SCIPY_RULES += [(solve_ivp, 10, None, [], 0)]      # checked by the tests below
+IVP_METHODS = ["RK45", "LSODA", "Radau"]
+
+
+def ivp_loss(y0, k, w, method):
+    # a rhs defined with def and passed by name; a vector state and two arguments
+    sol = solve_ivp(damped_time_first, (0.0, 1.5), y0, method=method, t_eval=TIMES_ODE, args=(k, w), rtol=1e-10,
+                    atol=1e-12)
+    return np.sum(np.sin(sol.y))
+
+
+def ivp_scalar_loss(a, k):
+    # a lambda rhs, a scalar state ([a]) and outputs from t = 0.4 on, inside t_span = (0, 2)
+    decay = lambda t, y, c: -c * y * (1.0 + 0.5 * np.cos(t))  # noqa: E731
+    sol = solve_ivp(decay, (0.0, 2.0), [a], t_eval=np.array([0.4, 1.1, 2.0]), args=(k,), rtol=1e-10, atol=1e-12)
+    return np.sum(sol.y ** 2) + sol.y[0, -1]
+
+
+@pytest.mark.parametrize("method", IVP_METHODS)
+def test_solve_ivp_gradient_by_the_adjoint_method_matches_finite_differences(method):
+    y0, k, w = np.array([1.0, -0.5]), 0.7, 1.3
+    grads = assert_grad_matches(ivp_loss, y0, k, w, method, wrt=(0, 1, 2), rtol=1e-5, atol=1e-7)
+    assert np.shape(grads[0]) == (2,) and np.ndim(grads[1]) == 0
+    assert_grad_matches(ivp_scalar_loss, 1.3, 0.6, wrt=(0, 1), rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("method", IVP_METHODS)
+def test_solve_ivp_tangent_matches_finite_differences_and_the_gradient(method):
+    y0, k, w = np.array([1.0, -0.5]), 0.7, 1.3
+    jvp_check(ivp_loss, (y0, k, w, method), (0, 1, 2), rtol=1e-5, atol=1e-7)
+    jvp_check(ivp_scalar_loss, (1.3, 0.6), (0, 1), rtol=1e-5, atol=1e-7)
+    grads = s2sgrad.grad(ivp_loss, wrt=(0, 1, 2))(y0, k, w, method)
+    u = (np.array([0.3, -0.2]), 0.5, -0.4)
+    _, tangent = s2sgrad.jvp(ivp_loss, (y0, k, w, method), u, wrt=(0, 1, 2))
+    # both from the same forward solution, by integrations at 1e-10: they agree far below the differences' error
+    assert tangent == pytest.approx(sum(np.sum(g * v) for g, v in zip(grads, u)), rel=1e-8)
+
+
+def ivp_trajectory_loss(y0, k, w):
+    sol = solve_ivp(damped_time_first, (0.0, 1.5), y0, t_eval=TIMES_ODE, args=(k, w), rtol=1e-12, atol=1e-12)
+    return np.sum(np.sin(sol.y))
+
+
+def test_solve_ivp_agrees_with_the_same_model_through_odeint():
+    y0, k, w = np.array([1.0, -0.5]), 0.7, 1.3
+    sol = solve_ivp(damped_time_first, (0.0, 1.5), y0, t_eval=TIMES_ODE, args=(k, w), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(sol.y.T, odeint(damped, y0, TIMES_ODE, args=(k, w), rtol=1e-12, atol=1e-12),
+                               rtol=1e-8, atol=1e-10)
+    # the same adjoint integration from two forward solutions, each accurate to about 1e-10
+    for g_ivp, g_ode in zip(s2sgrad.grad(ivp_trajectory_loss, wrt=(0, 1, 2))(y0, k, w),
+                            s2sgrad.grad(ode_loss, wrt=(0, 1, 2))(y0, k, w)):
+        np.testing.assert_allclose(g_ivp, g_ode, rtol=1e-7, atol=1e-9)
+    _, t_ivp = s2sgrad.jvp(ivp_trajectory_loss, (y0, k, w), (np.array([0.3, -0.2]), 0.5, -0.4), wrt=(0, 1, 2))
+    _, t_ode = s2sgrad.jvp(ode_loss, (y0, k, w), (np.array([0.3, -0.2]), 0.5, -0.4), wrt=(0, 1, 2))
+    assert t_ivp == pytest.approx(t_ode, rel=1e-7)
+
+
+def ivp_fields_loss(k, y0):
+    # sol.t (t_eval) carries no derivative; sol["y"] is sol.y; backwards in time, from t_span[0] = 2
+    sol = solve_ivp(damped_time_first, (2.0, 0.0), y0, t_eval=np.array([1.7, 0.9, 0.0]), args=(k, 1.3), rtol=1e-10,
+                    atol=1e-12)
+    return np.sum(sol.y * sol.t) + np.sum(np.cos(sol["y"][:, -1])) + 0.0 * sol.nfev
+
+
+def test_solve_ivp_result_fields_carry_a_derivative_only_in_y():
+    args = (0.7, np.array([1.0, -0.5]))
+    assert_grad_matches(ivp_fields_loss, *args, wrt=(0, 1), rtol=1e-5, atol=1e-7)
+    jvp_check(ivp_fields_loss, args, (0, 1), rtol=1e-5, atol=1e-7)
+    # the result is a container (rules.returns_containers): its fields' adjoints and tangents are by field
+    assert re.search(r"add_field\(dsolve_ivp_\w*, solve_ivp_\w*, 'y'", s2sgrad.source(ivp_of_y0))
+    assert re.search(r"field_of\(solve_ivp_\w*_dot, solve_ivp_\w*, 'y'\)", s2sgrad.source(ivp_of_y0, mode="forward"))
+
+
+def ivp_without_t_eval(y0):
+    return np.sum(solve_ivp(damped_time_first, (0.0, 1.5), y0, args=(0.7, 1.3)).y ** 2)
+
+
+def ivp_dense_output(y0):
+    return np.sum(solve_ivp(damped_time_first, (0.0, 1.5), y0, t_eval=TIMES_ODE, args=(0.7, 1.3),
+                            dense_output=True).y ** 2)
+
+
+def crossing(t, y, k, w):
+    return y[0]
+
+
+def ivp_events(y0):
+    return np.sum(solve_ivp(damped_time_first, (0.0, 1.5), y0, t_eval=TIMES_ODE, args=(0.7, 1.3),
+                            events=crossing).y ** 2)
+
+
+def ivp_of_y0(y0):
+    return np.sum(solve_ivp(damped_time_first, (0.0, 1.5), y0, t_eval=TIMES_ODE, args=(0.7, 1.3)).y ** 2)
+
+
+def ivp_moving_times(end):
+    return np.sum(solve_ivp(damped_time_first, (0.0, 2.0), np.array([1.0, -0.5]), t_eval=np.linspace(0.0, end, 3),
+                            args=(0.7, 1.3)).y ** 2)
+
+
+def ivp_moving_span(start):
+    return np.sum(solve_ivp(damped_time_first, (start, 2.0), np.array([1.0, -0.5]), t_eval=TIMES_ODE + 0.5,
+                            args=(0.7, 1.3)).y ** 2)
+
+
+def _line_of_return(fn):
+    lines, first = inspect.getsourcelines(fn)
+    return first + next(i for i, line in enumerate(lines) if line.lstrip().startswith("return"))
+
+
+@pytest.mark.parametrize("fn, message", [
+    (ivp_without_t_eval, r"covers only solve_ivp\(fun, t_span, y0, method, t_eval, args, rtol"),
+    (ivp_dense_output, r"covers only solve_ivp\("), (ivp_events, r"covers only solve_ivp\(")])
+def test_solve_ivp_without_t_eval_or_with_dense_output_or_events_is_refused_at_its_line(fn, message):
+    y0 = np.array([1.0, -0.5])
+    for derive in (lambda: s2sgrad.grad(fn)(y0), lambda: s2sgrad.jvp(fn, (y0,), y0)):
+        with pytest.raises(s2sgrad.NoGradientRuleError,
+                           match=rf"test_scipy_rules.py:{_line_of_return(fn)}:.*{message}"):
+            derive()
+
+
+def test_solve_ivp_times_that_carry_a_derivative_are_refused_at_their_line():
+    for fn, what in ((ivp_moving_times, "t_eval"), (ivp_moving_span, "t_span")):
+        with pytest.raises(s2sgrad.NoGradientRuleError,
+                           match=rf"test_scipy_rules.py:{_line_of_return(fn)}:.*argument '{what}' depends on a "
+                                 rf"differentiated input.*no derivative with respect to '{what}'"):
+            s2sgrad.grad(fn)(1.5)
+
+
+def test_second_order_through_solve_ivp_is_refused_with_a_located_error():
+    y0 = np.array([1.0, -0.5])
+    for derive in (lambda: s2sgrad.hessian(ivp_of_y0)(y0), lambda: s2sgrad.hvp(ivp_of_y0, (y0,), y0)):
+        with pytest.raises(s2sgrad.NoGradientRuleError,
+                           match=rf"test_scipy_rules.py:{_line_of_return(ivp_of_y0)}:.*solve_ivp_tangent"):
+            derive()
 
 # ---------------------------------------------------------------------------------------------
 # Models people write with SciPy: each gradient against central differences (rtol 1e-5, atol 1e-6),

@@ -9,16 +9,25 @@ times t. The backward and sensitivity integrations use the forward one's toleran
 gradient is that of the exact solution, to those tolerances (the computed solution's own error is the
 forward tolerance). Dfun=, full_output= and the other options are refused (not bound). The tangent is
 computed by a helper, so second order is refused.
+
+scipy.integrate.solve_ivp(fun, t_span, y0, method, t_eval, args=..., rtol=, atol=, first_step=, max_step=)
+reuses that code with fun(t, y, *args) (odeint's tfirst=True) and sol.y, (n, len(t_eval)), as odeint's
+trajectory transposed. Its result is a container (an OdeResult, a dict with attribute access): reading
+`sol.y` is what is differentiated, sol.t, sol.success, ... carry no derivative. Derivatives with respect
+to y0 and the values in `args`; t_span and t_eval carry none: they are refused when they depend on a
+differentiated input (never a silent zero). `method` (any of SciPy's), rtol, atol, first_step and max_step
+carry none either. t_eval is required (without it the output times are the integrator's own steps);
+dense_output=, events=, vectorized=, jac= and the other options are refused (not bound).
 """
 
 import inspect
 import textwrap
 
 import gast
-from scipy.integrate import odeint
+from scipy.integrate import odeint, solve_ivp
 
-from ..runtime import odeint_adjoint, odeint_tangent
-from . import RULES, Rule, d
+from ..runtime import odeint_adjoint, odeint_tangent, solve_ivp_adjoint, solve_ivp_tangent
+from . import RULES, Rule, d, returns_containers
 from .tangents import TANGENTS, _split_template, t
 
 
@@ -31,10 +40,20 @@ class ArgsRule(Rule):
         return super().sequences | {"args"}
 
 
-def _rule(template, prim, inert=()):
+class TimesRequiredRule(ArgsRule):
+    """solve_ivp's rule: binds only a call with t_eval (the outputs at those times)."""
+
+    def bind(self, args, keywords):
+        out = super().bind(args, keywords)
+        if out is None or isinstance(out["t_eval"], gast.Constant) and out["t_eval"].value is None:
+            return None
+        return out
+
+
+def _rule(template, prim, inert=(), kind=ArgsRule):
     fn = gast.parse(textwrap.dedent(inspect.getsource(template))).body[0]
     sig = inspect.signature(template)
-    return ArgsRule(prim, template, sig, next(iter(sig.parameters)), fn.body, template.__globals__, frozenset(inert))
+    return kind(prim, template, sig, next(iter(sig.parameters)), fn.body, template.__globals__, frozenset(inert))
 
 
 def odeint_(y, func, y0, t, args=(), *, rtol=None, atol=None, tfirst=False):
@@ -54,3 +73,24 @@ RULES.setdefault(odeint, []).append(_rule(odeint_, odeint, inert=("func", "tfirs
 _tangent = _rule(odeint_tangent_, odeint)
 _split_template(_tangent)
 TANGENTS[odeint] = [_tangent]
+
+
+def solve_ivp_(sol, fun, t_span, y0, method="RK45", t_eval=None, *, args=(), rtol=1e-3, atol=1e-6, first_step=None,
+               max_step=None):
+    grads = solve_ivp_adjoint(d[sol], fun, t_span, y0, t_eval, args, sol, rtol, atol)
+    d[y0] = grads[0]
+    d[args] = grads[1]
+
+
+def solve_ivp_tangent_(sol, fun, t_span, y0, method="RK45", t_eval=None, *, args=(), rtol=1e-3, atol=1e-6,
+                       first_step=None, max_step=None):
+    t[sol] = (solve_ivp_tangent(t[y0], None, fun, t_span, y0, t_eval, args, sol, rtol, atol)
+              + solve_ivp_tangent(None, t[args], fun, t_span, y0, t_eval, args, sol, rtol, atol))
+
+
+returns_containers(solve_ivp)            # an OdeResult: sol.y is read from it as a field
+_INERT = ("fun", "method", "rtol", "atol", "first_step", "max_step")
+RULES.setdefault(solve_ivp, []).append(_rule(solve_ivp_, solve_ivp, inert=_INERT, kind=TimesRequiredRule))
+_tangent = _rule(solve_ivp_tangent_, solve_ivp, kind=TimesRequiredRule)
+_split_template(_tangent)
+TANGENTS[solve_ivp] = [_tangent]
