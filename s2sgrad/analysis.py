@@ -346,7 +346,7 @@ def analyze(core, wrt, param_kinds=None, select=None):
             containers.add(target_of(s))
     containers = _containers(assigns, ops, kinds, containers)
     check_activity(core, assigns, ops, varied, useful, containers,
-                   {p for p in core.params if kinds.get(p) == CONTAINER})
+                   {p for p in core.params if _holds_container(kinds.get(p))})
     info = Analysis(ops, varied, useful, active, kinds, set(), mutated, select, tuples,
                     {t: tuple(sorted(k)) for t, k in used_items.items()}, containers)
     for s in assigns:
@@ -729,10 +729,16 @@ def _kinds(core, assigns, param_kinds):
     return kinds
 
 
+def _holds_container(kind):
+    """Whether a parameter of this kind holds a container: a list, tuple or dict passed, or an object (a
+    model in wrt, `self` of a method) whose attributes are read as its fields."""
+    return kind == CONTAINER or isinstance(kind, InstanceOf)
+
+
 def _containers(assigns, ops, kinds, known=()):
     """Names that may hold a container: parameters passed one, what is read out of one (an item may be a
     container too: params[0] is a pair), copies of them."""
-    names = {n for n, k in kinds.items() if k == CONTAINER} | set(known)
+    names = {n for n, k in kinds.items() if _holds_container(k)} | set(known)
     changed = True
     while changed:
         changed = False
@@ -969,6 +975,9 @@ def call_site_kinds(core, info, fn, op):
     scalar, or not known; a function passed, the function itself)."""
     kinds = []
     for p, param in inspect.signature(fn).parameters.items():
+        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):      # a tuple and a dict, whatever is passed
+            kinds.append((p, CONTAINER))
+            continue
         if p in op.inputs:
             atom = op.inputs[p]
             if isinstance(atom, gast.Name) and atom.id in core.source.instance_of:     # generic code of methods
@@ -977,6 +986,9 @@ def call_site_kinds(core, info, fn, op):
             obj = core.source.resolve(atom) if isinstance(atom, (gast.Name, gast.Attribute)) else NOT_FOUND
             if not unresolved(obj) and is_known(obj):
                 kinds.append((p, Known(obj)))
+                continue
+            if isinstance(atom, gast.Name) and info.kinds.get(atom.id) == CONTAINER:     # a caller's container
+                kinds.append((p, CONTAINER))
                 continue
             scalar = info.is_scalar(atom)
         elif is_known(param.default):

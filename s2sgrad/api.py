@@ -17,7 +17,7 @@ import re
 import numpy as np
 
 from .errors import SourceUnavailableError
-from .frontend import is_library, unwrap
+from .frontend import InstanceOf, is_library, unwrap
 from . import compose, primitives, trees
 from .pipeline import derive
 
@@ -112,10 +112,11 @@ def _wrt_names(fn, wrt):
 
 def _kinds(arguments, names):
     """The specialisation key for these arguments: each one's kind (compose.kind_of), an object in `wrt`
-    (a dataclass, a model) a "container" read by attribute, not a known value: code is specialised on an
-    object passed as is, but one differentiated is a tree of its arrays, and a new one each training step
-    must not build new code (nor keep every step's object alive in the cache)."""
-    return tuple([(n, "container" if n in names and trees.is_object(v) else compose.kind_of(v))
+    (a dataclass, a model) an instance of its class read by attribute, not a known value: code is
+    specialised on an object passed as is, but one differentiated is a tree of its arrays, and a new one
+    each training step must not build new code (nor keep every step's object alive in the cache); its
+    methods are the class's (model.forward(x) calls Model.forward with model)."""
+    return tuple([(n, InstanceOf(type(v)) if n in names and trees.is_object(v) else compose.kind_of(v))
                   for n, v in arguments.items()])
 
 

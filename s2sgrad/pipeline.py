@@ -159,9 +159,17 @@ def _derive(fn, wrt, kinds, name, mode, select):
         # once, keeping its saved state; the caller's reverse sweep runs only the helper's pullback.
         helper_mode = "vjp" if mode in ("reverse", "vjp") else mode
 
+        specialisations = {}        # a helper's name -> the kinds it is called with here, in order
+
         def derive_helper(helper, helper_wrt, helper_kinds, helper_select=None):
-            d = derive(helper, helper_wrt, helper_kinds, helper_name(helper, helper_wrt, helper_mode, helper_select),
-                       helper_mode, helper_select)
+            # One name per specialisation: h called on a float and on an array (or a list) is two functions,
+            # vjp_h and vjp_h_1, printed and called under those names (a pullback's name follows its own).
+            base = helper_name(helper, helper_wrt, helper_mode, helper_select)
+            seen = specialisations.setdefault((helper, base), [])
+            if helper_kinds not in seen:
+                seen.append(helper_kinds)
+            k = seen.index(helper_kinds)
+            d = derive(helper, helper_wrt, helper_kinds, base if k == 0 else f"{base}_{k}", helper_mode, helper_select)
             derived.helpers.append(d)
             return d
 

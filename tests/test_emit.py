@@ -10,7 +10,10 @@ import pathlib
 import sys
 
 import gast
+import numpy as np
 import pytest
+
+import s2sgrad
 
 from s2sgrad.emit import comments, emit, respell, unparse
 
@@ -273,3 +276,25 @@ def test_unparse_of_the_compiler_sources_keeps_their_trees_in_one_spelling(path)
 def test_snapshots_are_in_the_one_spelling(path):
     text = path.read_text()
     assert respell(text) == text and spelled_as_3_11(text)
+
+
+def sine_times(u):
+    return np.sin(u) * u
+
+
+def one_helper_on_a_float_and_an_array(x, v):
+    return sine_times(x) + np.sum(sine_times(v))
+
+
+def test_two_specialisations_of_one_helper_have_names_of_their_own_and_matching_pullbacks():
+    from s2sgrad import compose
+    from s2sgrad.pipeline import derive
+    text = derive(one_helper_on_a_float_and_an_array, ("x", "v"),
+                  compose.kinds_of({"x": 0.5, "v": np.ones(2)})).full_text
+    assert "sine_times_x, sine_times_state = vjp_sine_times(x)" in text
+    assert "sine_times_v, sine_times_state_1 = vjp_sine_times_1(v)" in text
+    assert "pullback_sine_times_1(sine_times_state_1," in text and "pullback_sine_times(sine_times_state," in text
+    assert text.count("def vjp_sine_times(") == text.count("def vjp_sine_times_1(") == 1
+    g = s2sgrad.grad(one_helper_on_a_float_and_an_array, wrt=(0, 1))(0.5, np.ones(2))
+    assert g[0] == pytest.approx(np.cos(0.5) * 0.5 + np.sin(0.5), rel=1e-12)
+    np.testing.assert_allclose(g[1], np.cos(1.0) + np.sin(1.0), rtol=1e-12)

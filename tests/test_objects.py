@@ -30,14 +30,6 @@ RNG = np.random.default_rng(10)
 X = np.array([0.5, -1.0, 0.25])
 
 
-def pending(feature, raises):
-    return pytest.mark.xfail(reason=feature + " pending", strict=True, raises=raises)
-
-
-METHOD_OF_WRT = pending("calling a method of an object in wrt (model.loss(x) with wrt='model')",
-                        s2sgrad.UnsupportedSyntaxError)
-HELPER_OF_WRT = pending("an object in wrt passed to a user helper (the helper's parameter is not known to hold a "
-                        "container, so its attribute reads are refused)", s2sgrad.UnsupportedSyntaxError)
 
 
 @dataclass
@@ -190,7 +182,6 @@ def frozen_total(p, x):
     return np.sum(np.sin(p.W @ x + p.b) * p.scale)
 
 
-@HELPER_OF_WRT
 def test_a_dataclass_in_wrt_passed_to_a_helper_is_read_there():
     p = Frozen(RNG.normal(size=(2, 3)), RNG.normal(size=2))
     assert s2sgrad.check_grad(frozen_total_by_helper, p, X)
@@ -359,7 +350,6 @@ def test_the_bound_method_and_the_function_of_the_model_have_the_same_gradients(
         np.testing.assert_allclose(trees.at(g_model, path), block, rtol=RTOL, atol=ATOL, err_msg=str(path))
 
 
-@METHOD_OF_WRT
 def test_a_function_calling_a_method_of_the_model_in_wrt_differentiates_it():
     model = Model(np.random.default_rng(2))
     g = s2sgrad.grad(method_loss_fn, wrt="model")(model, X)

@@ -19,6 +19,7 @@ sample fails the suite.
 """
 
 import builtins
+import collections
 import copy
 import io
 import math
@@ -43,6 +44,7 @@ def arr(*shape, lo=-1.5, hi=1.5):
 X = arr(2, 3)                                  # distinct values: no ties for max, sort, maximum
 Y = arr(2, 3)
 V3, W3 = arr(3), arr(3)
+FIELDS = collections.namedtuple("Fields", "W n")(arr(3), 2)      # x.attr of a NamedTuple: field_of's x
 POS = arr(2, 3, lo=0.3, hi=1.8)
 UNIT = arr(2, 3, lo=-0.8, hi=0.8)
 A33 = arr(3, 3, lo=-0.5, hi=0.5) + 2.0 * np.eye(3)
@@ -144,6 +146,7 @@ SAMPLES = [
     (runtime.broadcast_like, (V3, X), {}), (runtime.own_tangent, (V3, X), {}), (runtime.cast_tangent, (X, Y), {}),
     (runtime.unbroadcast, (X, V3), {}), (runtime.zero_tangent, (X,), {}),
     (runtime.stacked_tangent, ([0.3, -0.6], [0.7, -1.3]), {}),
+    (runtime.field_of, ((V3, 0.5), FIELDS, "W"), {}),
     (runtime.in_place, (V3, X.astype(np.float32)[0]), {}), (runtime.in_place, (0.7, 1.3), {}),
     (runtime.keys_of, ({"a": 0.7, "b": 1.3},), {}),
     (runtime.extremum_share, (X,), {}, _extremum_share_of), (runtime.share_of, (X, Y), {}, _share_of_maximum),
@@ -381,7 +384,7 @@ def _moved(args, kwargs, key, element, step):
     else:
         items = list(value)
         items[element] = items[element] + step
-        container[key] = type(value)(items)
+        container[key] = type(value)(*items) if hasattr(value, "_fields") else type(value)(items)
     return args, kwargs
 
 
