@@ -36,6 +36,13 @@ class NoGradientRuleError(S2SGradError):
     """A call whose result needs a derivative, to a function with no rule and no Python source."""
 
 
+class RecursionDepthError(S2SGradError, RecursionError):
+    """A derivative went deeper than Python's recursion limit allows: the message names the function that
+    recursed and its line (or the chain of helpers), and says what to do. A RecursionError too, as the
+    function's own would be. (The compiler runs on a stack of its own and raises it only past 100,000 frames.)
+    """
+
+
 class SourceUnavailableError(S2SGradError):
     """The source of a function to differentiate cannot be found or parsed."""
 

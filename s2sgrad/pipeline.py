@@ -10,16 +10,19 @@ Example:
 import functools
 import hashlib
 import inspect
+import linecache
+import sys
 import threading
+import traceback
 from dataclasses import dataclass, field
 
 from . import compose
 from .analysis import analyze
 from .check import check
 from .emit import emit
-from .errors import UnsupportedSyntaxError
+from .errors import RecursionDepthError, UnsupportedSyntaxError
 from .forward import ForwardTransform
-from .frontend import Known, display_name, parse, specialise
+from .frontend import ORIGINS, Known, display_name, parse, specialise, unwrap
 from .load import load
 from .lower import lower, nesting
 from .optimize import drop_dead_stores, propagate_copies, settle_nones, simplify, tidy
@@ -37,8 +40,10 @@ class Derived:
     seed: str = ""             # reverse mode: keyword naming the output's adjoint
     tangents: tuple = ()       # forward mode: keywords naming the wrt parameters' tangents
     text: str = ""             # its source (without helpers)
-    function: object = None    # the compiled generated function
+    function: object = None    # the compiled generated function, as callers outside generated code call it
     pullback: object = None    # mode "vjp": the reverse sweep alone, pullback(saved, *seeds)
+    compiled: object = None    # `function` itself, what generated code calls (see `_entry`)
+    compiled_pullback: object = None
     mutates: bool = False      # mode "vjp": its own pullback puts arrays back in place (see `restores`)
     seeds: tuple = ()          # reverse modes: the seed keywords, one per differentiated returned value
     form: tuple = None         # how the returned values nest (lower.nesting): which parts the seeds are for
@@ -71,29 +76,27 @@ class Derived:
                 todo.extend(d.helpers)
         return False
 
-    def is_current(self, _seen=None):
+    def is_current(self):
         """False once a global or closure value this code (or a helper's) was built with has changed."""
-        seen = _seen if _seen is not None else set()
-        if id(self) in seen:
-            return True
-        seen.add(id(self))
-        return self.source.is_current() and all(h.is_current(seen) for h in self.helpers)
+        return all(d.source.is_current() for d in self.reachable())
+
+    def reachable(self):
+        """This Derived and the helpers it calls, theirs too, each once, depth first (by a worklist: a chain
+        of helpers may be deeper than Python's recursion limit)."""
+        seen, order, todo = set(), [], [self]
+        while todo:
+            d = todo.pop()
+            if id(d) in seen:
+                continue
+            seen.add(id(d))
+            order.append(d)
+            todo.extend(reversed(d.helpers))
+        return order
 
     @property
     def full_text(self):
         """This function's text followed by the helpers it calls, each once."""
-        seen, parts = set(), []
-
-        def add(d):
-            if id(d) in seen:
-                return
-            seen.add(id(d))
-            parts.append(d.text)
-            for h in d.helpers:
-                add(h)
-
-        add(self)
-        return "\n\n".join(parts)
+        return "\n\n".join(d.text for d in self.reachable())
 
 
 @dataclass(frozen=True, eq=False)
@@ -104,11 +107,12 @@ class Pullback:
 
 
 def _bound(value):
-    """The object a generated name means: a Derived's function or pullback (None while being built)."""
+    """The object a generated name means: a Derived's compiled function or pullback (None while being built),
+    never its entry, so that a recursion costs one frame a level, as the user's function does."""
     if isinstance(value, Derived):
-        return value.function
+        return value.compiled
     if isinstance(value, Pullback):
-        return value.derived.pullback
+        return value.derived.compiled_pullback
     return value
 
 
@@ -116,6 +120,138 @@ _CACHE = {}
 # One compilation at a time: an entry is in the cache while it is built (so recursion finds it), and no
 # other thread may see it before its function is compiled. Reentrant, as deriving calls derive.
 _LOCK = threading.RLock()
+_COMPILING = threading.local()          # .active: this thread is the compiler's (see _on_compiler_stack)
+_BY_FILENAME = {}                       # pseudo-filename of generated code -> the user's function it is of
+
+
+# The compiler recurses once per helper it derives (about eight frames a level), from wherever the caller
+# stands: grad called deep in a recursion of the user's, or generated code deriving more code as it runs.
+# So a compilation runs on a thread of its own, with a stack and a recursion limit that no chain of helpers
+# a program holds comes near (each derive a level costs ~1 KB of stack; 256 MB holds the limit with room).
+COMPILER_FRAMES = 100_000
+COMPILER_STACK = 256 * 2 ** 20
+_HEADROOM_LOCK = threading.Lock()
+_HEADROOM = {"users": 0, "limit": None, "before": None}
+
+
+def _on_compiler_stack(work, fn):
+    """`work()` run on a fresh thread with COMPILER_STACK bytes of stack and the recursion limit raised to
+    COMPILER_FRAMES while it runs (where the platform allows; else here), its exception re-raised here."""
+    result = {}
+
+    def run():
+        before = getattr(_COMPILING, "active", False)
+        _COMPILING.active = True
+        try:
+            result["value"] = work()
+        except BaseException as err:          # re-raised in the caller's thread
+            result["error"] = err
+        finally:
+            _COMPILING.active = before
+
+    with _HEADROOM_LOCK:
+        try:
+            previous = threading.stack_size(COMPILER_STACK)
+        except (ValueError, RuntimeError):   # a platform without settable thread stacks: compile here
+            previous = None
+        try:
+            thread = threading.Thread(target=run, name="s2sgrad-compiler", daemon=True)
+            thread.start()
+        except (RuntimeError, MemoryError):
+            thread = None
+        finally:
+            if previous is not None:
+                threading.stack_size(previous)
+        if thread is not None:
+            _raise_limit()
+    if thread is None:
+        run()
+    else:
+        try:
+            thread.join()
+        finally:
+            _restore_limit()
+    if "error" in result:
+        err = result.pop("error")
+        if isinstance(err, RecursionError) and not isinstance(err, RecursionDepthError):
+            raise RecursionDepthError(
+                f"compiling the derivative of {display_name(fn)} followed helpers calling helpers deeper than "
+                f"s2sgrad's compiler goes ({COMPILER_FRAMES} frames); differentiate a part of the chain on its own") from None
+        raise err
+    return result["value"]
+
+
+def _raise_limit():
+    """The recursion limit at least COMPILER_FRAMES while any compilation runs (it is one for all threads)."""
+    _HEADROOM["users"] += 1
+    if _HEADROOM["users"] == 1:
+        _HEADROOM["before"] = sys.getrecursionlimit()
+        _HEADROOM["limit"] = max(_HEADROOM["before"], COMPILER_FRAMES)
+        sys.setrecursionlimit(_HEADROOM["limit"])
+
+
+def _restore_limit():
+    with _HEADROOM_LOCK:
+        _HEADROOM["users"] -= 1
+        if _HEADROOM["users"] == 0 and sys.getrecursionlimit() == _HEADROOM["limit"]:
+            sys.setrecursionlimit(_HEADROOM["before"])    # unless someone set a limit of their own meanwhile
+
+
+def _entry(compiled, derived):
+    """`compiled` as callers outside generated code call it: a RecursionError raised inside becomes a
+    RecursionDepthError naming the user's function that recursed and its line. Generated code calls
+    `compiled` itself (see `_bound`), so the entry costs one frame per call, never one per level."""
+    @functools.wraps(compiled)
+    def entry(*args, **kwargs):
+        try:
+            return compiled(*args, **kwargs)
+        except RecursionError as err:
+            if isinstance(err, RecursionDepthError):
+                raise
+            raise _recursion_error(err, derived) from None
+
+    entry.__s2sgrad_fn__ = compiled            # differentiated again, the generated code is (frontend.unwrap)
+    return entry
+
+
+def _recursion_error(err, derived):
+    """The RecursionDepthError for a RecursionError `err` raised in the generated code of `derived`."""
+    calls, first = {}, {}
+    for frame, lineno in traceback.walk_tb(err.__traceback__):
+        code = frame.f_code
+        if code.co_filename in _BY_FILENAME:
+            calls[code] = calls.get(code, 0) + 1
+            first.setdefault(code, (code.co_filename, lineno))
+    limit = sys.getrecursionlimit()
+    user = _user_name(derived.fn)
+    if not calls or max(calls.values()) < 2:             # no recursion: helpers calling helpers, or called deep
+        names = [_BY_FILENAME[c.co_filename] for c in calls]
+        chain = " -> ".join(names[:4]) + (" -> ..." if len(names) > 4 else "")
+        return RecursionDepthError(
+            f"the derivative of {user} went deeper than Python's recursion limit ({limit} frames)"
+            + (f": its code calls {len(names)} functions deep ({chain}), as {user} does" if names else "")
+            + "; raise the limit (sys.setrecursionlimit), or call it from a shallower place")
+    code = max(calls, key=lambda c: (calls[c], c.co_name))
+    filename, lineno = first[code]
+    recursing = _BY_FILENAME[filename]
+    origin = ORIGINS.get(filename, {}).get(lineno)
+    where = ""
+    if origin is not None:
+        text = linecache.getline(origin[0], origin[1]).strip()
+        where = f" at {origin[0]}:{origin[1]}" + (f" ({text})" if text else "")
+    return RecursionDepthError(
+        f"the derivative of {user} went deeper than Python's recursion limit ({limit} frames): {recursing} recursed "
+        f"at least {calls[code]} levels deep{where}, and its derivative ({code.co_name}) recurses once a level, as "
+        f"it does. If {recursing} ends at these arguments, raise the limit by what it needs "
+        f"(sys.setrecursionlimit); if it never ends, check its base case")
+
+
+def _user_name(fn):
+    """The name of the user's function `fn` is the derivative of, through generated code differentiated again
+    (the hessian's code is the gradient of the jvp of the user's function)."""
+    fn = unwrap(fn)
+    filename = getattr(getattr(fn, "__code__", None), "co_filename", None)
+    return _BY_FILENAME.get(filename) or display_name(fn)
 
 
 def derive(fn, wrt, kinds=None, name=None, mode="reverse", select=None):
@@ -128,14 +264,27 @@ def derive(fn, wrt, kinds=None, name=None, mode="reverse", select=None):
     `float`/`int` annotations. `select` (reverse modes) differentiates only those returned
     values, by position among the leaves of a returned tuple.
     """
+    if getattr(_COMPILING, "active", False):            # called while compiling: on the compiler's stack
+        with _LOCK:
+            return _derive(fn, wrt, kinds, name, mode, select)
     with _LOCK:
-        return _derive(fn, wrt, kinds, name, mode, select)
+        cached = _cached((fn, tuple(wrt), kinds, name, mode, select))
+    if cached is not None:
+        return cached
+    return _on_compiler_stack(lambda: derive(fn, wrt, kinds, name, mode, select), fn)
+
+
+def _cached(key):
+    cached = _CACHE.get(key)
+    if cached is not None and (cached.compiled is None or cached.is_current()):
+        return cached
+    return None
 
 
 def _derive(fn, wrt, kinds, name, mode, select):
     key = (fn, tuple(wrt), kinds, name, mode, select)
-    cached = _CACHE.get(key)
-    if cached is not None and (cached.function is None or cached.is_current()):
+    cached = _cached(key)
+    if cached is not None:
         return cached
     if kinds is not None:          # an object differentiated is a container of its arrays, not a known value
         kinds = tuple((p, "container" if p in wrt and isinstance(k, Known) else k) for p, k in kinds)
@@ -191,11 +340,15 @@ def _derive(fn, wrt, kinds, name, mode, select):
                    for d in fn_defs]                                                        # optimize
         derived.text = "\n\n".join(emit(d) for d in fn_defs)                               # print
         values = {k: _bound(v) for k, v in ns.values.items()}
-        derived.function = load(derived.text, name, {k: v for k, v in values.items() if v is not None},
-                                pseudo_filename(fn, name, derived.text), fn_defs)
-        env = derived.function.__globals__
+        filename = pseudo_filename(fn, name, derived.text)
+        derived.compiled = load(derived.text, name, {k: v for k, v in values.items() if v is not None},
+                                filename, fn_defs)
+        _BY_FILENAME[filename] = _user_name(fn)
+        derived.function = _entry(derived.compiled, derived)
+        env = derived.compiled.__globals__
         if mode == "vjp":
-            derived.pullback = env[fn_defs[1].name]
+            derived.compiled_pullback = env[fn_defs[1].name]
+            derived.pullback = _entry(derived.compiled_pullback, derived)
             derived.mutates = bool(info.mutated)     # its reverse sweep puts arrays back in place
         for k, v in ns.values.items():       # helpers still being built (recursion): bind once they are
             if isinstance(v, (Derived, Pullback)) and _bound(v) is None:
