@@ -19,7 +19,7 @@ ADVICE = {
     gast.YieldFrom: ("generators ('yield from')", "return a value"),
     gast.Global: ("'global' declarations", "pass the value in as an argument and return the result"),
     gast.Nonlocal: ("'nonlocal' declarations", "pass the value in as an argument and return the result"),
-    gast.Lambda: ("lambdas used as values (passed, returned or stored in a container)",
+    gast.Lambda: ("lambdas used as values (returned or stored in a container)",
                   "assign the lambda to a name and call it ('sq = lambda t: t * t'), or define it with 'def'"),
     gast.Delete: ("'del' statements", "let the variable go out of use instead"),
     gast.ClassDef: ("class definitions", "define the class at module level"),
@@ -138,9 +138,20 @@ class Fence(gast.NodeVisitor):
         (lower/bind.py), which refuses what it cannot bind exactly; starred items elsewhere are refused."""
         self.visit(node.func)
         for a in node.args:
-            self.visit(a.value if isinstance(a, gast.Starred) else a)
+            self.argument(a.value if isinstance(a, gast.Starred) else a)
         for k in node.keywords:
-            self.visit(k)
+            if k.arg == "out" or not isinstance(k.value, gast.Lambda):
+                self.visit(k)
+            else:
+                self.argument(k.value)
+
+    def argument(self, value):
+        """A call's argument; a lambda there (`odeint(lambda y, t: -k * y, ...)`) is a nested function that
+        lowering lifts and names (lower/lift.py), refused there if it reads the enclosing function's variables."""
+        if isinstance(value, gast.Lambda) and not self.nested:
+            Fence(self.source, nested=True).visit(gast.Return(value=value.body))
+        else:
+            self.visit(value)
 
     def visit_keyword(self, node):
         if node.arg == "out":

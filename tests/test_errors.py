@@ -72,7 +72,8 @@ def apply_to(fn, x):
 
 
 def uses_lambda(x):
-    return apply_to(lambda u: u * u, x)  # MARK:lambda
+    fns = [lambda u: u * u]  # MARK:lambda
+    return apply_to(fns[0], x)
 
 
 def uses_del(x):

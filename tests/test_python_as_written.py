@@ -11,6 +11,11 @@ import pytest
 import s2sgrad
 from gradcheck import assert_grad_matches
 
+try:
+    from scipy.integrate import odeint
+except ImportError:             # SciPy is optional: the tests using it skip
+    odeint = None
+
 X3 = np.array([0.3, -0.7, 1.1])
 
 
@@ -296,3 +301,47 @@ def imag_of(x):
 def test_an_attribute_of_a_value_carrying_a_derivative_is_refused():
     with pytest.raises(s2sgrad.UnsupportedSyntaxError, match="attribute '.imag'"):
         s2sgrad.grad(imag_of)(X2)
+
+
+def apply_to(fn, x):
+    return fn(x)
+
+
+def lambda_passed_to_a_helper(x):
+    return apply_to(lambda u: u * u, x) + apply_to(lambda u: np.sin(u), 2.0 * x)
+
+
+def lambda_passed_to_a_library_function(y0, k):
+    ys = odeint(lambda y, t, rate: -rate * y, y0, np.linspace(0.0, 1.0, 3), args=(k,), rtol=1e-10, atol=1e-12)
+    return np.sum(ys ** 2)
+
+
+def lambda_passed_reading_a_local(y0, k):
+    ys = odeint(lambda y, t: -k * y, y0, np.linspace(0.0, 1.0, 3))
+    return np.sum(ys)
+
+
+def test_a_lambda_passed_as_an_argument_is_a_function_of_its_own():
+    assert s2sgrad.grad(lambda_passed_to_a_helper)(0.7) == pytest.approx(1.4 + 2.0 * np.cos(1.4), rel=1e-12)
+    assert s2sgrad.jvp(lambda_passed_to_a_helper, (0.7,), 1.0)[1] == pytest.approx(1.4 + 2.0 * np.cos(1.4), rel=1e-12)
+    text = s2sgrad.source(lambda_passed_to_a_helper)
+    assert "vjp_apply_to_wrt_x(fn, x)" in text and "(fn_1, times_x)" in text     # named in the order written
+
+
+def test_a_lambda_passed_to_odeint_with_args_is_differentiated():
+    pytest.importorskip("scipy")
+    y0 = np.array([1.0, 0.5])
+    g = s2sgrad.grad(lambda_passed_to_a_library_function, wrt=(0, 1))(y0, 0.7)
+    eps = 1e-6
+    f = lambda_passed_to_a_library_function
+    numeric_k = (f(y0, 0.7 + eps) - f(y0, 0.7 - eps)) / (2 * eps)
+    assert g[1] == pytest.approx(numeric_k, rel=1e-6)
+
+
+def test_a_lambda_passed_on_that_reads_a_local_is_refused_saying_to_pass_it_through_args():
+    pytest.importorskip("scipy")
+    pattern = r"passing a lambda that reads variables .*\('k'\).*args="
+    with pytest.raises(s2sgrad.UnsupportedSyntaxError, match=pattern) as err:
+        s2sgrad.grad(lambda_passed_reading_a_local)(np.ones(2), 0.7)
+    assert err.value.filename == __file__
+

@@ -25,9 +25,14 @@ class Lift:
 
     def __init__(self, source):
         self.source = source
+        self.lambdas = set()
 
     def block(self, body):
         defs = {}
+        taken = set(self.source.locals) | set(self.source.namespace)
+        self.lambdas = set(taken)
+        body = _named_lambdas(body, taken)
+        self.lambdas = taken - self.lambdas             # the names given to lambdas passed as arguments
         body = self.collect(body, defs)
         if not defs:
             return body
@@ -81,7 +86,12 @@ class Lift:
                         if isinstance(n.ctx, gast.Store):
                             self.fail(n, f"assigning to '{g}', the name of a nested function",
                                       "give the nested function a name of its own")
-                        if _free(node) & (set(self.source.locals) - set(defs)):
+                        free = sorted(_free(node) & (set(self.source.locals) - set(defs)))
+                        if free and g in self.lambdas:
+                            self.fail(n, f"passing a lambda that reads variables of the enclosing function "
+                                      f"({', '.join(map(repr, free))})", "pass those values as arguments (for "
+                                      "odeint and solve_ivp, args=(...)), or define the function at module level")
+                        if free:
                             self.fail(n, f"using the nested function '{g}' as a value (it reads variables of "
                                       "the enclosing function)", "call it where it is defined, or define it at "
                                       "module level and pass those values as arguments")
@@ -114,6 +124,49 @@ class Lift:
 
     def fail(self, node, what, instead):
         raise UnsupportedSyntaxError(f"{what} is not supported; {instead}", self.source.location(node))
+
+
+def _named_lambdas(stmts, taken):
+    """`odeint(lambda y, t: -y, y0, t)` -> `fn = lambda y, t: -y` before the statement, `odeint(fn, y0, t)`:
+    a lambda passed as a call's argument becomes a nested function of its own (named `fn`, `fn_1`, ...)."""
+    out = []
+    for s in stmts:
+        for field in ("body", "orelse"):
+            if getattr(s, field, None):
+                setattr(s, field, _named_lambdas(getattr(s, field), taken))
+        if _as_def(s) is None and not isinstance(s, gast.FunctionDef):
+            for node in _calls_outside_functions(s):
+                for holder, key in [(node.args, k) for k in range(len(node.args))] + \
+                        [(node.keywords[k], "value") for k in range(len(node.keywords))]:
+                    lam = holder[key] if isinstance(holder, list) else getattr(holder, key)
+                    if not isinstance(lam, gast.Lambda):
+                        continue
+                    fn = next(f"fn_{i}" if i else "fn" for i in range(len(taken) + 1)
+                              if (f"fn_{i}" if i else "fn") not in taken)
+                    taken.add(fn)
+                    made = gast.Assign(targets=[name(fn, store=True)], value=lam, type_comment=None)
+                    out.append(gast.copy_location(made, s))
+                    for tag in ("s2s_line", "s2s_origin"):
+                        if hasattr(s, tag):
+                            setattr(out[-1], tag, getattr(s, tag))
+                    used = gast.copy_location(name(fn), lam)
+                    if isinstance(holder, list):
+                        holder[key] = used
+                    else:
+                        setattr(holder, key, used)
+        out.append(s)
+    return out
+
+
+def _calls_outside_functions(node):
+    """The calls in a statement in the order they are written, not those inside a lambda or nested function."""
+    todo = [node]
+    while todo:
+        n = todo.pop()
+        if isinstance(n, gast.Call):
+            yield n
+        children = [c for c in gast.iter_child_nodes(n) if not isinstance(c, (gast.Lambda, gast.FunctionDef))]
+        todo.extend(reversed(children))
 
 
 def _as_def(stmt):
