@@ -413,6 +413,10 @@ def double_into_named_and_kwargs(x, d):
     return takes_named_and_kwargs(x, **d)  # MARK:double into named and kwargs
 
 
+def star_after_extra_positionals(x, a, xs):
+    return varargs_helper(x, a, *xs)  # MARK:star after extra positionals
+
+
 def star_into_a_library_function(x, xs):
     return np.maximum(*xs) * x  # MARK:star into library
 
@@ -427,14 +431,18 @@ def star_in_a_display(x, xs):
 
 REFUSED = [
     (star_fills_a_default, (0.5, (1.0, 2.0)), "star fills a default", "*xs",
-     ["'*xs' passed to with_default", "'b' has a default", "len(xs)", "one by one"]),
+     ["'*' arguments that may or may not reach a parameter with a default", "'*xs' passed to with_default",
+      "'b' has one", "len(xs)", "with_default(x, xs[0], b=xs[1])"]),
     (positional_after_star, (0.5, (1.0,)), "positional after star", "*xs",
      ["positional arguments after a '*' argument", "last"]),
     (two_stars, (0.5, (1.0,), (2.0,)), "two stars", "*ys", ["more than one '*' argument", "one tuple"]),
     (double_fills_a_default, (0.5, {"a": 1.0}), "double fills a default", "d)",
-     ["'**d' passed to with_default", "'b' has a default", "b=d['b']"]),
+     ["'**d' passed to with_default", "'b' has one", "with_default(..., b=d['b'])"]),
     (double_into_named_and_kwargs, (0.5, {"a": 1.0, "b": 2.0}), "double into named and kwargs", "d)",
-     ["'**d' passed to takes_named_and_kwargs", "'a'", "**kw", "by name"]),
+     ["split between named parameters and **kwargs", "'**d' passed to takes_named_and_kwargs", "'a' and its **kw",
+      "a=d['a']"]),
+    (star_after_extra_positionals, (0.5, 1.0, (2.0,)), "star after extra positionals", "*xs",
+     ["after more positional arguments than the function names", "'*xs' passed to varargs_helper", "one '*' argument"]),
     (star_into_a_library_function, (0.5, (1.0, 2.0)), "star into library", "*xs",
      ["'*' arguments in calls of np.maximum", "one by one"]),
     (double_into_a_library_function, (np.ones(2), {"axis": 0}), "double into library", "opts",
@@ -453,3 +461,16 @@ def test_star_arguments_that_cannot_be_bound_exactly_are_refused_at_the_users_li
         assert word in err.msg, f"message {err.msg!r} lacks {word!r}"
     assert "not supported" in err.msg
     assert (err.filename, err.lineno, err.offset) == (__file__, lineno, text.index(token) + 1)
+
+
+def keywords_and_double_into_kwargs(x, d):
+    return kwargs_helper(x, b=1.0, **d)  # MARK:keywords and double
+
+
+def test_keywords_joined_with_a_double_star_into_kwargs_are_refused_naming_them():
+    lineno, text = marked_line("keywords and double")
+    with pytest.raises(s2sgrad.UnsupportedSyntaxError) as info:
+        s2sgrad.grad(keywords_and_double_into_kwargs)(0.5, {"a": 1.0})
+    err = info.value
+    assert "joined with other keywords into one **kwargs" in err.msg and "with b, all for its **kw" in err.msg
+    assert (err.lineno, err.offset) == (lineno, text.index("d)") + 1)

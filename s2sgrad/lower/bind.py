@@ -113,12 +113,15 @@ def canonical_call(call, fn, label, location, absent=frozenset()):
             filled += 1
         rest = free[filled:]
         if rest and rest[0].name not in given:            # it has a default: filled or not, by len(xs)
-            refuse(star, f"'*{spelled}' passed to {label}, whose parameter '{rest[0].name}' has a default (how many "
-                   f"of the items of {spelled} its parameters take depends on len({spelled}))",
-                   f"pass the values one by one or by name, e.g. {label}({', '.join(p.name for p in free[:filled + 1])})")
+            example = [_spelled(a) for a in plain] + [f"{spelled}[{k}]" for k in range(filled)]
+            example.append(f"{rest[0].name}={spelled}[{filled}]")
+            refuse(star, f"'*' arguments that may or may not reach a parameter with a default ('*{spelled}' passed to "
+                   f"{label}, whose parameter '{rest[0].name}' has one: how many of the items {label}'s parameters "
+                   f"take depends on len({spelled}))",
+                   f"pass the values one by one or by name, e.g. {label}({', '.join(example)})")
         if extra:
-            refuse(star, f"'*{spelled}' passed to {label} after more positional arguments than it names",
-                   "build the tuple of the extra values first and pass it as one '*' argument")
+            refuse(star, f"'*' arguments after more positional arguments than the function names ('*{spelled}' "
+                   f"passed to {label})", "build the tuple of the extra values first and pass it as one '*' argument")
         args += [_item(starred, k) for k in range(filled)]
         if var is not None and not rest:                  # the remaining items: the whole of *args
             var_value = starred if filled == 0 else _tail(starred, filled)
@@ -146,14 +149,17 @@ def canonical_call(call, fn, label, location, absent=frozenset()):
         wanted = [p for p in named.values() if p.name not in taken]
         defaulted = [p.name for p in wanted if p.default is not p.empty]
         if defaulted:
-            refuse(double, f"'**{spelled}' passed to {label}, whose parameter '{defaulted[0]}' has a default "
-                   f"(whether {spelled} gives it is known only at run time)",
-                   f"pass it by name: {label}(..., {defaulted[0]}={spelled}['{defaulted[0]}'])")
+            refuse(double, f"'**' arguments that may or may not give a parameter with a default ('**{spelled}' "
+                   f"passed to {label}, whose parameter '{defaulted[0]}' has one: whether {spelled} holds it is known "
+                   f"only at run time)", f"pass it by name: {label}(..., {defaulted[0]}={spelled}['{defaulted[0]}'])")
         if varkw is not None and wanted:
-            refuse(double, f"'**{spelled}' passed to {label}, which takes both its parameter '{wanted[0].name}' and "
-                   f"its **{varkw.name} from it", f"pass '{wanted[0].name}' by name")
+            refuse(double, f"'**' arguments split between named parameters and **kwargs ('**{spelled}' passed to "
+                   f"{label}, which takes both its parameter '{wanted[0].name}' and its **{varkw.name} from it)",
+                   f"pass '{wanted[0].name}' by name: {label}(..., {wanted[0].name}={spelled}['{wanted[0].name}'], "
+                   f"**rest) with rest the other items")
         if varkw is not None and kw_items:
-            refuse(double, f"'**{spelled}' passed to {label} with other keywords its **{varkw.name} takes",
+            refuse(double, f"'**' arguments joined with other keywords into one **kwargs ('**{spelled}' passed to "
+                   f"{label} with {', '.join(k.arg for k in kw_items)}, all for its **{varkw.name})",
                    "put every one of them into the dict first")
         keywords += [gast.keyword(arg=p.name, value=_item(double, p.name)) for p in wanted]
         if varkw is None:                                 # exactly the keys of the parameters it fills
