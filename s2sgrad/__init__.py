@@ -9,18 +9,22 @@ Example:
     ...     return x
     >>> f.grad(0.5, 0.9)
     >>> vector, unravel = s2sgrad.ravel({"W": np.ones((2, 3)), "b": np.zeros(2)})   # for an optimiser
+
+Errors (s2sgrad/errors.py) derive from S2SGradError: UnsupportedSyntaxError (a SyntaxError at the user's
+line), NoGradientRuleError, SourceUnavailableError, GradientCheckError (an AssertionError too) and
+RecursionDepthError (a RecursionError too).
 """
 
 from .api import (Differentiable, differentiate, grad, hessian, hvp, jacobian, jvp, source, value_and_grad,
                   vjp)
 from .checking import check_grad
 from .trees import ravel
-from .errors import (GradientCheckError, NoGradientRuleError, S2SGradError, SourceUnavailableError,
-                     UnsupportedSyntaxError)
+from .errors import (GradientCheckError, NoGradientRuleError, RecursionDepthError, S2SGradError,
+                     SourceUnavailableError, UnsupportedSyntaxError)
 
 __all__ = [
     "differentiate", "grad", "value_and_grad", "vjp", "hvp", "hessian", "jvp", "jacobian", "source", "Differentiable",
     "check_grad", "ravel",
     "S2SGradError", "UnsupportedSyntaxError", "NoGradientRuleError", "SourceUnavailableError",
-    "GradientCheckError",
+    "GradientCheckError", "RecursionDepthError",
 ]
