@@ -17,7 +17,7 @@ import re
 import numpy as np
 
 from .errors import SourceUnavailableError
-from .frontend import InstanceOf, is_library, unwrap
+from .frontend import InstanceOf, is_library, signature, unwrap
 from . import compose, primitives, trees
 from .pipeline import derive
 
@@ -76,38 +76,122 @@ def _example_parameters(fn):
     return required or ["x"]
 
 
-def _wrt_names(fn, wrt):
-    """(parameter names, single) for a `wrt` given as a position, a name, or a tuple of them.
-
-    A parameter named twice (`wrt=(0, 0)`, `wrt=(0, "x")`) is refused, as torch.func refuses repeated
-    argnums: no derivative needs it, and generated code has one tangent and one adjoint per parameter.
-    """
+def _signature(fn):
+    """The signature of the code that runs when `fn` is called (frontend.signature): a decorator's
+    wrapper's own parameters, not those functools.wraps copied from the function it wraps, since the
+    wrapper is what is differentiated."""
     try:
-        params = list(inspect.signature(fn).parameters)
+        return signature(fn)
     except (TypeError, ValueError) as err:
         raise SourceUnavailableError(f"cannot read the parameters of {fn!r} ({err}); s2sgrad differentiates "
                                      "Python functions defined with 'def'") from None
+
+
+def _star_index(params):
+    """The position of the `*args` parameter among `params` (inspect.Parameter), or None."""
+    return next((i for i, p in enumerate(params) if p.kind is p.VAR_POSITIONAL), None)
+
+
+def _label(entry):
+    """How messages name a `wrt` entry: the parameter's name, or `args[1]` for an item of *args."""
+    return entry if isinstance(entry, str) else f"{entry[0]}[{entry[1]}]"
+
+
+def _wrt_entries(fn, wrt, sig=None):
+    """(entries, single) for a `wrt` given as a position, a name, or a tuple of them: each entry the name
+    of a parameter, or (name, k) for the item k of the function's `*args`, `name`.
+
+    A position counts the arguments as the call passes them, as JAX's argnums do: for `def f(x, *args)`,
+    wrt=0 is x, wrt=1 the first argument after it (args[0]), wrt=2 the next; wrt="args" is the whole
+    tuple. The code is derived with respect to `*args` and the item picked from its tuple gradient at
+    call time, where a position past the arguments given is refused (`_Gradient.inputs`). A negative
+    position is refused when the function has `*args` (where it lands depends on each call). In a
+    function without `*args`, positions index its parameters as before.
+
+    An entry named twice (`wrt=(0, 0)`, `wrt=(0, "x")`, `wrt=(1, "args")` for an item of *args and the
+    tuple holding it) is refused, as torch.func refuses repeated argnums: no derivative needs it, and
+    generated code has one tangent and one adjoint per parameter.
+    """
+    params = list((sig or _signature(fn)).parameters.values())
+    names = [p.name for p in params]
+    star = _star_index(params)
     single = not isinstance(wrt, (tuple, list))
     items = (wrt,) if single else tuple(wrt)
     if not items:
-        raise ValueError(f"wrt is empty; name at least one parameter of {fn.__qualname__}: {', '.join(params)}")
-    names = []
+        raise ValueError(f"wrt is empty; name at least one parameter of {fn.__qualname__}: {', '.join(names)}")
+    entries = []
     for item in items:
         if isinstance(item, bool) or not isinstance(item, (int, str)):
             raise TypeError(f"wrt must be a parameter position or name (or a tuple of them), not {item!r}")
-        if isinstance(item, int):
-            if not -len(params) <= item < len(params):
-                raise ValueError(f"wrt={item} is out of range: {fn.__qualname__} has {len(params)} parameters "
-                                 f"({', '.join(params)})")
-            item = params[item]
-        elif item not in params:
-            raise ValueError(f"wrt names {item!r}, which is not a parameter of {fn.__qualname__}; "
-                             f"its parameters are: {', '.join(params)}")
-        if item in names:
-            raise ValueError(f"wrt={wrt!r} names the parameter {item!r} of {fn.__qualname__} twice; name each "
-                             "parameter once (a gradient with respect to it is the same either way)")
-        names.append(item)
-    return tuple(names), single
+        if isinstance(item, int) and star is not None:
+            if item < 0:
+                raise ValueError(
+                    f"wrt={item} counts from the end, but {fn.__qualname__} takes *{names[star]}, so where the "
+                    f"end is depends on each call; give positions from the start (0 is the first argument "
+                    f"passed), or wrt={names[star]!r} for every argument in *{names[star]}")
+            entry = names[item] if item < star else (names[star], item - star)
+        elif isinstance(item, int):
+            if not -len(names) <= item < len(names):
+                raise ValueError(f"wrt={item} is out of range: {fn.__qualname__} has {len(names)} parameters "
+                                 f"({', '.join(names)})")
+            entry = names[item]
+        elif item not in names:
+            raise ValueError(_not_a_parameter(fn, item, params))
+        else:
+            entry = item
+        if entry in entries:
+            what = f"the parameter {entry!r}" if isinstance(entry, str) else \
+                f"the argument {_label(entry)} (position {star + entry[1]})"
+            raise ValueError(f"wrt={wrt!r} names {what} of {fn.__qualname__} twice; name each parameter once "
+                             "(a gradient with respect to it is the same either way)")
+        if isinstance(entry, tuple):
+            whole, part = entry[0], (entry if entry[0] in entries else None)
+        else:
+            whole, part = entry, next((e for e in entries if isinstance(e, tuple) and e[0] == entry), None)
+        if part is not None:
+            raise ValueError(f"wrt={wrt!r} names the argument {_label(part)} (position {star + part[1]}) of "
+                             f"{fn.__qualname__} twice, alone and in the whole of {whole!r}; name each parameter "
+                             f"once (the tuple gradient of {whole!r} holds its gradient)")
+        entries.append(entry)
+    return tuple(entries), single
+
+
+def _not_a_parameter(fn, item, params):
+    """The message for a `wrt` naming what is not a parameter of `fn` (whose parameters are `params`)."""
+    names = ", ".join(p.name for p in params)
+    wrapped = getattr(fn, "__wrapped__", None)
+    if wrapped is not None and item in _parameter_names(wrapped):
+        own = getattr(getattr(fn, "__code__", None), "co_name", fn.__qualname__)
+        inner = getattr(wrapped, "__qualname__", repr(wrapped))
+        return (f"wrt names {item!r}, a parameter of {inner}, which {own}{signature(fn)}, a decorator's "
+                f"wrapper, wraps: s2sgrad differentiates the wrapper, the code that runs, whose parameters "
+                f"are: {names}; give positions instead (wrt=0 is the first argument passed to the wrapper), "
+                f"or differentiate {inner} undecorated (its __wrapped__)")
+    message = f"wrt names {item!r}, which is not a parameter of {fn.__qualname__}; its parameters are: {names}"
+    kwargs = next((p.name for p in params if p.kind is p.VAR_KEYWORD), None)
+    if kwargs is not None:
+        message += (f"; a keyword passed into **{kwargs} is not one: differentiate with respect to "
+                    f"wrt={kwargs!r} (a dict gradient) and read [{item!r}]")
+    return message
+
+
+def _parameter_names(fn):
+    try:
+        return list(inspect.signature(fn).parameters)
+    except (TypeError, ValueError):
+        return []
+
+
+def _wrt_names(fn, wrt):
+    """(parameter names, single) for a `wrt` given as a position, a name, or a tuple of them, for
+    check_grad, which perturbs whole arguments: an item of `*args` (a position past the named
+    parameters, see `_wrt_entries`) is refused there until it can perturb one item."""
+    entries, single = _wrt_entries(fn, wrt)
+    picked = [e for e in entries if not isinstance(e, str)]
+    if picked:
+        raise ValueError(f"check_grad with respect to an argument in *{picked[0][0]} ({_label(picked[0])}) is not "
+                         f"supported yet; check wrt={picked[0][0]!r}, which checks every argument in it")
+    return entries, single
 
 
 def _kinds(arguments, names):
@@ -126,9 +210,15 @@ class _Gradient:
     def __init__(self, fn, wrt, mode="reverse"):
         self.fn = _plain(fn)
         self.mode = mode
-        self.names, self.single = _wrt_names(self.fn, wrt)
-        self.signature = inspect.signature(self.fn)
+        self.signature = _signature(self.fn)                 # the code that runs: a wrapper's own
+        self.entries, self.single = _wrt_entries(self.fn, wrt, self.signature)
+        # The parameters the code is derived with respect to: an item of *args is picked from the
+        # gradient of the whole tuple (and seeded in a tangent of it), so generated code never changes.
+        self.names = tuple(dict.fromkeys(e if isinstance(e, str) else e[0] for e in self.entries))
+        self.picks = any(not isinstance(e, str) for e in self.entries)
+        self.labels = tuple(_label(e) for e in self.entries)            # for messages: ('x', 'args[0]')
         params = list(self.signature.parameters.values())
+        self.star = _star_index(params)
         self.positional = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
         self.keyword_defaults = {p.name: p.default for p in params if p.kind is p.KEYWORD_ONLY}
         # A call giving every positional parameter and nothing else binds without inspect, when no
@@ -167,11 +257,55 @@ class _Gradient:
         return bound.arguments
 
     def inputs(self, arguments):
-        """The arguments differentiated, in `wrt` order, each checked to be differentiable."""
-        inputs = [arguments[n] for n in self.names]
-        for n, x in zip(self.names, inputs):
-            _check_differentiable(self.fn, n, x)
+        """The arguments differentiated, in `wrt` order (an item of *args for a position past the named
+        parameters), each checked to be differentiable; a position past the arguments of this call is a
+        ValueError saying how many there were."""
+        inputs = [self._input(arguments, e) for e in self.entries]
+        for e, x in zip(self.entries, inputs):
+            _check_differentiable(self.fn, _label(e), x)
         return inputs
+
+    def _input(self, arguments, entry):
+        if isinstance(entry, str):
+            return arguments[entry]
+        name, k = entry
+        items = arguments[name]
+        if k < len(items):
+            return items[k]
+        # Python fills *args only once every named positional parameter is given by position.
+        given = self.star + len(items)
+        named = self.positional[:self.star]
+        called = (f"was called with {given} positional argument{'' if given == 1 else 's'} "
+                  f"({', '.join(named) + ', then ' if named else ''}{len(items)} in *{name})" if items
+                  else f"was called with no arguments in *{name} (the first would be at position {self.star})")
+        raise ValueError(f"wrt={self.star + k} but {self.fn.__qualname__} {called}; a position counts the "
+                         f"arguments as passed, from 0, as JAX's argnums do")
+
+    def picked(self, grads):
+        """The gradients (or Hessian-vector products) per `wrt` entry, from `grads`, one per parameter in
+        `names`: an item of *args is that item of its tuple's gradient."""
+        if not self.picks:
+            return list(grads)
+        by_name = dict(zip(self.names, grads))
+        return [by_name[e] if isinstance(e, str) else trees.at(by_name[e[0]], (e[1],)) for e in self.entries]
+
+    def spread(self, directions, arguments):
+        """The tangents (or vectors) per parameter in `names`, from `directions`, one per `wrt` entry
+        (checked, as generated code holds them: see _direction): an *args tuple whose items are
+        differentiated gets a tangent of zeros but for those items."""
+        if not self.picks:
+            return list(directions)
+        by_name = {}
+        for e, d in zip(self.entries, directions):
+            if isinstance(e, str):
+                by_name[e] = d
+                continue
+            name, k = e
+            if name not in by_name:
+                items = arguments[name]
+                by_name[name] = list(_direction(_zeros(items), items, "a zero tangent", repr(name)))
+            by_name[name][k] = d
+        return [by_name[n] if n in self.entries else tuple(by_name[n]) for n in self.names]
 
     def __call__(self, *args, **kwargs):
         arguments = self.arguments(args, kwargs)
@@ -186,7 +320,7 @@ class _Gradient:
             value, grads = self._run(arguments, args, kwargs)
         if len(self.names) == 1:
             grads = (grads,)
-        grads = _owned([_like(g, x) for g, x in zip(grads, inputs)],
+        grads = _owned([_like(g, x) for g, x in zip(self.picked(grads), inputs)],
                        lambda: _held(args, kwargs.values(), (value,)))
         return value, (grads[0] if self.single else tuple(grads))
 
@@ -441,9 +575,16 @@ def grad(fn, wrt=0):
     counts as a real number and gets a float. The argument itself is never changed, and no array of the
     gradient shares memory with it. See s2sgrad/trees.py for what is walked and what is refused.
 
+    `wrt` names parameters or gives positions, which count the arguments as passed, as JAX's argnums: for
+    `def f(x, *args)`, wrt=1 is the first argument after x (args[0]) and wrt="args" the whole tuple (a
+    tuple gradient); a keyword passed into **kwargs is read from the dict gradient of wrt="kwargs". The
+    same holds for every entry point (value_and_grad, vjp, jvp, jacobian, hessian, hvp).
+
     Example:
         >>> grad(f)(0.5)                 # df/dx at 0.5
         >>> grad(f, wrt=("x", "a"))(0.5, 0.9)
+        >>> grad(lambda x, *args: x * args[1], wrt=2)(3.0, 1.0, 2.0)      # d/d args[1]
+        3.0
         >>> @dataclass
         ... class Layer:
         ...     W: np.ndarray
@@ -472,6 +613,10 @@ def _derivative(wrapper, gradient, kind):
     functools.update_wrapper(wrapper, gradient.fn)
     del wrapper.__wrapped__
     wrapper.__signature__ = gradient.signature
+    if gradient.picks and kind == "grad":
+        # Composing it (grad of it, a call of it in differentiated code) reads `names`, which holds the
+        # whole *args tuple, as what it returns: refused by kind, where a plain gradient composes.
+        kind = "grad with respect to an argument in *args"
     wrapper.__s2sgrad_derivative__ = (kind, gradient if kind == "grad" else None)
     return wrapper
 
@@ -508,18 +653,18 @@ class _Jvp:
         given = tangents
         if code.single:
             tangents = (tangents,)
-        elif not isinstance(tangents, (tuple, list)) or len(tangents) != len(code.names):
-            raise ValueError(f"jvp with respect to {code.names} needs a tuple of {len(code.names)} tangents")
+        elif not isinstance(tangents, (tuple, list)) or len(tangents) != len(code.entries):
+            raise ValueError(f"jvp with respect to {code.labels} needs a tuple of {len(code.entries)} tangents")
         arguments = code.arguments(args, {})
         inputs = code.inputs(arguments)
         try:
             tangents = [_direction(dx, x, f"the tangent of {n!r}", repr(n))
-                        for n, x, dx in zip(code.names, inputs, tangents)]
+                        for n, x, dx in zip(code.labels, inputs, tangents)]
         except (TypeError, ValueError):
             _refuse_tuple_of_one(code, given, inputs, "jvp", "tangent")
             raise
         derived = code.specialised(arguments)
-        value, tangent = derived.function(*args, **dict(zip(derived.tangents, tangents)))
+        value, tangent = derived.function(*args, **dict(zip(derived.tangents, code.spread(tangents, arguments))))
         (tangent,) = _owned([_tangent_like(tangent, value)], lambda: _held(args, (given, value), tangents))
         return value, tangent
 
@@ -529,10 +674,12 @@ def _refuse_tuple_of_one(code, given, inputs, entry, noun):
     one (JAX's `jvp(f, (p,), (t,))`), say that s2sgrad takes it bare, as `grad` returns a bare gradient
     (a list or tuple argument has a tuple of one as its own structure: nothing to say then)."""
     if code.single and isinstance(given, tuple) and len(given) == 1 and not isinstance(inputs[0], (list, tuple)):
-        name = code.names[0]
-        raise ValueError(f"{entry} with respect to the single parameter {name!r} takes its {noun} bare, "
+        wrt = code.entries[0]
+        what, spelled = (f"parameter {wrt!r}", repr(wrt)) if isinstance(wrt, str) else \
+            (f"argument {_label(wrt)}", str(code.star + wrt[1]))
+        raise ValueError(f"{entry} with respect to the single {what} takes its {noun} bare, "
                          f"{entry}(f, args, v), not a tuple of one (v,); a tuple of {noun}s goes with a tuple "
-                         f"wrt, such as wrt=({name!r},)") from None
+                         f"wrt, such as wrt=({spelled},)") from None
 
 
 def _positional_arguments(args, entry):
@@ -693,7 +840,7 @@ class _Vjp:
             state["fresh"] = False
             grads = derived.pullback(state["saved"], *_leaves(checked, derived.form))
             grads = (grads,) if len(code.names) == 1 else grads
-            grads = _owned([_like(g, x) for g, x in zip(grads, inputs)],
+            grads = _owned([_like(g, x) for g, x in zip(code.picked(grads), inputs)],
                            lambda: _held(args, kwargs.values(), (value, cotangent, checked)))
             return grads[0] if code.single else tuple(grads)
 
@@ -745,23 +892,24 @@ class _Hvp:
         given = vectors
         if code.single:
             vectors = (vectors,)
-        elif not isinstance(vectors, (tuple, list)) or len(vectors) != len(code.names):
-            raise ValueError(f"hvp with respect to {code.names} needs a tuple of {len(code.names)} vectors")
+        elif not isinstance(vectors, (tuple, list)) or len(vectors) != len(code.entries):
+            raise ValueError(f"hvp with respect to {code.labels} needs a tuple of {len(code.entries)} vectors")
         arguments = code.arguments(args, {})
         inputs = code.inputs(arguments)
         try:
             vectors = [_direction(v, x, f"the vector for {n!r}", repr(n))
-                       for n, x, v in zip(code.names, inputs, vectors)]
+                       for n, x, v in zip(code.labels, inputs, vectors)]
         except (TypeError, ValueError):
             _refuse_tuple_of_one(code, given, inputs, "hvp", "vector")
             raise
         forward, reverse = compose.hvp_code(code.fn, code.names, _kinds(arguments, code.names))
-        (value, _), grads = reverse.function(*args, **dict(zip(forward.tangents, vectors)))
+        (value, _), grads = reverse.function(*args, **dict(zip(forward.tangents, code.spread(vectors, arguments))))
         if np.ndim(value) != 0:
             raise ValueError(f"hvp and hessian need a scalar output, but {code.fn.__qualname__} returned a "
                              f"value of shape {np.shape(value)}; use jacobian of the jvp instead")
         grads = (grads,) if len(code.names) == 1 else grads
-        grads = _owned([_like(g, x) for g, x in zip(grads, inputs)], lambda: _held(args, (given,), vectors))
+        grads = _owned([_like(g, x) for g, x in zip(code.picked(grads), inputs)],
+                       lambda: _held(args, (given,), vectors))
         return grads[0] if code.single else tuple(grads)
 
 
