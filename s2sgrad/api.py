@@ -182,18 +182,6 @@ def _parameter_names(fn):
         return []
 
 
-def _wrt_names(fn, wrt):
-    """(parameter names, single) for a `wrt` given as a position, a name, or a tuple of them, for
-    check_grad, which perturbs whole arguments: an item of `*args` (a position past the named
-    parameters, see `_wrt_entries`) is refused there until it can perturb one item."""
-    entries, single = _wrt_entries(fn, wrt)
-    picked = [e for e in entries if not isinstance(e, str)]
-    if picked:
-        raise ValueError(f"check_grad with respect to an argument in *{picked[0][0]} ({_label(picked[0])}) is not "
-                         f"supported yet; check wrt={picked[0][0]!r}, which checks every argument in it")
-    return entries, single
-
-
 def _kinds(arguments, names):
     """The specialisation key for these arguments: each one's kind (compose.kind_of), an object in `wrt`
     (a dataclass, a model) an instance of its class read by attribute, not a known value: code is

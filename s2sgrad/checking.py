@@ -15,13 +15,13 @@ Example:
 """
 
 import functools
-import inspect
 
 import numpy as np
 
 from . import trees
-from .api import _plain, _wrt_names, grad
+from .api import _label, _plain, _wrt_entries, grad
 from .errors import GradientCheckError
+from .frontend import signature
 
 DIRECTIONS = 3          # random directions checked per array argument
 SEED = 0                # of the generator drawing them
@@ -50,15 +50,16 @@ def check_grad(fn, *args, wrt=0, eps=1e-6, rtol=1e-5, atol=1e-8):
         True
     """
     plain = _plain(fn)             # a library function is refused as grad refuses it
-    names, single = _wrt_names(plain, wrt)
-    grads = grad(fn, wrt=names)(*args)
-    inputs = inspect.signature(plain).bind(*args)
+    entries, single = _wrt_entries(plain, wrt)      # a parameter's name, or (name, k): the item k of *args
+    grads = grad(fn, wrt=(wrt,) if single else tuple(wrt))(*args)       # a tuple either way
+    inputs = signature(plain).bind(*args)           # the code that runs, as grad reads it
     inputs.apply_defaults()
+    differentiated = {e if isinstance(e, str) else e[0] for e in entries}
     for name, value in inputs.arguments.items():
-        inputs.arguments[name] = _float64(value, name in names)
+        inputs.arguments[name] = _float64(value, name in differentiated)
 
     def value_at(name, x):
-        """fn at the float64 inputs, with argument `name` replaced by x."""
+        """fn at the float64 inputs, with the parameter `name` bound to x."""
         saved = inputs.arguments[name]
         inputs.arguments[name] = x
         try:
@@ -67,27 +68,30 @@ def check_grad(fn, *args, wrt=0, eps=1e-6, rtol=1e-5, atol=1e-8):
             inputs.arguments[name] = saved
 
     def value_at_leaf(name, path, x):
-        """fn at the float64 inputs, with the leaf at `path` of the container argument `name` replaced."""
-        return value_at(name, trees.replaced(inputs.arguments[name], path, x))
+        """fn at the float64 inputs, with the leaf at `path` of the parameter `name` replaced by x (an
+        argument in *args is a leaf of its tuple)."""
+        return value_at(name, trees.replaced(inputs.arguments[name], path, x) if path else x)
 
     rng = np.random.default_rng(SEED)
     reports, failed = [], False
-    for name, g in zip(names, grads):
-        x = inputs.arguments[name]
+    for entry, g in zip(entries, grads):
+        name, at = (entry, ()) if isinstance(entry, str) else (entry[0], (entry[1],))
+        x, label = trees.at(inputs.arguments[name], at), _label(entry)
         if not trees.is_container(x):
-            report, ok = _check_argument(name, functools.partial(value_at, name), x, g, rng, eps, rtol, atol)
+            report, ok = _check_argument(label, functools.partial(value_at_leaf, name, at), x, g, rng, eps, rtol, atol)
             reports.append(report)
             failed = failed or not ok
             continue
         for path, leaf in trees.leaves(x):
             if trees.carries_derivative(leaf):
-                report, ok = _check_argument(name + trees.path_text(x, path),
-                                             functools.partial(value_at_leaf, name, path), leaf,
+                report, ok = _check_argument(label + trees.path_text(x, path),
+                                             functools.partial(value_at_leaf, name, at + path), leaf,
                                              trees.at(g, path), rng, eps, rtol, atol)
                 reports.append(report)
                 failed = failed or not ok
     if failed:
-        wrt_text = names[0] if single else names
+        labels = tuple(_label(e) for e in entries)
+        wrt_text = labels[0] if single else labels
         raise GradientCheckError(
             f"gradient check failed for {plain.__qualname__} with respect to {wrt_text!r} "
             f"(central differences in float64, eps={eps:g}, rtol={rtol:g}, atol={atol:g}):\n"

@@ -415,10 +415,10 @@ def test_a_cache_decorator_is_looked_through():
     assert s2sgrad.grad(cached_cube)(2.0) == 12.0
 
 
-def test_a_wrapper_the_compiler_cannot_read_is_refused_at_the_wrappers_line():
-    with pytest.raises(s2sgrad.UnsupportedSyntaxError, match=r"\*args") as err:
-        s2sgrad.grad(wrapped_by_varargs)(1.0)
-    assert err.value.lineno == _line_of(passing_through, "def wrapper")
+def test_a_varargs_wrapper_is_differentiated_as_the_wrapper_by_position():
+    assert s2sgrad.grad(wrapped_by_varargs)(1.0) == 3.0
+    with pytest.raises(ValueError, match=r"a decorator's wrapper, wraps: .*give positions instead"):
+        s2sgrad.grad(wrapped_by_varargs, wrt="x")
 
 
 STALE_MODULE = '''

@@ -615,8 +615,6 @@ def test_the_hessian_and_hvp_with_respect_to_a_scalar_item_match_differences_of_
         (H[0][0] + 2.0 * H[0][1], H[1][0] + 2.0 * H[1][1]), rel=1e-12)
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError, reason="checking.py perturbs whole arguments (it binds "
-                   "parameter names): an item of *args needs it to perturb one item of the tuple")
 def test_check_grad_with_respect_to_an_item_of_star_args_checks_that_item():
     assert s2sgrad.check_grad(first_and_last, V3, V3 * 0.5, 0.3, wrt=2)
 
