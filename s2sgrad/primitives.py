@@ -110,13 +110,16 @@ def method_wrapper(method):
     env = {"__builtins__": builtins, "__name__": GENERATED_MODULE, receiver: method.__self__}
     params, call_args = [], []
     for p in inspect.signature(method).parameters.values():
-        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
-            return None
+        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):          # passed on whole: bound as Python does
+            stars = "*" if p.kind is p.VAR_POSITIONAL else "**"
+            params.append(stars + p.name)
+            call_args.append(stars + p.name)
+            continue
         default = ""
         if p.default is not p.empty:
             env[f"{p.name}_default"] = p.default
             default = f"={p.name}_default"
-        if p.kind is p.KEYWORD_ONLY and "*" not in params:
+        if p.kind is p.KEYWORD_ONLY and not any(q.startswith("*") for q in params):
             params.append("*")
         params.append(p.name + default)
         call_args.append(p.name if p.kind is not p.KEYWORD_ONLY else f"{p.name}={p.name}")

@@ -744,3 +744,21 @@ def test_recursion_depth_error_is_exported_with_the_other_errors():
     from s2sgrad import errors
     assert s2sgrad.RecursionDepthError is errors.RecursionDepthError and "RecursionDepthError" in s2sgrad.__all__
     assert issubclass(s2sgrad.RecursionDepthError, (s2sgrad.S2SGradError, RecursionError))
+
+
+class Shifted:
+    def __init__(self):
+        self.W = np.array([[1.0, 0.5], [-0.3, 2.0]])
+
+    def forward(self, x, *shifts, scale=1.0, **extra):
+        y = self.W @ x
+        for s in shifts:
+            y = y + s
+        return np.sum(y ** 2) * scale
+
+
+def test_a_bound_method_with_star_parameters_is_differentiated_by_position():
+    model, x = Shifted(), np.array([0.5, -1.0])
+    y = model.W @ x + 2.0
+    np.testing.assert_allclose(s2sgrad.grad(model.forward)(x, 0.5, 1.5), 2.0 * model.W.T @ y, rtol=1e-12)
+    assert s2sgrad.grad(model.forward, wrt=2)(x, 0.5, 1.5, scale=3.0) == pytest.approx(6.0 * np.sum(y), rel=1e-12)
