@@ -287,14 +287,19 @@ def stale_function(fn):
 
 def in_place(value, old):
     """What `old op= ...` leaves in `old`, given `value = old op ...`: for an array, the result in old's
-    dtype (NumPy updates the array in place, casting back: `w *= np.sin(c)` keeps a float32 w float32);
-    for anything else, which `op=` rebinds, the result itself.
+    dtype and memory layout (NumPy updates the array in place, casting back: `w *= np.sin(c)` keeps a
+    float32 w float32, and a transposed array stays Fortran-ordered, so that a later reduction adds in
+    the order the user's code does, to the last bit); for anything else, which `op=` rebinds, the
+    result itself.
 
     Example:
         >>> in_place(np.float64(2.0) * np.ones(2, np.float32), np.ones(2, np.float32)).dtype   # float32
     """
-    if type(old) is np.ndarray and np.result_type(value) != old.dtype:
-        return np.asarray(value).astype(old.dtype)
+    if type(old) is np.ndarray and not (type(value) is np.ndarray and value.dtype == old.dtype
+                                        and value.strides == old.strides):
+        out = np.empty_like(old)
+        out[...] = value
+        return out
     return value
 
 

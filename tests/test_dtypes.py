@@ -192,3 +192,18 @@ def test_complex_input_in_wrt_is_not_supported_yet(value):
     message = str(info.value)
     assert "complex inputs are not supported yet" in message
     assert "'w'" in message
+
+
+def transposed_then_updated_in_place(W):
+    b = np.tanh(np.transpose(W))                # Fortran-ordered
+    t1 = b.copy()
+    b -= 0.4 * np.tanh(t1)                      # NumPy keeps b's layout; np.sum adds in memory order
+    return np.sum(b)
+
+
+def test_an_array_updated_in_place_keeps_its_layout_so_the_value_is_the_functions_to_the_last_bit():
+    for seed in range(20):                      # fuzz 70000593: a 1-ulp difference from a C-ordered result
+        W = np.random.default_rng(seed).normal(size=(5, 7))
+        value, _ = s2sgrad.value_and_grad(transposed_then_updated_in_place)(W)
+        assert value == transposed_then_updated_in_place(W)
+        assert s2sgrad.jvp(transposed_then_updated_in_place, (W,), np.ones_like(W))[0] == value

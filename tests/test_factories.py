@@ -105,3 +105,12 @@ def closure_stored(a):
 def test_a_closure_kept_in_a_container_is_refused_not_differentiated_wrong():
     with pytest.raises(s2sgrad.S2SGradError):
         s2sgrad.grad(closure_stored)(2.0)
+
+
+def factory_of_a_closures_value(x):
+    return scaler(scaler(x)(2.0))(x)            # x * (2 x): the inner closure is made first (fuzz 70002008)
+
+
+def test_a_factory_given_what_another_closure_returns_is_differentiated():
+    check(factory_of_a_closures_value, 0.7)
+    assert s2sgrad.grad(factory_of_a_closures_value)(0.7) == pytest.approx(4.0 * 0.7, rel=1e-12)

@@ -63,7 +63,7 @@ class Factories:
             scope = [stmt] if not isinstance(stmt, (gast.For, gast.While, gast.If)) else \
                 [stmt.iter] if isinstance(stmt, gast.For) else [stmt.test] if isinstance(stmt, gast.If) else []
             for part in scope:
-                for node in gast.walk(part):
+                for node in _inner_first(part):      # make(make(a)(x))(y): the inner closure made first
                     if isinstance(node, gast.Call) and isinstance(node.func, gast.Call) \
                             and self.factory(node.func.func) is not None:
                         fresh = self.namer.fresh(f"{_callee_name(node.func.func)}_fn")
@@ -186,6 +186,13 @@ def _split(fn):
     cells_fn.__defaults__, cells_fn.__kwdefaults__ = fn.__defaults__, fn.__kwdefaults__
     inner_fn = lift.make(inner, cells)
     return cells_fn, inner_fn, cells
+
+
+def _inner_first(node):
+    """The nodes under `node`, each after those it holds (a call's arguments before the call)."""
+    for child in gast.iter_child_nodes(node):
+        yield from _inner_first(child)
+    yield node
 
 
 def _statements(stmts):
