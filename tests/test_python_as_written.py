@@ -345,3 +345,31 @@ def test_a_lambda_passed_on_that_reads_a_local_is_refused_saying_to_pass_it_thro
         s2sgrad.grad(lambda_passed_reading_a_local)(np.ones(2), 0.7)
     assert err.value.filename == __file__
 
+
+
+def relu(u):
+    return np.maximum(u, 0.0)
+
+
+def activation_chosen_by_a_condition(x, c):
+    act = np.tanh if c > 0 else np.sin         # a local only ever assigned functions: dispatched at its call
+    return np.sum(act(x) ** 2)
+
+
+def activation_chosen_in_branches(x, c):
+    if c > 0:
+        act = relu
+    else:
+        act = np.cos
+    return np.sum(act(x * 2.0))
+
+
+@pytest.mark.parametrize("fn", [activation_chosen_by_a_condition, activation_chosen_in_branches],
+                         ids=lambda f: f.__name__)
+@pytest.mark.parametrize("c", [1.0, -1.0])
+def test_a_local_assigned_functions_is_dispatched_over_them_in_both_modes(fn, c):
+    x = np.array([0.3, -0.7, 1.1])
+    assert_grad_matches(lambda v: fn(v, c), x)
+    g = s2sgrad.grad(fn)(x, c)
+    u = np.array([0.5, -1.0, 2.0])
+    assert s2sgrad.jvp(fn, (x, c), u)[1] == pytest.approx(np.sum(g * u), rel=1e-10)

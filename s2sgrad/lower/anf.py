@@ -116,7 +116,10 @@ class ANF:
 
     def dispatch(self, value):
         """The functions a call may call when its callee is an element of a container of functions
-        (`ACTS[i](x)` with `ACTS = [np.tanh, relu]`, or a dict's values), each once; else None."""
+        (`ACTS[i](x)` with `ACTS = [np.tanh, relu]`, or a dict's values), or a local only ever assigned
+        functions (`act = np.tanh if c else relu`), each once; else None."""
+        if isinstance(value, gast.Call) and isinstance(value.func, gast.Name):
+            return self.function_locals().get(value.func.id)
         if not (isinstance(value, gast.Call) and isinstance(value.func, gast.Subscript)):
             return None
         base = value.func.value
@@ -127,6 +130,33 @@ class ANF:
         if not all(callable(f) and not isinstance(f, type) for f in items):
             return None
         return list({id(f): f for f in items}.values())
+
+    def function_locals(self):
+        """{local: the functions it may hold} for the locals every assignment of which is a function
+        (`act = np.tanh`, `act = relu if c else np.tanh`): a call of one is dispatched over them."""
+        if getattr(self, "_function_locals", None) is None:
+            def functions(node):
+                if isinstance(node, gast.IfExp):
+                    a, b = functions(node.body), functions(node.orelse)
+                    return None if a is None or b is None else a + b
+                if not isinstance(node, (gast.Name, gast.Attribute)):
+                    return None
+                fn = self.source.resolve(node)
+                return [fn] if not unresolved(fn) and callable(fn) and not isinstance(fn, type) else None
+
+            found, other, targets = {}, set(self.source.params), set()
+            for n in gast.walk(self.source.node):
+                if isinstance(n, gast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], gast.Name):
+                    fns = functions(n.value)
+                    if fns is not None:
+                        found.setdefault(n.targets[0].id, []).extend(fns)
+                        targets.add(id(n.targets[0]))
+            for n in gast.walk(self.source.node):      # any other assignment: not only functions
+                if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store) and id(n) not in targets:
+                    other.add(n.id)
+            self._function_locals = {k: list({id(f): f for f in v}.values()) for k, v in found.items()
+                                     if k not in other and len(v) <= 16}
+        return self._function_locals
 
     def dispatched(self, target, value, candidates, like):
         """`f = ACTS[i]; if f is ACTS_0: target = ACTS_0(x) elif ...`: the function chosen at run time is
@@ -217,6 +247,9 @@ class ANF:
                 return pre, read
             if self.is_value(value.value):
                 return self.operation(self.attribute_call(value))
+            if callable(self.source.resolve(value)):          # act = np.tanh: a function value, no derivative
+                value.s2s_opaque = True
+                return [], value
             self.unsupported(value, f"attributes such as '{gast.unparse(value).strip()}'",
                              "compute it outside the differentiated function and pass it in")
         if isinstance(value, gast.Subscript):
