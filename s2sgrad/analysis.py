@@ -974,7 +974,7 @@ def call_site_kinds(core, info, fn, op):
     """What each parameter of a helper holds at this call site: the helper is specialised on it (a
     scalar, or not known; a function passed, the function itself)."""
     kinds = []
-    for p, param in inspect.signature(fn).parameters.items():
+    for p, param in inspect.signature(fn, follow_wrapped=False).parameters.items():
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):      # a tuple and a dict, whatever is passed
             kinds.append((p, CONTAINER))
             continue

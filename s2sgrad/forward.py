@@ -265,7 +265,7 @@ class ForwardTransform:
     def call_helper(self, s, op, v):
         """`v, v_dot = jvp_h(args, x_dot=...)`: the helper's own forward code gives value and tangent."""
         fn = op.fn
-        params = [p for p in inspect.signature(fn).parameters if self.active(op.inputs.get(p))]
+        params = [p for p in inspect.signature(fn, follow_wrapped=False).parameters if self.active(op.inputs.get(p))]
         if not params:
             return [clone(s), located(assign(self.t(v), self.zero(name(v))), s)]
         helper = self.derive_helper(fn, tuple(params), call_site_kinds(self.core, self.info, fn, op))

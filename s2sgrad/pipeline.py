@@ -396,7 +396,7 @@ compose.install(derive)           # generated code calling a gradient or jvp bui
 def helper_name(helper, wrt, mode="reverse", select=None):
     """`grad_h` when differentiating with respect to every parameter, else `grad_h_wrt_x_y` (`jvp_` forward);
     `grad_h_of_1` when only some returned values are differentiated (here the second)."""
-    params = tuple(inspect.signature(helper).parameters)
+    params = tuple(inspect.signature(helper, follow_wrapped=False).parameters)
     base = f"{PREFIX[mode]}_{display_name(helper)}"             # a lambda's is '<lambda>', a __call__ its class's
     base = base if tuple(wrt) == params else f"{base}_wrt_{'_'.join(wrt)}"
     return base if select is None else f"{base}_of_{'_'.join(map(str, select))}"

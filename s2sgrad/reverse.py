@@ -376,7 +376,7 @@ class ReverseTransform:
             return s.s2s_split
         op = self.info.op(s)
         fn = op.fn
-        params = tuple(p for p in inspect.signature(fn).parameters if self.active_name(op.inputs.get(p)))
+        params = tuple(p for p in inspect.signature(fn, follow_wrapped=False).parameters if self.active_name(op.inputs.get(p)))
         # A helper returning `a, b` is seeded item by item, only the items in use; one returning a tuple it
         # got from a call (`return g(x)`) takes one seed, a tuple of the items' adjoints.
         form = result_form(fn) if v in self.info.tuples else None

@@ -762,3 +762,28 @@ def test_a_bound_method_with_star_parameters_is_differentiated_by_position():
     y = model.W @ x + 2.0
     np.testing.assert_allclose(s2sgrad.grad(model.forward)(x, 0.5, 1.5), 2.0 * model.W.T @ y, rtol=1e-12)
     assert s2sgrad.grad(model.forward, wrt=2)(x, 0.5, 1.5, scale=3.0) == pytest.approx(6.0 * np.sum(y), rel=1e-12)
+
+
+def logged(fn):
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):               # what runs: the wrapper, by its own parameters
+        return fn(*args, **kwargs)
+    return wrapper
+
+
+@logged
+def logged_product(u, v):
+    return u * np.sin(v)
+
+
+def calls_a_decorated_helper(x, w):
+    return np.sum(logged_product(x, w) ** 2) + logged_product(w, 2.0)
+
+
+@pytest.mark.parametrize("wrt", [0, 1])
+def test_a_helper_under_a_star_args_decorator_is_differentiated_as_its_wrapper(wrt):
+    args = (np.array([0.3, -0.8]), 0.6)
+    assert s2sgrad.check_grad(calls_a_decorated_helper, *args, wrt=wrt)
+    g = s2sgrad.grad(calls_a_decorated_helper, wrt=wrt)(*args)
+    u = np.array([0.5, -1.0]) if wrt == 0 else 0.7
+    assert s2sgrad.jvp(calls_a_decorated_helper, args, u, wrt=wrt)[1] == pytest.approx(np.sum(g * u), rel=1e-10)

@@ -352,7 +352,7 @@ class ANF:
             keywords.append(k)
         call = located(gast.Call(func=call.func, args=args, keywords=keywords), call)
         guards, call = canonical_call(call, fn, label, self.source.location, self.own_keywords(call))
-        params = {p.kind: p.name for p in inspect.signature(fn).parameters.values()}
+        params = {p.kind: p.name for p in inspect.signature(fn, follow_wrapped=False).parameters.values()}
         for a in call.args:
             if isinstance(a, gast.Starred):
                 a.s2s_base = f"{display_name(fn)}_{params[inspect.Parameter.VAR_POSITIONAL]}"

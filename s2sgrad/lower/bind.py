@@ -38,7 +38,7 @@ def has_star_arguments(call):
 
 def _parameters(fn):
     try:
-        return list(inspect.signature(fn).parameters.values())
+        return list(inspect.signature(fn, follow_wrapped=False).parameters.values())
     except (TypeError, ValueError):
         return []
 
@@ -185,7 +185,7 @@ def bound_arguments(fn, args, keywords):
     plain = [a for a in args if not isinstance(a, gast.Starred)]
     starred = [a.value for a in args if isinstance(a, gast.Starred)]
     double = [v for k, v in keywords if k is None]
-    bound = dict(inspect.signature(fn).bind(*plain, **{k: v for k, v in keywords if k is not None}).arguments)
+    bound = dict(inspect.signature(fn, follow_wrapped=False).bind(*plain, **{k: v for k, v in keywords if k is not None}).arguments)
     params = _parameters(fn)
     for values, kind in ((starred, inspect.Parameter.VAR_POSITIONAL), (double, inspect.Parameter.VAR_KEYWORD)):
         if values:
