@@ -109,7 +109,11 @@ def insert(xs, i, x):
 
 
 def put_back(xs, i, item):
-    """Undo `xs.pop(i)`: `item` goes back where it was taken from (i may be negative)."""
+    """Undo `xs.pop(i)`: `item` goes back where it was taken from (i may be negative). A dict's pop cannot
+    be undone so (the key would move to the end): refused."""
+    if isinstance(xs, dict):
+        raise TypeError(f"d.pop({i!r}) on a dict is not supported in a differentiated function (undoing it in "
+                        "the reverse sweep would change the dict's order); read d[key] and build a dict without it")
     if i == -1:
         xs.append(item)
     else:

@@ -406,3 +406,16 @@ def test_a_list_changed_where_s2sgrad_cannot_follow_is_refused_at_the_users_line
     assert err.value.filename == __file__
     for w in words:
         assert w in str(err.value)
+
+
+def popped_from_a_dict(x):
+    d = {"a": x, "b": 2.0 * x}
+    y = d.pop("b")
+    return y * d["a"]
+
+
+def test_popping_from_a_dict_is_refused_in_reverse_mode_and_exact_in_forward_mode():
+    # undoing d.pop(key) would move the key to the end of the dict: the reverse sweep refuses it clearly
+    with pytest.raises(TypeError, match=r"d.pop\('b'\) on a dict is not supported"):
+        s2sgrad.grad(popped_from_a_dict)(1.5)
+    assert s2sgrad.jvp(popped_from_a_dict, (1.5,), 1.0)[1] == pytest.approx(4.0 * 1.5, rel=1e-12)
