@@ -738,41 +738,43 @@ def _holds_container(kind):
 def _containers(assigns, ops, kinds, known=()):
     """Names that may hold a container: parameters passed one, what is read out of one (an item may be a
     container too: params[0] is a pair), copies of them."""
-    names = {n for n, k in kinds.items() if _holds_container(k)} | set(known)
-    changed = True
-    while changed:
-        changed = False
-        for s in assigns:
-            op, t = ops[id(s)], target_of(s)
-            if t in names or is_setitem(s):
-                continue
-            source = op.node.value if op.kind in ("getitem", "getattr") else op.node if op.kind == "copy" else None
-            if op.kind == "rule" and _hashable_in(op.fn, CONTAINER_COPIES):
-                source = next(iter(op.inputs.values()))
-            if isinstance(source, gast.Name) and source.id in names or op.kind in ("pack", "update") or \
-                    op.kind == "rule" and rules.returns_container(op.fn) or \
-                    op.kind == "helper" and _returns_container(op.fn, frozenset(
-                        p for p, a in op.inputs.items() if isinstance(a, gast.Name) and a.id in names)):
-                names.add(t)
-                changed = True
-    return names
+    def holds(op, names):
+        source = op.node.value if op.kind in ("getitem", "getattr") else _copied(op)
+        return isinstance(source, gast.Name) and source.id in names or _makes_container(op) or \
+            op.kind == "helper" and _returns_container(op.fn, frozenset(
+                p for p, a in op.inputs.items() if isinstance(a, gast.Name) and a.id in names))
+    return _grown(assigns, ops, {n for n, k in kinds.items() if _holds_container(k)} | set(known), holds)
 
 
 def _built_containers(assigns, ops, params):
     """Names that surely hold a list, tuple or dict: the parameters passed one, displays, list updates,
     what list(...) or np.split(...) made, and copies of them (an item of a container may be anything)."""
-    names = set(params)
+    def holds(op, names):
+        copied = _copied(op)
+        return _makes_container(op) or isinstance(copied, gast.Name) and copied.id in names
+    return _grown(assigns, ops, set(params), holds)
+
+
+def _makes_container(op):
+    """Whether an operation makes a list, tuple or dict: a display, a list update, a primitive declared so."""
+    return op.kind in ("pack", "update") or op.kind == "rule" and rules.returns_container(op.fn)
+
+
+def _copied(op):
+    """The atom an operation copies (`b = a`, `copy.copy(a)`), else None."""
+    if op.kind == "copy":
+        return op.node
+    return next(iter(op.inputs.values())) if op.kind == "rule" and _hashable_in(op.fn, CONTAINER_COPIES) else None
+
+
+def _grown(assigns, ops, names, holds):
+    """`names` and every assignment target `holds(op, names)` says holds one too, to a fixed point."""
     changed = True
     while changed:
         changed = False
         for s in assigns:
-            op, t = ops[id(s)], target_of(s)
-            if t in names or is_setitem(s):
-                continue
-            made = op.kind in ("pack", "update") or op.kind == "rule" and rules.returns_container(op.fn)
-            copied = op.node if op.kind == "copy" else next(iter(op.inputs.values())) \
-                if op.kind == "rule" and _hashable_in(op.fn, CONTAINER_COPIES) else None
-            if made or isinstance(copied, gast.Name) and copied.id in names:
+            t = target_of(s)
+            if t not in names and not is_setitem(s) and holds(ops[id(s)], names):
                 names.add(t)
                 changed = True
     return names

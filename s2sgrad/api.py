@@ -639,22 +639,31 @@ class _Jvp:
         code = self.code
         args = _positional_arguments(args, "jvp")
         given = tangents
-        if code.single:
-            tangents = (tangents,)
-        elif not isinstance(tangents, (tuple, list)) or len(tangents) != len(code.entries):
-            raise ValueError(f"jvp with respect to {code.labels} needs a tuple of {len(code.entries)} tangents")
-        arguments = code.arguments(args, {})
-        inputs = code.inputs(arguments)
-        try:
-            tangents = [_direction(dx, x, f"the tangent of {n!r}", repr(n))
-                        for n, x, dx in zip(code.labels, inputs, tangents)]
-        except (TypeError, ValueError):
-            _refuse_tuple_of_one(code, given, inputs, "jvp", "tangent")
-            raise
+        arguments, _, tangents = _checked_directions(code, args, given, "jvp", "tangent", "the tangent of {!r}")
         derived = code.specialised(arguments)
         value, tangent = derived.function(*args, **dict(zip(derived.tangents, code.spread(tangents, arguments))))
         (tangent,) = _owned([_tangent_like(tangent, value)], lambda: _held(args, (given, value), tangents))
         return value, tangent
+
+
+def _checked_directions(code, args, given, what, noun, label):
+    """(arguments, the wrt inputs, one direction per wrt entry) for jvp's tangents or hvp's vectors `given`
+    (bare for a single wrt), each checked against its argument's structure, shape and dtype.
+
+    Example:
+        >>> arguments, inputs, tangents = _checked_directions(code, args, u, "jvp", "tangent", "of {!r}")
+    """
+    directions = (given,) if code.single else given
+    if not code.single and (not isinstance(given, (tuple, list)) or len(given) != len(code.entries)):
+        raise ValueError(f"{what} with respect to {code.labels} needs a tuple of {len(code.entries)} {noun}s")
+    arguments = code.arguments(args, {})
+    inputs = code.inputs(arguments)
+    try:
+        directions = [_direction(v, x, label.format(n), repr(n)) for n, x, v in zip(code.labels, inputs, directions)]
+    except (TypeError, ValueError):
+        _refuse_tuple_of_one(code, given, inputs, what, noun)
+        raise
+    return arguments, inputs, directions
 
 
 def _refuse_tuple_of_one(code, given, inputs, entry, noun):
@@ -878,18 +887,7 @@ class _Hvp:
         code = self.code
         args = _positional_arguments(args, "hvp")
         given = vectors
-        if code.single:
-            vectors = (vectors,)
-        elif not isinstance(vectors, (tuple, list)) or len(vectors) != len(code.entries):
-            raise ValueError(f"hvp with respect to {code.labels} needs a tuple of {len(code.entries)} vectors")
-        arguments = code.arguments(args, {})
-        inputs = code.inputs(arguments)
-        try:
-            vectors = [_direction(v, x, f"the vector for {n!r}", repr(n))
-                       for n, x, v in zip(code.labels, inputs, vectors)]
-        except (TypeError, ValueError):
-            _refuse_tuple_of_one(code, given, inputs, "hvp", "vector")
-            raise
+        arguments, inputs, vectors = _checked_directions(code, args, given, "hvp", "vector", "the vector for {!r}")
         forward, reverse = compose.hvp_code(code.fn, code.names, _kinds(arguments, code.names))
         (value, _), grads = reverse.function(*args, **dict(zip(forward.tangents, code.spread(vectors, arguments))))
         if np.ndim(value) != 0:

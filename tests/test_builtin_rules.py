@@ -19,6 +19,7 @@ import s2sgrad
 from s2sgrad import NoGradientRuleError, runtime
 from s2sgrad.rules import RULES
 from s2sgrad.rules import tangents
+from test_containers import get, leaves, replaced   # the shared tree helpers of the tests
 
 RNG = np.random.default_rng(7)
 EPS = 1e-6
@@ -27,29 +28,6 @@ EPS = 1e-6
 # ---------------------------------------------------------------------------------------------
 # Central differences over the float leaves of containers
 # ---------------------------------------------------------------------------------------------
-
-def leaves(tree, path=()):
-    """(path, leaf) for each float leaf (a float or a float array) of a list, a tuple or a leaf itself."""
-    if isinstance(tree, (list, tuple)):
-        for k, item in enumerate(tree):
-            yield from leaves(item, path + (k,))
-    elif isinstance(tree, (float, np.ndarray)):
-        yield path, tree
-
-
-def get(tree, path):
-    for k in path:
-        tree = tree[k]
-    return tree
-
-
-def replaced(tree, path, value):
-    if not path:
-        return value
-    items = list(tree)
-    items[path[0]] = replaced(items[path[0]], path[1:], value)
-    return type(tree)(items)
-
 
 def numeric_grad(fn, args, position):
     """[(path, d fn / d leaf)] for the float leaves of args[position], by central differences."""

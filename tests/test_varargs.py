@@ -16,6 +16,7 @@ import pytest
 
 import s2sgrad
 from s2sgrad.pipeline import derive
+from test_containers import get, leaves, replaced   # the shared tree helpers of the tests
 
 RNG = np.random.default_rng(10)
 EPS = 1e-6
@@ -30,36 +31,6 @@ def marked_line(mark):
 
 
 # -- checking against central differences ---------------------------------------------------------
-
-def leaves(tree, path=()):
-    """(path, value) for each float leaf (array or float) of a container, in order."""
-    if isinstance(tree, dict):
-        for k, v in tree.items():
-            yield from leaves(v, path + (k,))
-    elif isinstance(tree, (list, tuple)):
-        for k, v in enumerate(tree):
-            yield from leaves(v, path + (k,))
-    elif isinstance(tree, (float, np.ndarray)):
-        yield path, tree
-
-
-def get(tree, path):
-    for k in path:
-        tree = tree[k]
-    return tree
-
-
-def replaced(tree, path, value):
-    """A copy of the container with the leaf at `path` replaced."""
-    if not path:
-        return value
-    k, rest = path[0], path[1:]
-    if isinstance(tree, dict):
-        return {**tree, k: replaced(tree[k], rest, value)}
-    items = list(tree)
-    items[k] = replaced(items[k], rest, value)
-    return type(tree)(items)
-
 
 def parameter(fn, wrt):
     return wrt if isinstance(wrt, str) else list(inspect.signature(fn).parameters)[wrt]
