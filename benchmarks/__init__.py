@@ -1,0 +1,1 @@
+"""Ratio benchmarks of generated gradients against hand-written ones: see run.py."""
