@@ -21,7 +21,9 @@ supported Python (3.10 to 3.13). `ast.unparse` spells a few things differently a
 Every change keeps the tree: the text parses to what `ast.unparse`'s own text parses to, and
 where it would not, the standard spelling is kept.
 
-Comments are carried as marker statements `__comment__("text")` and become `# text` lines here.
+Comments are carried as marker statements (syntax.comment) and become comment lines here, in the one
+format generated code has: `# text`, or for a line of the user's, `# model.py:12  h = np.tanh(W @ x)`
+(the file's name, its line number, two spaces, the line as written).
 
 Example:
     >>> print(emit(fn_def))
@@ -29,15 +31,16 @@ Example:
 
 import ast
 import io
+import os
 import re
 import tokenize
 import unicodedata
 
 import gast
 
-from .reverse import COMMENT
+from .syntax import COMMENT
 
-_MARKER = re.compile(r"^(\s*)" + COMMENT + r"\((['\"])(.*)\2\)$")
+_MARKER = re.compile(r"^(\s*)" + COMMENT + r"\((.*)\)$")
 # Where an f-string may start (also matches some text inside other strings: then the long way).
 _FSTRING = re.compile(r"(?<!\w)[rR]?[fF][rR]?['\"]")
 # Where `respell` may have something to do: a line opening with a parenthesis (a first target), a
@@ -54,15 +57,26 @@ def emit(fn_def):
 
 
 def comments(text):
-    """Replace comment marker lines by real comments."""
+    """Replace comment marker lines by real comments.
+
+    Example:
+        >>> comments("    __comment__('h = np.tanh(W @ x)', '/src/model.py', 12)")
+        '    # model.py:12  h = np.tanh(W @ x)'
+    """
     out = []
     for line in text.splitlines():
         m = _MARKER.match(line)
-        if m:
-            out.append(f"{m.group(1)}# {ast.literal_eval(m.group(2) + m.group(3) + m.group(2))}")
-        else:
-            out.append(line)
+        out.append(f"{m.group(1)}# {comment_text(*ast.literal_eval(m.group(2) + ','))}" if m else line)
     return "\n".join(out)
+
+
+def comment_text(text, filename=None, lineno=None):
+    """What a comment of generated code says: `text`, after where it is in the user's file if known (the
+    file's base name: the full path is in tracebacks, and generated text must not depend on where the
+    project is checked out)."""
+    if filename is None:
+        return text
+    return f"{os.path.basename(filename)}:{lineno}  {text}"
 
 
 def unparse(tree):

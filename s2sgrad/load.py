@@ -11,9 +11,8 @@ import ast
 import builtins
 import linecache
 
-import gast
-
 from .frontend import ORIGINS
+from .syntax import is_comment
 
 
 def load(text, fname, namespace, filename, fn_defs=()):
@@ -36,7 +35,7 @@ def line_origins(fn_defs, text):
     printed = [n for n in ast.parse(text).body if isinstance(n, ast.FunctionDef)]
     out = {}
     for tree, parsed in zip(fn_defs, printed):
-        generated = [n for n in _statements(tree) if not _is_marker(n)]
+        generated = [n for n in _statements(tree) if not is_comment(n)]
         lines = list(_statements(parsed))
         if len(generated) != len(lines):
             continue                  # never guess: no origins rather than wrong ones
@@ -58,8 +57,3 @@ def _preorder(stmt):
     for field in ("body", "orelse"):
         for child in getattr(stmt, field, None) or ():
             yield from _preorder(child)
-
-
-def _is_marker(stmt):
-    return (isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Call)
-            and isinstance(stmt.value.func, gast.Name) and stmt.value.func.id == "__comment__")

@@ -26,8 +26,8 @@ from .frontend import ORIGINS, Known, display_name, parse, specialise, unwrap
 from .load import load
 from .lower import lower, nesting
 from .optimize import drop_dead_stores, propagate_copies, settle_nones, simplify, tidy
-from .reverse import ReverseTransform, is_comment
-from .syntax import Namespace
+from .reverse import ReverseTransform
+from .syntax import Namespace, is_comment
 
 
 @dataclass(eq=False)

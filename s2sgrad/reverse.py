@@ -19,6 +19,7 @@ Example:
 import builtins
 import copy as copy_module
 import inspect
+import linecache
 
 import gast
 import numpy
@@ -31,15 +32,8 @@ from .analysis import (assignments, call_site_kinds, elements, is_setitem, no_ru
 from .compose import pullback_of_gradient, pullback_of_jvp
 from .frontend import display_name
 from .rules import adjoint_of
-from .syntax import (adopt, assign, assigned_names, call, clone, const, expr_stmt, leaves, list_update, located,
-                     map_leaves, method_call, name)
-
-COMMENT = "__comment__"
-
-
-def comment(text):
-    """A marker statement that emit.py prints as a `# text` line."""
-    return gast.Expr(value=call(name(COMMENT), [const(text)]))
+from .syntax import (COMMENT, adopt, assign, assigned_names, call, clone, comment, const, expr_stmt, is_comment, leaves,
+                     list_update, located, map_leaves, method_call, name)
 
 
 class State(set):
@@ -400,13 +394,13 @@ class ReverseTransform:
         for s in reversed(stmts):
             code = adopt(self.rev_stmt(s, state), s)
             if code:
-                line = getattr(s, "s2s_line", None)
-                if line and line != last_line:
+                line = _primal_line(s)
+                if line[0] and line != last_line:
                     # After the zero-initialisations a loop or branch needs, right before its code.
                     k = 0
                     while k < len(code) and getattr(code[k], "s2s_zero", False):
                         k += 1
-                    code.insert(k, comment(line))
+                    code.insert(k, comment(*line))
                     last_line = line
                 out += code
         return out
@@ -1039,10 +1033,14 @@ def _any_rev(stmts):
     return any(getattr(s, "s2s_rev", False) for s in stmts)
 
 
-def is_comment(stmt):
-    """Whether `stmt` is a comment marker (see `comment`)."""
-    return (isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Call)
-            and isinstance(stmt.value.func, gast.Name) and stmt.value.func.id == COMMENT)
+def _primal_line(s):
+    """(text, origin) of the user's line a statement reverses, for its comment: the origin (file, line) only
+    where that line of the file is the text, never a location that would name another line (a statement
+    the compiler adds, `x = copy(x)`, carries the origin of the write it is for)."""
+    text, origin = getattr(s, "s2s_line", None), getattr(s, "s2s_origin", None)
+    if origin is not None and linecache.getline(origin[0], origin[1]).strip() != text:
+        origin = None
+    return text, origin and tuple(origin[:2])
 
 
 def _has_code(stmts):

@@ -199,3 +199,29 @@ class Namespace:
 
 
 _UNSET = object()
+
+
+# -- comments -----------------------------------------------------------------------------------
+# `ast.unparse` prints no comments, so generated code carries them as marker statements, which
+# emit.py turns into `# ...` lines: the emitter owns how a comment reads.
+
+COMMENT = "__comment__"
+
+
+def comment(text, origin=None):
+    """A marker statement that emit.py prints as a comment line: `# text`, or with `origin`, the
+    (filename, lineno, ...) of the user's line `text` is, `# model.py:12  text`.
+
+    Example:
+        >>> comment("h = np.tanh(W @ x)", ("/src/model.py", 12, 5))    # # model.py:12  h = np.tanh(W @ x)
+    """
+    args = [const(text)]
+    if origin is not None:
+        args += [const(str(origin[0])), const(int(origin[1]))]
+    return gast.Expr(value=call(name(COMMENT), args))
+
+
+def is_comment(stmt):
+    """Whether `stmt` is a comment marker (see `comment`)."""
+    return (isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Call)
+            and isinstance(stmt.value.func, gast.Name) and stmt.value.func.id == COMMENT)

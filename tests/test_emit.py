@@ -217,6 +217,19 @@ def test_comment_markers_become_comments_with_their_text_unchanged():
     assert comments(unparse(module(ast.Expr(value=call("__comment__", const(line)))))) == f"# {line}"
 
 
+def test_a_located_comment_marker_names_the_file_by_its_base_name_then_the_line():
+    marker = ast.Expr(value=call("__comment__", const("h = np.tanh(W @ x)"), const("/src/pkg/model.py"), const(12)))
+    assert comments("    " + unparse(module(marker))) == "    # model.py:12  h = np.tanh(W @ x)"
+
+
+def test_comment_markers_are_made_in_syntax_and_read_by_emit_not_by_reverse():
+    from s2sgrad import emit as emit_module, syntax
+    assert emit_module.COMMENT is syntax.COMMENT
+    marker = syntax.comment("y = x * x", ("/a/b/f.py", 3, 5))
+    assert syntax.is_comment(marker) and not syntax.is_comment(gast.Expr(value=syntax.name("x")))
+    assert "from .reverse" not in pathlib.Path(emit_module.__file__).read_text()
+
+
 def test_strings_outside_ascii_are_written_the_same_by_every_unicode_database():
     # U+1FAE8 is in Unicode 15 (3.12's repr writes it as itself, 3.10's escapes it); U+1F600 is
     # printable everywhere but newer than Unicode 3.2; U+2028 is never printable

@@ -41,7 +41,7 @@ def test_of_several_lambdas_on_one_line_the_one_passed_is_differentiated():
 def test_the_source_of_a_lambda_names_its_line():
     text = s2sgrad.source(SQUARE_SUM)
     assert text.startswith("def grad_lambda(x")
-    assert "# SQUARE_SUM = lambda x: np.sum(x ** 2)" in text
+    assert "# test_python_as_written.py:24  SQUARE_SUM = lambda x: np.sum(x ** 2)" in text
 
 
 def test_a_lambda_without_source_is_refused_saying_why():

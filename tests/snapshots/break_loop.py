@@ -23,14 +23,14 @@ def grad_break_loop(x, n, *, ds=1.0):
     s_value = s
     # reverse sweep
     dx = 0.0
-    # for i in range(n):
+    # snapshot_cases.py:40  for i in range(n):
     for i in reversed(stack.pop()):
-        # if s > 5.0:
+        # snapshot_cases.py:42  if s > 5.0:
         if not stack.pop():
-            # s = s * 1.1
+            # snapshot_cases.py:44  s = s * 1.1
             s = stack.pop()
             ds = ds * 1.1
-        # s = s + x * i
+        # snapshot_cases.py:41  s = s + x * i
         ds_plus_x_times_i = ds
         s = stack.pop()
         ds = ds_plus_x_times_i

@@ -6,7 +6,7 @@ def grad_sums_and_extremes(x, y, *, dout=1.0):
     max_x_times_min_1 = max_x * min_1
     out = sum_1 + max_x_times_min_1
     # reverse sweep
-    # return sum([x, y * y, 3.0]) + max(x, y, 0.5) * min([x, y])
+    # snapshot_cases.py:169  return sum([x, y * y, 3.0]) + max(x, y, 0.5) * min([x, y])
     dsum_1 = unbroadcast(dout, sum_1)
     dmax_x_times_min_1 = unbroadcast(dout, max_x_times_min_1)
     dmax_x = unbroadcast(dmax_x_times_min_1 * min_1, max_x)

@@ -10,15 +10,15 @@ def grad_closure_in_a_loop(x, n, *, dy=1.0):
     stack.append(range(n))
     # reverse sweep
     da = None
-    # for i in range(n):
+    # snapshot_cases.py:145  for i in range(n):
     for i in reversed(stack.pop()):
-        # y = step(y)
+        # snapshot_cases.py:146  y = step(y)
         dy, da_step = pullback_step(step_state, dy)
         da = da_step if da is None else da + da_step
         step_state = stack.pop()
-    # y = x
+    # snapshot_cases.py:144  y = x
     dx = dy
-    # a = x * 0.5
+    # snapshot_cases.py:143  a = x * 0.5
     if da is not None:
         dx = dx + da * 0.5
     return (y, dx)
@@ -34,7 +34,7 @@ def vjp_step(v, *, a):
 
 def pullback_step(saved, dout):
     a, sin_v, v = saved
-    # return math.sin(v) * a + 0.1 * v
+    # snapshot_cases.py:142  return math.sin(v) * a + 0.1 * v
     dv = dout * 0.1
     dsin_v = dout * a
     da = dout * sin_v

@@ -15,11 +15,11 @@ def grad_continue_loop(x, n, *, ds=1.0):
     stack.append(range(n))
     # reverse sweep
     dx = 0.0
-    # for i in range(n):
+    # snapshot_cases.py:50  for i in range(n):
     for i in reversed(stack.pop()):
-        # if i % 2 == 0:
+        # snapshot_cases.py:51  if i % 2 == 0:
         if not stack.pop():
-            # s = s + math.sin(x * i)
+            # snapshot_cases.py:53  s = s + math.sin(x * i)
             ds_plus_sin_x_times_i = ds
             ds = ds_plus_sin_x_times_i
             dx_times_i = ds_plus_sin_x_times_i * math.cos(x_times_i)

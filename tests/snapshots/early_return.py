@@ -30,28 +30,28 @@ def grad_early_return(x, *, dout=1.0):
             stack.append(False)
         stack.append(False)
     # reverse sweep
-    # if x > 1.0:
+    # snapshot_cases.py:58  if x > 1.0:
     if stack.pop():
-        # return x * x
+        # snapshot_cases.py:59  return x * x
         dx = dout * x
         dx = dx + dout * x
     else:
         if stack.pop():
-            # return y + 1.0
+            # snapshot_cases.py:65  return y + 1.0
             dy = dout
             dout = None
         else:
             dy = None
         dx = 0.0
-        # for i in range(3):
+        # snapshot_cases.py:61  for i in range(3):
         for i in reversed(stack.pop()):
-            # if y > 100.0:
+            # snapshot_cases.py:63  if y > 100.0:
             if stack.pop():
-                # return y
+                # snapshot_cases.py:64  return y
                 if dout is not None:
                     dy = dout if dy is None else dy + dout
                 dout = None
-            # y = y * x
+            # snapshot_cases.py:62  y = y * x
             dy_times_x = dy
             y = stack.pop()
             if dy_times_x is not None:
@@ -59,7 +59,7 @@ def grad_early_return(x, *, dout=1.0):
                 dx = dx + dy_times_x * y
             else:
                 dy = None
-        # y = math.exp(x)
+        # snapshot_cases.py:60  y = math.exp(x)
         if dy is not None:
             dx = dx + dy * y
     return (out, dx)

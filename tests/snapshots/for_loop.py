@@ -12,9 +12,9 @@ def grad_for_loop(x, a, n=1000, *, dx=1.0):
     x_value = x
     # reverse sweep
     da = 0.0
-    # for i in range(n):
+    # snapshot_cases.py:27  for i in range(n):
     for i in reversed(stack.pop()):
-        # x = math.sin(x) * a + 0.1 * x
+        # snapshot_cases.py:28  x = math.sin(x) * a + 0.1 * x
         dsin_x_times_a = dx
         x = stack.pop()
         dx = dx * 0.1

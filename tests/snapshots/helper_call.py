@@ -6,16 +6,16 @@ def grad_helper_call(x, y, *, dout=1.0):
     poly_x_times_y, poly_state_2 = vjp_poly_wrt_u(x_times_y)
     out = a_times_b + poly_x_times_y
     # reverse sweep
-    # return a * b + poly(x * y)
+    # snapshot_cases.py:83  return a * b + poly(x * y)
     dx_times_y = pullback_poly_wrt_u(poly_state_2, dout)
     dx = dx_times_y * y
     dy = dx_times_y * x
     da = dout * b
     db = dout * a
-    # b = poly(y, k=3.0)
+    # snapshot_cases.py:82  b = poly(y, k=3.0)
     du_poly = pullback_poly_wrt_u(poly_state_1, db)
     dy = dy + du_poly
-    # a = poly(x)
+    # snapshot_cases.py:81  a = poly(x)
     du_poly_1 = pullback_poly_wrt_u(poly_state, da)
     dx = dx + du_poly_1
     return (out, (dx, dy))
@@ -29,7 +29,7 @@ def vjp_poly_wrt_u(u, k=2.0):
 
 def pullback_poly_wrt_u(saved, dout):
     k, u = saved
-    # return u ** k + u
+    # snapshot_cases.py:77  return u ** k + u
     du = dout
     du = du + times_power(dout * k, u, k - 1)
     return du

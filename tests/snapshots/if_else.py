@@ -8,15 +8,15 @@ def grad_if_else(x, *, dout=1.0):
         stack.append(False)
     out = y * x
     # reverse sweep
-    # return y * x
+    # snapshot_cases.py:23  return y * x
     dy = dout * x
     dx = dout * y
-    # if x > 0.0:
+    # snapshot_cases.py:19  if x > 0.0:
     if stack.pop():
-        # y = x * x
+        # snapshot_cases.py:20  y = x * x
         dx = dx + dy * x
         dx = dx + dy * x
     else:
-        # y = -3.0 * x
+        # snapshot_cases.py:22  y = -3.0 * x
         dx = dx + dy * -3.0
     return (out, dx)

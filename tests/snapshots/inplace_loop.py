@@ -39,17 +39,17 @@ def grad_inplace_loop(x, w, *, dout=1.0):
     y_times_y = y * y
     out = np.sum(y_times_y)
     # reverse sweep
-    # return np.sum(y * y)
+    # snapshot_cases.py:118  return np.sum(y * y)
     dy_times_y = np.full_like(y_times_y, dout)
     dy = dy_times_y * y
     dy = dy + dy_times_y * y
     dw = np.zeros_like(w)
     dx = np.zeros_like(x)
-    # for i in range(len(x)):
+    # snapshot_cases.py:114  for i in range(len(x)):
     for i in reversed(stack.pop()):
-        # if i > 0:
+        # snapshot_cases.py:116  if i > 0:
         if stack.pop():
-            # y[i] += y[i - 1] * 0.5
+            # snapshot_cases.py:117  y[i] += y[i - 1] * 0.5
             dplus = unbroadcast(dy[i].copy(), plus)
             dy[i] = 0.0
             y[i] = stack.pop()
@@ -63,7 +63,7 @@ def grad_inplace_loop(x, w, *, dout=1.0):
             i_minus_1 = stack.pop()
             dy[i] += dy_i
             y_i = stack.pop()
-        # y[i] = x[i] * w[i]
+        # snapshot_cases.py:115  y[i] = x[i] * w[i]
         dx_i_times_w_i = unbroadcast(dy[i].copy(), x_i_times_w_i)
         dy[i] = 0.0
         y[i] = stack.pop()

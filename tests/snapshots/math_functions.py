@@ -12,14 +12,14 @@ def grad_math_functions(x, y, *, dout=1.0):
     hypot_x = math.hypot(x, y)
     out = t_times_exp_neg_x + hypot_x
     # reverse sweep
-    # return t * math.exp(-x) + math.hypot(x, y)
+    # snapshot_cases.py:88  return t * math.exp(-x) + math.hypot(x, y)
     dx = dout * (x / hypot_x if hypot_x else 0.0)
     dy = dout * (y / hypot_x if hypot_x else 0.0)
     dt = dout * exp_neg_x
     dexp_neg_x = dout * t
     dneg_x = dexp_neg_x * exp_neg_x
     dx = dx - dneg_x
-    # t = math.tan(x) + math.atan2(x, y) + math.log(y, 3.0) + math.sqrt(y)
+    # snapshot_cases.py:87  t = math.tan(x) + math.atan2(x, y) + math.log(y, 3.0) + math.sqrt(y)
     dy = dy + dt * (0.5 / sqrt_y if sqrt_y else math.inf)
     dy = dy + dt / (y * math.log(3.0))
     r = math.hypot(y, x)

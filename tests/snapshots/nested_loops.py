@@ -15,11 +15,11 @@ def grad_nested_loops(x, n, m, *, ds=1.0):
     s_value = s
     # reverse sweep
     dx = 0.0
-    # for i in range(n):
+    # snapshot_cases.py:70  for i in range(n):
     for i in reversed(stack.pop()):
-        # for j in range(m):
+        # snapshot_cases.py:71  for j in range(m):
         for j in reversed(stack.pop()):
-            # s = s * 0.9 + math.cos(s) * x
+            # snapshot_cases.py:72  s = s * 0.9 + math.cos(s) * x
             ds_times = ds
             s = stack.pop()
             dcos_s = ds * x
@@ -27,6 +27,6 @@ def grad_nested_loops(x, n, m, *, ds=1.0):
             ds = -dcos_s * math.sin(s)
             cos_s = stack.pop()
             ds = ds + ds_times * 0.9
-    # s = x
+    # snapshot_cases.py:69  s = x
     dx = dx + ds
     return (s_value, dx)

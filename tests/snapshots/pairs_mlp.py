@@ -42,17 +42,17 @@ def grad_pairs_mlp(params, x, y, *, dout=1.0):
     times_penalty = 0.001 * penalty
     out = sum_h_minus_y_pow_2 + times_penalty
     # reverse sweep
-    # return np.sum((h - y) ** 2) + 1e-3 * penalty
+    # snapshot_cases.py:182  return np.sum((h - y) ** 2) + 1e-3 * penalty
     dsum_h_minus_y_pow_2 = unbroadcast(dout, sum_h_minus_y_pow_2)
     dpenalty = dout * 0.001
     dh_minus_y_pow_2 = np.full_like(h_minus_y_pow_2, dsum_h_minus_y_pow_2)
     dh_minus_y = dh_minus_y_pow_2 * 2 * h_minus_y
     dh = unbroadcast(dh_minus_y, h)
-    # penalty = sum([np.sum(W ** 2) for W, b in params])
+    # snapshot_cases.py:181  penalty = sum([np.sum(W ** 2) for W, b in params])
     ditems = list_of(items_adjoint(dpenalty, items))
     dparams = zeros_of(params)
     for W_1_b_1_index in reversed(stack.pop()):
-        # penalty = sum([np.sum(W ** 2) for W, b in params])
+        # snapshot_cases.py:181  penalty = sum([np.sum(W ** 2) for W, b in params])
         dsum_W_1_pow_2 = ditems.pop()
         items.pop()
         if dsum_W_1_pow_2 is not None:
@@ -70,9 +70,9 @@ def grad_pairs_mlp(params, x, y, *, dout=1.0):
         if dW_1_b_1_pair is not None:
             add_at(dparams, W_1_b_1_index, dW_1_b_1_pair)
         W_1_b_1_pair = stack.pop()
-    # for W, b in params:
+    # snapshot_cases.py:179  for W, b in params:
     for W_b_index in reversed(stack.pop()):
-        # h = np.tanh(W @ h + b)
+        # snapshot_cases.py:180  h = np.tanh(W @ h + b)
         dW_matmul_h_plus_b = dh * (1.0 - h * h)
         h = stack.pop()
         dW_matmul_h = unbroadcast(dW_matmul_h_plus_b, W_matmul_h)
@@ -80,7 +80,7 @@ def grad_pairs_mlp(params, x, y, *, dout=1.0):
         dW = matmul_adjoint_left(dW_matmul_h, W, h)
         dh = matmul_adjoint_right(dW_matmul_h, W, h)
         W_matmul_h = stack.pop()
-        # for W, b in params:
+        # snapshot_cases.py:179  for W, b in params:
         dW_b_pair = zeros_of(W_b_pair)
         add_at(dW_b_pair, 1, db)
         b = stack.pop()

@@ -28,19 +28,19 @@ def grad_rnn_dict_params(params, xs, *, dout=1.0):
     stack_hs_pow_2 = stack_hs ** 2
     out = np.sum(stack_hs_pow_2)
     # reverse sweep
-    # return np.sum(np.stack(hs) ** 2)
+    # snapshot_cases.py:191  return np.sum(np.stack(hs) ** 2)
     dstack_hs_pow_2 = np.full_like(stack_hs_pow_2, dout)
     dstack_hs = dstack_hs_pow_2 * 2 * stack_hs
     dhs = list_of(np.unstack(dstack_hs, axis=0))
     dh = None
     dparams = zeros_of(params)
-    # for x in xs:
+    # snapshot_cases.py:188  for x in xs:
     for x_index in reversed(stack.pop()):
-        # hs.append(h)
+        # snapshot_cases.py:190  hs.append(h)
         dh_part = dhs.pop()
         if dh_part is not None:
             dh = dh_part if dh is None else dh + dh_part
-        # h = np.tanh(params["U"] @ h + params["W"] * x)
+        # snapshot_cases.py:189  h = np.tanh(params["U"] @ h + params["W"] * x)
         if dh is not None:
             dplus = dh * (1.0 - h * h)
         else:
@@ -67,6 +67,6 @@ def grad_rnn_dict_params(params, xs, *, dout=1.0):
         if dparams_U is not None:
             add_at(dparams, 'U', dparams_U)
         params_U = stack.pop()
-        # for x in xs:
+        # snapshot_cases.py:188  for x in xs:
         x = stack.pop()
     return (out, dparams)

@@ -30,9 +30,9 @@ def grad_jvp_second_order(x, w, *, x_dot, ds_dot=1.0):
     dh = 0.0
     dh_dot = 0.0
     dx = 0.0
-    # for i in range(3):
+    # snapshot_cases.py:130  for i in range(3):
     for i in reversed(stack.pop()):
-        # s = s + np.sum(h * x)
+        # snapshot_cases.py:131  s = s + np.sum(h * x)
         ds_plus_sum_h_times_x_dot = ds_dot
         ds_dot = ds_plus_sum_h_times_x_dot
         dh_times_x_dot = np.full_like(h_times_x_dot, ds_plus_sum_h_times_x_dot)
@@ -44,7 +44,7 @@ def grad_jvp_second_order(x, w, *, x_dot, ds_dot=1.0):
         dh_dot = dh_dot + unbroadcast(dh_dot_times_x * x, h_dot)
         dx = dx + unbroadcast(dh_dot_times_x * h_dot, x)
         h_dot_times_x = stack.pop()
-    # h = np.tanh(x * w)
+    # snapshot_cases.py:128  h = np.tanh(x * w)
     dminus_h_times_h = unbroadcast(dh_dot * x_times_w_dot, minus_h_times_h)
     dh_times_h = -dminus_h_times_h
     dh = dh + dh_times_h * h

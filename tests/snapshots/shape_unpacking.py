@@ -12,7 +12,7 @@ def grad_log_likelihood(X, w, sigma, *, dout=1.0):
     n_times_log_sigma = n * log_sigma
     out = over - n_times_log_sigma
     # reverse sweep
-    # return -0.5 * np.sum(r ** 2) / sigma ** 2 - n * math.log(sigma)
+    # snapshot_cases.py:197  return -0.5 * np.sum(r ** 2) / sigma ** 2 - n * math.log(sigma)
     dover = unbroadcast(dout, over)
     dn_times_log_sigma = -dout
     dlog_sigma = unbroadcast(dn_times_log_sigma * n, log_sigma)
@@ -23,6 +23,6 @@ def grad_log_likelihood(X, w, sigma, *, dout=1.0):
     dsum_r_pow_2 = dtimes_sum_r_pow_2 * -0.5
     dr_pow_2 = np.full_like(r_pow_2, dsum_r_pow_2)
     dr = dr_pow_2 * 2 * r
-    # r = X @ w
+    # snapshot_cases.py:196  r = X @ w
     dw = matmul_adjoint_right(dr, X, w)
     return (out, (dw, dsigma))

@@ -7,7 +7,7 @@ def grad_star_arguments(x, *args, dout=1.0, **kw):
     polynomial_x_1, polynomial_state_1 = vjp_polynomial_wrt_coefficients(x, *polynomial_coefficients)
     out = times + polynomial_x_1
     # reverse sweep
-    # return polynomial(x, *args) * kw["scale"] + polynomial(x, 1.0, kw["shift"])
+    # snapshot_cases.py:220  return polynomial(x, *args) * kw["scale"] + polynomial(x, 1.0, kw["shift"])
     dtimes = unbroadcast(dout, times)
     dpolynomial_x_1 = unbroadcast(dout, polynomial_x_1)
     dpolynomial_coefficients = pullback_polynomial_wrt_coefficients(polynomial_state_1, dpolynomial_x_1)
@@ -50,15 +50,15 @@ def pullback_polynomial_wrt_coefficients(saved, dy):
     c, c_index, coefficients, stack, x, y_times_x = saved
     stack = stack.copy()
     dcoefficients = None
-    # for c in coefficients:
+    # snapshot_cases.py:214  for c in coefficients:
     for c_index in reversed(stack.pop()):
-        # y = y * x + c
+        # snapshot_cases.py:215  y = y * x + c
         dy_times_x = unbroadcast(dy, y_times_x)
         dc = unbroadcast(dy, c)
         y = stack.pop()
         dy = dy_times_x * x
         y_times_x = stack.pop()
-        # for c in coefficients:
+        # snapshot_cases.py:214  for c in coefficients:
         if dcoefficients is None:
             dcoefficients = zeros_of(coefficients)
         add_at(dcoefficients, c_index, dc)

@@ -5,10 +5,10 @@ def grad_straight_line(x, y, *, dout=1.0):
     z = x_times_y + sin_x_over_y
     out = z * z
     # reverse sweep
-    # return z * z
+    # snapshot_cases.py:15  return z * z
     dz = dout * z
     dz = dz + dout * z
-    # z = x * y + math.sin(x) / y
+    # snapshot_cases.py:14  z = x * y + math.sin(x) / y
     dsin_x = dz / y
     dy = -(dz * sin_x_over_y / y)
     dx = dsin_x * math.cos(x)

@@ -7,7 +7,7 @@ def grad_sum_of_a_list(ws, lam, *, dout=1.0):
     max_ws_0 = max(ws_0)
     out = times + max_ws_0
     # reverse sweep
-    # return lam * np.sum(total * total) + max(ws[0])
+    # snapshot_cases.py:174  return lam * np.sum(total * total) + max(ws[0])
     dtimes = unbroadcast(dout, times)
     dws_0 = chosen_adjoint(dout, ws_0, first_max(ws_0))
     dws = zeros_of(ws)
@@ -17,6 +17,6 @@ def grad_sum_of_a_list(ws, lam, *, dout=1.0):
     dtotal_times_total = np.full_like(total_times_total, dsum_total_times_total)
     dtotal = dtotal_times_total * total
     dtotal = dtotal + dtotal_times_total * total
-    # total = sum(ws)
+    # snapshot_cases.py:173  total = sum(ws)
     dws = tree_add(dws, items_adjoint(dtotal, ws))
     return (out, (dws, dlam))

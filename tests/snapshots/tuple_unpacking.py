@@ -13,19 +13,19 @@ def grad_tuple_unpacking(x, y, *, dout=1.0):
     stack.append(range(3))
     out = a + b
     # reverse sweep
-    # return a + b
+    # snapshot_cases.py:100  return a + b
     da = dout
     db = dout
-    # for i in range(3):
+    # snapshot_cases.py:98  for i in range(3):
     for i in reversed(stack.pop()):
-        # a, b = b, a * b
+        # snapshot_cases.py:99  a, b = b, a * b
         b = stack.pop()
         da_old = db * b
         db = db * a_old
         db = db + da
         da = da_old
         a_old = stack.pop()
-    # a, b = x, y
+    # snapshot_cases.py:97  a, b = x, y
     dy = db
     dx = da
     return (out, (dx, dy))

@@ -8,14 +8,14 @@ def vjp_two_outputs(x, a):
 
 def pullback_two_outputs(saved, dy, dout_1):
     a, sin_x, x, y, y_times_x = saved
-    # return y, np.sum(y * x)
+    # snapshot_cases.py:137  return y, np.sum(y * x)
     if dout_1 is not None:
         dy_times_x = np.full_like(y_times_x, dout_1)
         dy = unbroadcast(dy_times_x * x, y) if dy is None else dy + unbroadcast(dy_times_x * x, y)
         dx = unbroadcast(dy_times_x * y, x)
     else:
         dx = None
-    # y = np.sin(x) * a
+    # snapshot_cases.py:136  y = np.sin(x) * a
     if dy is not None:
         dsin_x = dy * a
         da = unbroadcast(dy * sin_x, a)

@@ -13,9 +13,9 @@ def grad_while_computed(x, *, dx=1.0):
     stack.append(n_iter)
     x_value = x
     # reverse sweep
-    # while x > 0.1:
+    # snapshot_cases.py:33  while x > 0.1:
     for _ in range(stack.pop()):
-        # x = x * 0.5 + 0.01 * x * x
+        # snapshot_cases.py:34  x = x * 0.5 + 0.01 * x * x
         dx_times = dx
         x = stack.pop()
         dtimes_x = dx * x
