@@ -19,6 +19,7 @@ Timing lives in benchmarks/run.py; this module only defines what is measured.
 
 import math
 import types
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -35,17 +36,18 @@ class Workload:
     make: (rng, tiny) -> the argument tuple.
     peers: peer name ("autograd", "torch", "jax") -> a function of the arguments returning a callable
         that computes value and gradient with that library (made once, outside the timing).
-    memory: also report the saved state (tracemalloc peak / `kept(args)` bytes the gradient must keep).
+    build: () -> the s2sgrad callable, where it is not value_and_grad(fn, wrt) (an hvp).
+    kept: (*args) -> the bytes the gradient must keep, for the saved-state figure (tracemalloc peak / kept).
     """
     name: str
     title: str
-    fn: object
-    wrt: object
-    by_hand: object
-    make: object
-    build: object = None
+    fn: Callable
+    wrt: int | tuple
+    by_hand: Callable
+    make: Callable
+    build: Callable | None = None
     peers: dict = field(default_factory=dict)
-    kept: object = None
+    kept: Callable | None = None
     rtol: float = 1e-9
 
     def s2sgrad(self):
@@ -293,10 +295,10 @@ def element_writes(x):
 
 def element_writes_by_hand(x):
     n = x.shape[0]
-    y = np.zeros(n)
-    y[0] = x[0]
+    y = np.empty(n)
+    previous = y[0] = x[0]              # the last element written, kept in a local
     for i in range(1, n):
-        y[i] = np.sin(x[i]) * y[i - 1] + x[i]
+        previous = y[i] = np.sin(x[i]) * previous + x[i]
     value = np.sum(y)
     # The reverse recurrence is sequential in dy only; the sines and cosines are whole-array work.
     s, c = np.sin(x), np.cos(x)
@@ -333,7 +335,7 @@ def _element_args(rng, tiny):
     return (rng.normal(size=8 if tiny else 1000),)
 
 
-# --- the earlier benchmarks (bench_core.py, bench_numpy.py) ---------------------------------------
+# --- the earlier benchmarks (once bench_core.py and bench_numpy.py) ------------------------------
 
 def layer(x, w):
     h = np.tanh(x * w)
@@ -447,14 +449,16 @@ WORKLOADS = [
     Workload("mlp_large", "MLP 512x784->1024->1024->10", mlp2, (0, 1, 2, 3, 4, 5), mlp2_by_hand, _mlp2_args,
              peers={"autograd": _autograd(mlp2, (0, 1, 2, 3, 4, 5)), "torch": _torch(mlp2_torch, (0, 1, 2, 3, 4, 5)),
                     "jax": _jax(mlp2, (0, 1, 2, 3, 4, 5))}),
-    Workload("layer_10", "array layer tanh(x*w), size 10", layer, (0, 1), layer_by_hand, _layer_args(10)),
-    Workload("layer_10000", "array layer tanh(x*w), size 10000", layer, (0, 1), layer_by_hand, _layer_args(10_000)),
+    Workload("layer_10", "array layer tanh(x*w), size 10", layer, (0, 1), layer_by_hand, _layer_args(10),
+             peers={"autograd": _autograd(layer, (0, 1))}),
+    Workload("layer_10000", "array layer tanh(x*w), size 10000", layer, (0, 1), layer_by_hand, _layer_args(10_000),
+             peers={"autograd": _autograd(layer, (0, 1))}),
     Workload("mlp_tiny", "MLP 16x4->8->3, softmax cross-entropy", mlp, (0, 1, 2, 3), mlp_by_hand,
-             _mlp_args((16, 4, 8, 3))),
+             _mlp_args((16, 4, 8, 3)), peers={"autograd": _autograd(mlp, (0, 1, 2, 3))}),
     Workload("mlp_medium", "MLP 512x64->128->10, softmax cross-entropy", mlp, (0, 1, 2, 3), mlp_by_hand,
-             _mlp_args((512, 64, 128, 10))),
+             _mlp_args((512, 64, 128, 10)), peers={"autograd": _autograd(mlp, (0, 1, 2, 3))}),
     Workload("rnn_vector", "RNN on vectors, T=50, hidden 32", rnn_vector, (0, 1), rnn_vector_by_hand,
-             _rnn_vector_args),
+             _rnn_vector_args, peers={"autograd": _autograd(rnn_vector, (0, 1))}),
     Workload("prefix_products", "element writes y[i] = 0.9*y[i-1] + x[i]**2, n=1000", prefix_products, 0,
              prefix_products_by_hand, _element_args),
     Workload("hvp", "Hessian-vector product, tanh energy 200x100", energy, 0, energy_hvp_by_hand,
