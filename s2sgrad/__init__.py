@@ -7,8 +7,13 @@ Example:
     ...     for i in range(n):
     ...         x = math.sin(x) * a + 0.1 * x
     ...     return x
-    >>> f.grad(0.5, 0.9)
+    >>> dx, da = f.grad(0.5, 0.9)
+    >>> round(dx, 6), round(da, 6)
+    (0.413952, 2.988575)
+    >>> import numpy as np
     >>> vector, unravel = s2sgrad.ravel({"W": np.ones((2, 3)), "b": np.zeros(2)})   # for an optimiser
+    >>> vector.shape
+    (8,)
 
 Errors (s2sgrad/errors.py) derive from S2SGradError: UnsupportedSyntaxError (a SyntaxError at the user's
 line), NoGradientRuleError, SourceUnavailableError, GradientCheckError (an AssertionError too) and

@@ -541,7 +541,10 @@ def value_and_grad(fn, wrt=0):
     """A function returning (fn(*args), gradient) — the gradient a tuple when `wrt` is a tuple.
 
     Example:
-        >>> value_and_grad(lambda_free_fn, wrt=(0, 1))(0.5, 0.9)   # (value, (dx, da))
+        >>> def f(x, a):
+        ...     return x * x * a
+        >>> value_and_grad(f, wrt=(0, 1))(3.0, 2.0)   # (value, (df/dx, df/da))
+        (18.0, (12.0, 9.0))
     """
     gradient = _Gradient(fn, wrt)
 
@@ -569,10 +572,17 @@ def grad(fn, wrt=0):
     same holds for every entry point (value_and_grad, vjp, jvp, jacobian, hessian, hvp).
 
     Example:
-        >>> grad(f)(0.5)                 # df/dx at 0.5
-        >>> grad(f, wrt=("x", "a"))(0.5, 0.9)
+        >>> def f(x, a):
+        ...     return x * x * a
+        >>> grad(f)(3.0, 2.0)                      # df/dx = 2 x a
+        12.0
+        >>> grad(f, wrt=("x", "a"))(3.0, 2.0)      # (df/dx, df/da)
+        (12.0, 9.0)
+        >>> grad(lambda x: np.sum(x ** 2))(np.arange(3.0))
+        array([0., 2., 4.])
         >>> grad(lambda x, *args: x * args[1], wrt=2)(3.0, 1.0, 2.0)      # d/d args[1]
         3.0
+        >>> from dataclasses import dataclass
         >>> @dataclass
         ... class Layer:
         ...     W: np.ndarray
@@ -580,9 +590,17 @@ def grad(fn, wrt=0):
         >>> g = grad(lambda p, x: np.sum(p.W @ x) * p.n)(Layer(np.ones((2, 3)), 2), np.ones(3))
         >>> type(g).__name__, g.W.shape, g.n          # a Layer holding the gradients
         ('Layer', (2, 3), 6.0)
-        >>> for name, g_k in vars(grad(loss, wrt="model")(model, x)).items():   # an SGD step
-        ...     if g_k is not None:
+        >>> class Model:
+        ...     def __init__(self):
+        ...         self.W, self.name = np.ones(2), "linear"
+        >>> def loss(model, x):
+        ...     return np.sum((model.W * x) ** 2)
+        >>> model = Model()
+        >>> for name, g_k in vars(grad(loss, wrt="model")(model, np.ones(2))).items():   # an SGD step
+        ...     if g_k is not None:                     # the name carries no derivative: None
         ...         setattr(model, name, getattr(model, name) - 0.1 * g_k)
+        >>> model.W
+        array([0.8, 0.8])
     """
     gradient = _Gradient(fn, wrt)
 
@@ -618,7 +636,13 @@ def source(fn, wrt=0, mode="reverse"):
     `vjp` ("vjp"), or the Hessian-vector product ("hvp": the gradient of the jvp, then the jvp).
 
     Example:
+        >>> def f(x, a):
+        ...     return x * a
         >>> print(source(f, wrt=("x", "a")))
+        def grad_f(x, a, *, dout=1.0):
+            out = x * a
+        ...
+            return (out, (dx, da))
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(map(repr, MODES))}, not {mode!r}")
@@ -854,8 +878,13 @@ def vjp(fn, *args, wrt=0, **kwargs):
     zero), and a mismatch is a ValueError naming its path. Gradients are shaped as `grad` shapes them.
 
     Example:
-        >>> y, pullback = vjp(lambda_free_fn, np.ones(3))
+        >>> y, pullback = vjp(lambda x: x * 2, np.array([1.0, 2.0, 3.0]))
+        >>> y
+        array([2., 4., 6.])
         >>> pullback(np.ones(3))            # like y.backward(torch.ones(3)) in PyTorch
+        array([2., 2., 2.])
+        >>> pullback(np.ones(3))            # again: each call gives fresh gradients, nothing accumulates
+        array([2., 2., 2.])
     """
     return _prepared(_Vjp, fn, wrt)(args, kwargs)
 
@@ -871,7 +900,12 @@ def jvp(fn, args, tangents, wrt=0):
     returned dataclass or object gets a tangent of its class.
 
     Example:
-        >>> jvp(f, (0.5, 0.9), (1.0, 0.0), wrt=(0, 1))    # (f(0.5, 0.9), df/dx)
+        >>> def f(x, a):
+        ...     return x * x * a
+        >>> jvp(f, (3.0, 2.0), (1.0, 0.0), wrt=(0, 1))    # (f(3, 2), df/dx)
+        (18.0, 12.0)
+        >>> jvp(np.sin, (np.zeros(2),), np.ones(2))      # (sin 0, cos 0 * 1)
+        (array([0., 0.]), array([1., 1.]))
     """
     return _prepared(_Jvp, fn, wrt)(args, tangents)
 
@@ -907,7 +941,10 @@ def hvp(fn, args, v, wrt=0):
     shapes a gradient.
 
     Example:
-        >>> hvp(f, (x,), v)            # H(x) @ v for a vector x
+        >>> def f(x):
+        ...     return np.sum(x ** 3)          # H(x) = diag(6 x)
+        >>> hvp(f, (np.array([1.0, 2.0]),), np.ones(2))      # H(x) @ v
+        array([ 6., 12.])
     """
     return _prepared(_Hvp, fn, wrt)(args, v)
 
@@ -922,7 +959,11 @@ def hessian(fn, wrt=0):
     `H[i][path_i][j][path_j]`. For a dataclass or an object, objects of its class: `H.W.b`.
 
     Example:
-        >>> hessian(f)(np.ones(3))       # a 3x3 symmetric array
+        >>> hessian(lambda x: x[0] * x[1] ** 2)(np.array([1.0, 2.0]))      # symmetric
+        array([[0., 4.],
+               [4., 2.]])
+        >>> def loss(p):
+        ...     return np.sum(np.tanh(p["W"] @ np.ones(3) + p["b"]))
         >>> hessian(loss)({"W": np.ones((2, 3)), "b": np.zeros(2)})["W"]["b"].shape
         (2, 3, 2)
     """
@@ -969,7 +1010,11 @@ def jacobian(fn, wrt=0, mode="auto"):
     code once per output entry, "auto" whichever runs fewer times.
 
     Example:
-        >>> jacobian(f)(np.ones(3))          # shape out.shape + (3,)
+        >>> jacobian(lambda x: 2 * x)(np.ones(3))          # shape out.shape + (3,): here 2 I
+        array([[2., 0., 0.],
+               [0., 2., 0.],
+               [0., 0., 2.]])
+        >>> x = np.ones(3)
         >>> J = jacobian(lambda p: (p["W"] @ x, np.sum(p["b"])))({"W": np.ones((2, 3)), "b": np.zeros(2)})
         >>> J[0]["W"].shape, J[1]["b"].shape
         ((2, 2, 3), (2,))
@@ -1113,7 +1158,20 @@ class Differentiable:
     """What `@differentiate` returns: calls the original function, and has its derivative.
 
     Example:
-        >>> f(0.5, 0.9); f.grad(0.5, 0.9); f.value_and_grad(0.5, 0.9); print(f.source); f.adjoint
+        >>> @differentiate(wrt=("x", "a"))
+        ... def f(x, a):
+        ...     return x * x * a
+        >>> f(3.0, 2.0)                   # the original function, unchanged
+        18.0
+        >>> f.grad(3.0, 2.0)
+        (12.0, 9.0)
+        >>> f.value_and_grad(3.0, 2.0)
+        (18.0, (12.0, 9.0))
+        >>> f.adjoint(3.0, 2.0)           # the compiled generated function itself
+        (18.0, (12.0, 9.0))
+        >>> print(f.source)
+        def grad_f(x, a, *, dout=1.0):
+        ...
     """
 
     def __init__(self, fn, wrt=0):
@@ -1163,8 +1221,17 @@ def differentiate(fn=None, *, wrt=0):
 
     Example:
         >>> @differentiate(wrt=("x", "a"))
-        ... def f(x, a, n=1000): ...
-        >>> f.grad(0.5, 0.9)
+        ... def f(x, a, n=3):
+        ...     for i in range(n):
+        ...         x = x * a
+        ...     return x                  # x a^n
+        >>> f.grad(2.0, 3.0)              # (a^n, n x a^(n-1))
+        (27.0, 54.0)
+        >>> @differentiate                # bare: with respect to the first parameter
+        ... def g(x):
+        ...     return math.sin(x)
+        >>> g.grad(0.0)
+        1.0
     """
     if fn is None:
         return lambda f: Differentiable(f, wrt)

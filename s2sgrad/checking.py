@@ -46,8 +46,17 @@ def check_grad(fn, *args, wrt=0, eps=1e-6, rtol=1e-5, atol=1e-8):
         True
         >>> s2sgrad.check_grad(lambda p: np.sum(p["W"] ** 2) * p["s"], {"W": np.ones(3), "s": 0.5})
         True
-        >>> s2sgrad.check_grad(loss, model, x, wrt="model")      # every float attribute of the model
+        >>> class Model:
+        ...     def __init__(self):
+        ...         self.W, self.b = np.ones((2, 2)), 0.5
+        >>> def loss(model, x):
+        ...     return np.sum(np.tanh(model.W @ x + model.b))
+        >>> s2sgrad.check_grad(loss, Model(), np.ones(2), wrt="model")      # every float attribute
         True
+        >>> s2sgrad.check_grad(lambda x: np.sum(np.floor(x)), np.ones(2))  # a jump: differences see it
+        Traceback (most recent call last):
+        ...
+        s2sgrad.errors.GradientCheckError: ...
     """
     plain = _plain(fn)             # a library function is refused as grad refuses it
     entries, single = _wrt_entries(plain, wrt)      # a parameter's name, or (name, k): the item k of *args

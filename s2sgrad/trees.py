@@ -289,9 +289,12 @@ def ravel(tree):
         >>> v, unravel = ravel(params)
         >>> v                           # W, then b, then scale (act carries no derivative)
         array([1. , 1. , 1. , 1. , 0. , 0. , 0.5])
-        >>> unravel(v - 0.1 * ravel(s2sgrad.grad(loss)(params, x))[0])    # one gradient step
-        >>> v, unravel = ravel(model)       # an object: its array and float attributes, sorted by name
-        >>> model = unravel(v - 0.1 * ravel(s2sgrad.grad(loss)(model, x))[0])
+        >>> def loss(params, x):
+        ...     return np.sum(params["W"] @ x + params["b"]) * params["scale"]
+        >>> step = unravel(v - 0.1 * ravel(s2sgrad.grad(loss)(params, np.ones(2)))[0])   # one SGD step
+        >>> step["W"], step["act"]
+        (array([[0.95, 0.95],
+               [0.95, 0.95]]), 'tanh')
     """
     parts = []                                          # (path, leaf) of the leaves in the vector
     for path, leaf in leaves(tree):
