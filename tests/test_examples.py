@@ -159,3 +159,46 @@ def test_physics_fit_recovers_the_stiffness_through_the_euler_loop(tmp_path, cap
         assert not plot.exists() and "matplotlib is not installed" in capsys.readouterr().out
     else:
         assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def readme_block_after(marker):
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("```python\n", readme.index(marker)) + len("```python\n")
+    return readme[start:readme.index("```", start)]
+
+
+def idiom_cell(row):
+    """The code of the s2sgrad column of row `row` of the README's PyTorch table (its first code span)."""
+    readme = (ROOT / "README.md").read_text()
+    line = next(l for l in readme.splitlines() if l.startswith(f"| {row} | "))
+    return line.split(" | ")[2].split("`")[1]
+
+
+def run_as_file(code, tmp_path, name="snippet"):
+    # s2sgrad reads the source of what it differentiates, so the snippet runs from a file of its own.
+    path = tmp_path / f"{name}.py"
+    path.write_text("import numpy as np\nimport s2sgrad\n" + code)
+    return runpy.run_path(str(path))
+
+
+def test_readme_quick_start_snippet_runs_and_gives_the_gradient_it_states(tmp_path, capsys):
+    scope = run_as_file(readme_block_after("Without the decorator"), tmp_path)
+    assert np.allclose(scope["dW"], -2.0 / 3.0) and scope["db"] == -2.0      # d mean((W + b - 1)^2) at 0
+    assert "def grad_loss(W, b, X, y" in capsys.readouterr().out
+
+
+def test_readme_pytorch_table_rows_give_the_values_they_state(tmp_path):
+    # Each row's code runs as written, on the table's a = [1, 2, 3], b = [4, 5, 6] and x.
+    setup = "a, b, x = np.array([1.0, 2.0, 3.0]), np.array([4.0, 5.0, 6.0]), np.array([1.0, 2.0, 3.0])\n"
+    scope = run_as_file(setup + f"row1 = {idiom_cell(1)}\n", tmp_path, "row1")
+    assert np.array_equal(scope["row1"][0], [4, 5, 6]) and np.array_equal(scope["row1"][1], [9, 12, 15])
+    scope = run_as_file(setup + idiom_cell(2).replace("; pullback(", "\nrow2 = pullback(") + "\n", tmp_path, "row2")
+    assert np.array_equal(scope["row2"], [2, 2, 2])
+    with pytest.raises(ValueError, match=r"\(3,\).*vjp"):
+        run_as_file(setup + idiom_cell(3) + "\n", tmp_path, "row3")
+    scope = run_as_file(setup + idiom_cell(9) + "\nrow9 = [pullback(1.0), pullback(1.0)]\n", tmp_path, "row9")
+    assert scope["row9"] == [2.0, 2.0]
+    scope = run_as_file(setup + f"row14 = {idiom_cell(14)}\n", tmp_path, "row14")
+    assert scope["row14"].dtype == np.float16 and np.array_equal(scope["row14"], [2, 2, 2])
+    scope = run_as_file(setup + f"row15 = {idiom_cell(15)}\n", tmp_path, "row15")
+    assert np.array_equal(scope["row15"], 2 * np.eye(3))
