@@ -1,9 +1,9 @@
 """A recurrent network learns to predict the next value of sine waves: dict parameters, a Python loop
-over time, a list of hidden states, and a gradient through all of it (backpropagation through time).
+over time calling a cell function, and a gradient through all of it (backpropagation through time).
 
 PyTorch: `nn.RNN(1, hidden)` plus `nn.Linear(hidden, 1)`, `loss.backward()`, `optim.Adam`. Here the loop
-over time is plain Python; the generated forward sweep keeps each step's hidden state on its stack and
-the reverse sweep walks the steps backwards.
+over time is plain Python calling a helper per step; the generated forward sweep keeps what each call of
+the helper saved, and the reverse sweep runs the helper's pullbacks from the last step to the first.
 
 Run it:  python examples/rnn.py
 Show the generated derivative:  s2sgrad show examples/rnn.py:rnn_loss
@@ -23,14 +23,19 @@ def sine_batch(batch=16, steps=20, seed=0):
     return wave[:-1], wave[1:]
 
 
+def cell(params, x, h):
+    """One step: the next hidden state from this input and the last state."""
+    return np.tanh(x @ params["Wx"] + h @ params["Wh"] + params["b"])
+
+
 def rnn_loss(params, xs, targets):
-    T, B, _ = xs.shape
-    h = np.zeros((B, params["Wh"].shape[0]))
-    predictions = []
-    for t in range(T):
-        h = np.tanh(xs[t] @ params["Wx"] + h @ params["Wh"] + params["b"])
-        predictions.append(h @ params["Wy"] + params["by"])
-    return np.mean((np.stack(predictions) - targets) ** 2)
+    """The mean squared error of the next-value predictions over all steps."""
+    h = np.zeros((xs.shape[1], params["Wh"].shape[0]))
+    total = 0.0
+    for x, target in zip(xs, targets):
+        h = cell(params, x, h)
+        total = total + np.mean((h @ params["Wy"] + params["by"] - target) ** 2)
+    return total / len(xs)
 
 
 def init(hidden=16, seed=1):
