@@ -18,7 +18,9 @@ def square(x):
     return x ** 2
 
 
-dsquare = s2sgrad.grad(square)        # made at module level, so it may be called in code s2sgrad reads
+# Made at module level, so code s2sgrad reads may call it: `return s2sgrad.grad(square)(x) ** 3` inside
+# cube_of_slope is refused (NoGradientRuleError: 's2sgrad.grad(square)' is not a function s2sgrad can resolve).
+dsquare = s2sgrad.grad(square)
 
 
 def cube_of_slope(x):
