@@ -4,9 +4,9 @@ x'' = -k x - c x' is integrated by explicit Euler in a plain Python loop that wr
 into an array; s2sgrad differentiates the loss through every step of the loop (what a PyTorch user
 gets by building the trajectory from tensors and calling `loss.backward()`). Gradient descent on k
 recovers the stiffness that produced the data. With matplotlib installed, `main(plot="fit.png")`
-saves a plot of the fit against the data.
+saves a plot of the fit against the data (run as a script: physics_fit.png in the current directory).
 
-Run it:  python examples/physics.py        (writes physics_fit.png when matplotlib is installed)
+Run it:  python examples/physics.py
 Show the generated derivative:  s2sgrad show examples/physics.py:loss
 """
 
