@@ -2,8 +2,8 @@
 finite differences (check_grad: float64 central differences) or against values worked out by hand
 (the SEED_IDIOMS table's: dz/dx = 24 at x = 1, a float16 gradient [2, 2, 2], a Jacobian 2 I)."""
 
+import ast
 import importlib.util
-import math
 import os
 import pathlib
 import runpy
@@ -202,3 +202,19 @@ def test_readme_pytorch_table_rows_give_the_values_they_state(tmp_path):
     assert scope["row14"].dtype == np.float16 and np.array_equal(scope["row14"], [2, 2, 2])
     scope = run_as_file(setup + f"row15 = {idiom_cell(15)}\n", tmp_path, "row15")
     assert np.array_equal(scope["row15"], 2 * np.eye(3))
+
+
+def shown_commands():
+    """(example, argv) for each `s2sgrad show ...` an example's docstring tells the reader to run."""
+    for path in EXAMPLES:
+        for line in (ast.get_docstring(ast.parse(path.read_text())) or "").splitlines():
+            if "s2sgrad show " in line:
+                yield path.name, line.split("s2sgrad show ", 1)[1].split()
+
+
+@pytest.mark.parametrize("name, argv", list(shown_commands()), ids=[n for n, _ in shown_commands()])
+def test_the_show_command_an_example_gives_prints_its_generated_code(name, argv, monkeypatch, capsys):
+    from s2sgrad import cli
+    monkeypatch.chdir(ROOT)                     # the commands name examples/NAME.py from the checkout
+    assert cli.main(["show", *argv]) == 0
+    assert capsys.readouterr().out.startswith("def ")
