@@ -218,3 +218,15 @@ def test_the_show_command_an_example_gives_prints_its_generated_code(name, argv,
     monkeypatch.chdir(ROOT)                     # the commands name examples/NAME.py from the checkout
     assert cli.main(["show", *argv]) == 0
     assert capsys.readouterr().out.startswith("def ")
+
+
+def test_readme_refusal_example_raises_the_error_it_shows(tmp_path):
+    code = readme_block_after("What s2sgrad cannot differentiate")
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("```text\n", readme.index("What s2sgrad cannot differentiate")) + len("```text\n")
+    shown = readme[start:readme.index("```", start)].rstrip("\n")
+    path = tmp_path / "model.py"
+    path.write_text(code)                               # the snippet alone: line numbers as shown
+    with pytest.raises(s2sgrad.S2SGradError) as err:
+        runpy.run_path(str(path), init_globals={"np": np, "s2sgrad": s2sgrad})
+    assert f"{type(err.value).__module__}.{type(err.value).__name__}: {err.value}".replace(str(path), "model.py") == shown
