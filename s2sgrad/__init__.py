@@ -17,19 +17,22 @@ Example:
 
 Errors (s2sgrad/errors.py) derive from S2SGradError: UnsupportedSyntaxError (a SyntaxError at the user's
 line), NoGradientRuleError, SourceUnavailableError, GradientCheckError (an AssertionError too) and
-RecursionDepthError (a RecursionError too).
+RecursionDepthError (a RecursionError too),
+CustomRuleError (a TypeError too: a rule of the user's of the wrong form).
 """
 
 from .api import (Differentiable, differentiate, grad, hessian, hvp, jacobian, jvp, source, value_and_grad,
                   vjp)
 from .checking import check_grad
+from .custom import Function, custom_vjp, no_grad, register_jvp, register_vjp, stop_gradient
 from .trees import ravel
-from .errors import (GradientCheckError, NoGradientRuleError, RecursionDepthError, S2SGradError,
+from .errors import (CustomRuleError, GradientCheckError, NoGradientRuleError, RecursionDepthError, S2SGradError,
                      SourceUnavailableError, UnsupportedSyntaxError)
 
 __all__ = [
     "differentiate", "grad", "value_and_grad", "vjp", "hvp", "hessian", "jvp", "jacobian", "source", "Differentiable",
     "check_grad", "ravel",
+    "custom_vjp", "Function", "register_vjp", "register_jvp", "stop_gradient", "no_grad",
     "S2SGradError", "UnsupportedSyntaxError", "NoGradientRuleError", "SourceUnavailableError",
-    "GradientCheckError", "RecursionDepthError",
+    "GradientCheckError", "RecursionDepthError", "CustomRuleError",
 ]

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import gast
 import numpy
 
-from . import rules, runtime
+from . import custom, rules, runtime
 from .check import check
 from .errors import NoGradientRuleError, UnsupportedSyntaxError
 from .compose import is_known
@@ -284,7 +284,14 @@ def loops(stmts):
             yield from loops(getattr(s, field_name, []) or [])
 
 
-def analyze(core, wrt, param_kinds=None, select=None):
+def _operations(core, assigns, mode):
+    """id(assignment) -> its Op, as the transform for `mode` differentiates it (custom.resolve: a call with a
+    rule of the user's for another mode only is differentiated by its body)."""
+    return {id(s): (Op("setitem", s.targets[0], {"value": s.value}) if is_setitem(s) else
+                    custom.resolve(operation(core, s.value), mode)) for s in assigns}
+
+
+def analyze(core, wrt, param_kinds=None, select=None, mode="reverse"):
     """Run every analysis the reverse transform needs.
 
     `select` names the returned values (positions among the leaves of a returned tuple) whose
@@ -296,13 +303,11 @@ def analyze(core, wrt, param_kinds=None, select=None):
     assigns = list(assignments(core.body))
     kinds = _kinds(core, assigns, param_kinds or {})
     _rebind_scalars(core, assigns, kinds)
-    ops = {id(s): (Op("setitem", s.targets[0], {"value": s.value}) if is_setitem(s) else operation(core, s.value))
-           for s in assigns}
+    ops = _operations(core, assigns, mode)
     if _repack_whole_tuples(core, assigns, ops):
         assigns = list(assignments(core.body))
         kinds = _kinds(core, assigns, param_kinds or {})
-        ops = {id(s): (Op("setitem", s.targets[0], {"value": s.value}) if is_setitem(s) else
-                       operation(core, s.value)) for s in assigns}
+        ops = _operations(core, assigns, mode)
     edges = []     # (target, input names)
     for s in assigns:
         inputs = [a.id for a in ops[id(s)].differentiable_inputs() if isinstance(a, gast.Name)]

@@ -36,6 +36,11 @@ class NoGradientRuleError(S2SGradError):
     """A call whose result needs a derivative, to a function with no rule and no Python source."""
 
 
+class CustomRuleError(S2SGradError, TypeError):
+    """A rule of the user's (custom_vjp, Function, register_vjp) is malformed or gave a value of the wrong
+    form: the wrong number of cotangents, one whose shape differs from its argument's. Names the rule."""
+
+
 class RecursionDepthError(S2SGradError, RecursionError):
     """A derivative went deeper than Python's recursion limit allows: the message names the function that
     recursed and its line (or the chain of helpers), and says what to do. A RecursionError too, as the

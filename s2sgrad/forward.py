@@ -21,6 +21,7 @@ import numpy
 
 from .analysis import (assignments, call_site_kinds, elements, is_setitem, no_rule_error, parameter_defaults,
                        star_parameter, target_of)
+from . import custom
 from .compose import tangent_of_gradient, tangent_of_jvp
 from .errors import NoGradientRuleError
 from .rules import tangents as rules
@@ -187,6 +188,9 @@ class ForwardTransform:
             raise AssertionError(f"forward mode has no tangent for a '{op.kind}' operation")   # never silent
         if op.kind == "opaque" or not any(self.active(a) for a in op.inputs.values()):
             return [assign(self.t(v), self.zero(name(v)))]
+        code = custom.tangent(self, op, v)            # a JVP rule of the user's
+        if code is not None:
+            return code
         node = op.node
         args, keywords = _operands(node)
         spec = rules.expand(op.fn, op.rule, op.inputs, args, keywords)

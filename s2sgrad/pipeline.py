@@ -16,7 +16,7 @@ import threading
 import traceback
 from dataclasses import dataclass, field
 
-from . import compose
+from . import compose, custom
 from .analysis import analyze
 from .check import check
 from .emit import emit
@@ -288,7 +288,7 @@ def _derive(fn, wrt, kinds, name, mode, select):
         return cached
     if kinds is not None:          # an object differentiated is a container of its arrays, not a known value
         kinds = tuple((p, "container" if p in wrt and isinstance(k, Known) else k) for p, k in kinds)
-    source = specialise(check(parse(fn)), kinds)                # frontend, the fence, functions passed
+    source = specialise(check(custom.without_no_grad(parse(fn))), kinds)   # frontend, the fence, functions passed
     _check_wrt(source, wrt)
     name = name or f"{PREFIX[mode]}_{source.name}"
     derived = Derived(fn, tuple(wrt), name, source=source)
@@ -296,7 +296,7 @@ def _derive(fn, wrt, kinds, name, mode, select):
     try:
         core = lower(source)                                    # surface language -> core
         derived.form = nesting(core.result)
-        info = analyze(core, wrt, dict(kinds or ()), select)                 # activity, kinds, to-be-recorded
+        info = analyze(core, wrt, dict(kinds or ()), select, mode)           # activity, kinds, to-be-recorded
         ns = Namespace(source.namespace, core.namer)
         ns.values[name] = derived            # its own name means itself (recursion), never another function
         core.namer.reserve(name)

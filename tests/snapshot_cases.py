@@ -220,6 +220,24 @@ def star_arguments(x: float, *args, **kw):
     return polynomial(x, *args) * kw["scale"] + polynomial(x, 1.0, kw["shift"])
 
 
+import s2sgrad  # noqa: E402  (here, not at the top: the snapshots print their cases' line numbers)
+
+
+@s2sgrad.custom_vjp
+def soft_clip(x):
+    return np.tanh(x)
+
+
+@soft_clip.defvjp
+def soft_clip_vjp(g, ans, x):
+    slope = 1.0 - ans * ans          # tanh' from the output, as a tape would keep it
+    return np.clip(g * slope, -1.0, 1.0)
+
+
+def custom_rule(W, x):
+    return np.sum(soft_clip(W @ x) ** 2)
+
+
 CASES = [
     ("straight_line", straight_line, (0, 1)),
     ("if_else", if_else, 0),
@@ -249,4 +267,5 @@ CASES = [
     ("factory_closure", factory_closure, (0, 1)),
     ("star_arguments", star_arguments, ("args", "kw")),
     ("star_arguments_forward", star_arguments, ("x", "kw"), "forward"),
+    ("custom_rule", custom_rule, 0),
 ]

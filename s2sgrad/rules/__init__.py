@@ -173,17 +173,23 @@ def returns_container(obj):
         return False
 
 
+# Rules the user wrote (custom_vjp, Function, register_vjp: s2sgrad/custom.py) and those of the helpers their
+# generated code calls: looked up before the built-in tables, and kept apart from them (which tests walk).
+CUSTOM_RULES = {}
+CUSTOM_NONDIFF = set()
+
+
 def lookup(obj):
-    """The rules of a primitive (empty list if none)."""
+    """The rules of a primitive (empty list if none): the user's first, then the built-in ones."""
     try:
-        return RULES.get(obj, [])
+        return CUSTOM_RULES.get(obj, []) + RULES.get(obj, [])
     except TypeError:        # unhashable callables have no rule
         return []
 
 
 def is_nondifferentiable(obj):
     try:
-        return obj in NONDIFF
+        return obj in NONDIFF or obj in CUSTOM_NONDIFF
     except TypeError:
         return False
 
