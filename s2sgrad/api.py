@@ -195,9 +195,11 @@ def _kinds(arguments, names):
 class _Gradient:
     """The compiled value-and-gradient of one function for one `wrt`; checks and shapes results."""
 
-    def __init__(self, fn, wrt, mode="reverse"):
+    def __init__(self, fn, wrt, mode="reverse", derivative_file=None):
         self.fn = _plain(fn)
         self.mode = mode
+        self.derivative_file = derivative_file     # the code is this file, edits included (s2sgrad/export.py)
+        self._kept = None
         self.signature = _signature(self.fn)                 # the code that runs: a wrapper's own
         self.entries, self.single = _wrt_entries(self.fn, wrt, self.signature)
         # The parameters the code is derived with respect to: an item of *args is picked from the
@@ -220,6 +222,8 @@ class _Gradient:
     @property
     def derived(self):
         """The generic generated code (what `source` and `s2sgrad show` print)."""
+        if self.derivative_file is not None:
+            return self.kept()
         if self._generic is None or not self._generic.is_current():
             self._generic = derive(self.fn, self.names, mode=self.mode)
         return self._generic
@@ -227,12 +231,21 @@ class _Gradient:
     def specialised(self, arguments):
         """The generated code for arguments of these kinds: scalars need no unbroadcasting (like JAX
         specialising on shapes, but only on scalar-or-array)."""
+        if self.derivative_file is not None:
+            return self.kept()
         kinds = _kinds(arguments, self.names)
         derived = self._variants.get(kinds)
         if derived is None or not derived.is_current():
             # Two threads may both get here: derive (which holds its own lock) gives both the same code.
             derived = self._variants[kinds] = derive(self.fn, self.names, kinds, mode=self.mode)
         return derived
+
+    def kept(self):
+        """The code of `derivative_file`, loaded once (written first if there is none; a warning if stale)."""
+        if self._kept is None:
+            from .export import load_derivative
+            self._kept = load_derivative(self.fn, self.names, self.derivative_file, self.mode)
+        return self._kept
 
     def arguments(self, args, kwargs):
         """Parameter name -> argument value, defaults included (a fast path for positional calls)."""
@@ -537,7 +550,7 @@ def _refuse_other_attributes(g, x):
                 f"(dataclasses.field(init=False) if __post_init__ sets it), or compute it inside the function")
 
 
-def value_and_grad(fn, wrt=0):
+def value_and_grad(fn, wrt=0, derivative_file=None):
     """A function returning (fn(*args), gradient) — the gradient a tuple when `wrt` is a tuple.
 
     Example:
@@ -546,7 +559,7 @@ def value_and_grad(fn, wrt=0):
         >>> value_and_grad(f, wrt=(0, 1))(3.0, 2.0)   # (value, (df/dx, df/da))
         (18.0, (12.0, 9.0))
     """
-    gradient = _Gradient(fn, wrt)
+    gradient = _Gradient(fn, wrt, derivative_file=derivative_file)
 
     def value_and_grad_fn(*args, **kwargs):
         return gradient(*args, **kwargs)
@@ -554,7 +567,7 @@ def value_and_grad(fn, wrt=0):
     return _derivative(value_and_grad_fn, gradient, "value_and_grad")
 
 
-def grad(fn, wrt=0):
+def grad(fn, wrt=0, derivative_file=None):
     """A function returning the gradient of `fn` (a scalar-valued function) at its arguments.
 
     The gradient has the type of its argument: a float for a float (an int too), an array of its shape
@@ -570,6 +583,11 @@ def grad(fn, wrt=0):
     `def f(x, *args)`, wrt=1 is the first argument after x (args[0]) and wrt="args" the whole tuple (a
     tuple gradient); a keyword passed into **kwargs is read from the dict gradient of wrt="kwargs". The
     same holds for every entry point (value_and_grad, vjp, jvp, jacobian, hessian, hvp).
+
+    `derivative_file="derivs/loss_grad.py"` keeps the derivative in a file (relative to `fn`'s own file):
+    if it exists it is loaded and run as it is, edits included, else it is generated and written there
+    (`s2sgrad export`'s module); a StaleDerivativeWarning says when `fn`'s source or a helper's has
+    changed since it was generated, and the file keeps being used.
 
     Example:
         >>> def f(x, a):
@@ -602,7 +620,7 @@ def grad(fn, wrt=0):
         >>> model.W
         array([0.8, 0.8])
     """
-    gradient = _Gradient(fn, wrt)
+    gradient = _Gradient(fn, wrt, derivative_file=derivative_file)
 
     def grad_fn(*args, **kwargs):
         return gradient(*args, **kwargs)[1]
@@ -1174,10 +1192,10 @@ class Differentiable:
         ...
     """
 
-    def __init__(self, fn, wrt=0):
+    def __init__(self, fn, wrt=0, derivative_file=None):
         self.__s2sgrad_fn__ = fn
         self.wrt = wrt
-        self._gradient = _Gradient(fn, wrt)
+        self._gradient = _Gradient(fn, wrt, derivative_file=derivative_file)
         self._jvp = None
         functools.update_wrapper(self, fn)
 
@@ -1216,8 +1234,9 @@ class Differentiable:
         return f"<s2sgrad.differentiate {self.__s2sgrad_fn__.__qualname__} wrt={self.wrt!r}>"
 
 
-def differentiate(fn=None, *, wrt=0):
-    """Decorator: `@differentiate` or `@differentiate(wrt=("x", "a"))`.
+def differentiate(fn=None, *, wrt=0, derivative_file=None):
+    """Decorator: `@differentiate` or `@differentiate(wrt=("x", "a"))`; with
+    `derivative_file="derivs/f_grad.py"`, the derivative is that file, edits included (see `grad`).
 
     Example:
         >>> @differentiate(wrt=("x", "a"))
@@ -1234,5 +1253,5 @@ def differentiate(fn=None, *, wrt=0):
         1.0
     """
     if fn is None:
-        return lambda f: Differentiable(f, wrt)
-    return Differentiable(fn, wrt)
+        return lambda f: Differentiable(f, wrt, derivative_file)
+    return Differentiable(fn, wrt, derivative_file)

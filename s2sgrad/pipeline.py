@@ -28,6 +28,7 @@ from .lower import lower, nesting
 from .optimize import drop_dead_stores, propagate_copies, settle_nones, simplify, tidy
 from .reverse import ReverseTransform
 from .syntax import Namespace, is_comment
+from .tracebacks import locate
 
 
 @dataclass(eq=False)
@@ -209,6 +210,9 @@ def _entry(compiled, derived):
             if isinstance(err, RecursionDepthError):
                 raise
             raise _recursion_error(err, derived) from None
+        except Exception as err:
+            locate(err)                         # the generated line and the user's line it comes from
+            raise
 
     entry.__s2sgrad_fn__ = compiled            # differentiated again, the generated code is (frontend.unwrap)
     return entry
