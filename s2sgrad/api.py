@@ -215,9 +215,23 @@ class _Gradient:
         # parameter is *args, **kwargs or a keyword-only one without a default.
         self._binds_fast = all(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
                                or (p.kind is p.KEYWORD_ONLY and p.default is not p.empty) for p in params)
+        self.positional_defaults = {p.name: p.default for p in params if p.name in self.positional
+                                    and p.default is not p.empty}
+        self._required = len(self.positional) - len(self.positional_defaults)
         self._generic = None
         self._variants = {}
         self._seeds = {}        # compiled variant -> the seed its last output needed (see _run)
+        # The fast path (see _fast_call): calls giving only positional plain values (floats, ints, bools,
+        # None, arrays) whose _call_key was seen before skip what that key decides. A default whose kind
+        # could change between calls (an array resized in place, a list appended to) keeps every call on
+        # the full path, as does a wrt parameter not given by position.
+        self._fast = {}
+        positions = [self.positional.index(e) if e in self.positional else None for e in self.entries]
+        self._last_wrt = None if None in positions else max(positions)
+        self._positions = positions
+        self._fast_ok = (self._binds_fast and not self.picks and self._last_wrt is not None
+                         and compose.derivative_of(self.fn) is None
+                         and all(_fixed_kind(p.default) for p in params if p.default is not p.empty))
 
     @property
     def derived(self):
@@ -249,8 +263,10 @@ class _Gradient:
 
     def arguments(self, args, kwargs):
         """Parameter name -> argument value, defaults included (a fast path for positional calls)."""
-        if not kwargs and self._binds_fast and len(args) == len(self.positional):
+        if not kwargs and self._binds_fast and self._required <= len(args) <= len(self.positional):
             arguments = dict(zip(self.positional, args))
+            for name in self.positional[len(args):]:
+                arguments[name] = self.positional_defaults[name]
             arguments.update(self.keyword_defaults)
             return arguments
         bound = self.signature.bind(*args, **kwargs)
@@ -309,6 +325,14 @@ class _Gradient:
         return [by_name[n] if n in self.entries else tuple(by_name[n]) for n in self.names]
 
     def __call__(self, *args, **kwargs):
+        key = None
+        if not kwargs and self._fast_ok and len(args) > self._last_wrt:
+            key = _call_key(args)
+            fast = self._fast.get(key)
+            if fast is not None:
+                done = self._fast_call(fast, args)
+                if done is not None:
+                    return done
         arguments = self.arguments(args, kwargs)
         inputs = self.inputs(arguments)
         if compose.derivative_of(self.fn) is not None:           # grad(grad(f)): differentiate its code
@@ -323,7 +347,51 @@ class _Gradient:
             grads = (grads,)
         grads = _owned([_like(g, x) for g, x in zip(self.picked(grads), inputs)],
                        lambda: _held(args, kwargs.values(), (value,)))
+        if key is not None:
+            self._remember(key, arguments)
         return value, (grads[0] if self.single else tuple(grads))
+
+    def _remember(self, key, arguments):
+        """Let later calls of this `_call_key` take the fast path, with the code this call ran and the
+        globals and closure cells it (and every helper it calls) was built with."""
+        derived = self._variants.get(_kinds(arguments, self.names))
+        if derived is None or self._seeds.get(derived) is not None:
+            return
+        if len(self._fast) >= 256:        # a sweep over many shapes: keep the table small
+            self._fast.clear()
+        self._fast[key] = (derived, [w for d in derived.reachable() for w in d.source.watched])
+
+    def _fast_call(self, fast, args):
+        """(value, gradients) for a call whose `_call_key` an earlier call had, or None to take the full
+        path. The key fixes every argument's type, shape and dtype, so the kinds the code was specialised
+        on and the checks that the wrt arguments are differentiable hold as they did then; what the key
+        does not fix is checked here as on the full path: that the globals the code was built with are
+        still bound, the output's shape (only a scalar output is seeded here), the gradients' types and
+        dtypes, and that no returned array shares memory with an argument, the value or another result."""
+        derived, watched = fast
+        if not _current(watched) or self._seeds.get(derived) is not None:
+            return None
+        value, grads = derived.function(*args)
+        if _output_seed(self.fn, value) is not None:          # an array of one element: seeded by _run
+            return None
+        if len(self.names) == 1:
+            grads = (grads,)
+        results = []
+        arrays = False
+        for g, k in zip(grads, self._positions):
+            x = args[k]
+            if type(x) is not np.ndarray:
+                results.append(0.0 if g is None else float(g))     # a float or an int: a float gradient
+                continue
+            if not (type(g) is np.ndarray and g.shape == x.shape and g.dtype == x.dtype):
+                g = _like(g, x)
+            results.append(g)
+            arrays = True
+        if arrays:          # the arrays the caller holds, as _held finds them among plain arguments
+            held = [v for v in (*args, value) if isinstance(v, np.ndarray)]
+            if not _fresh(results, held):
+                results = _owned(results, lambda: held)
+        return value, (results[0] if self.single else tuple(results))
 
     def _run(self, arguments, args, kwargs):
         """(value, gradients) from one run of the generated code, seeded for the output it gives.
@@ -367,10 +435,48 @@ class _Gradient:
         return value, grads
 
 
+_PLAIN = {float, int, bool, type(None)}
+
+
+def _call_key(args):
+    """What the fast path keys a call on: each argument's type, and an array's shape and dtype; None when
+    an argument is anything else (a container, a function, an object, a NumPy scalar), for the full path.
+    The kinds code is specialised on (_kinds) are a function of this key, which the tests check."""
+    key = []
+    for v in args:
+        t = type(v)
+        if t is np.ndarray:
+            key.append((v.shape, v.dtype))
+        elif t in _PLAIN:
+            key.append(t)
+        else:
+            return None
+    return tuple(key)
+
+
+def _fixed_kind(default):
+    """Whether a default value's kind cannot change between calls (nothing in it can be changed in place),
+    so a call leaving it out may be keyed on the arguments it gives."""
+    return type(default) in _PLAIN or type(default) in (str, bytes) or inspect.isroutine(default) \
+        or isinstance(default, np.ufunc)
+
+
+def _current(watched):
+    """Whether each (globals dict or cell, name, object) in `watched` still holds its object (as
+    frontend.Source.is_current checks, over a function and its helpers at once)."""
+    try:
+        for where, key, obj in watched:
+            if (where[key] if key is not None else where.cell_contents) is not obj:
+                return False
+    except (KeyError, ValueError):
+        return False
+    return True
+
+
 def _output_seed(fn, value):
     """The seed the gradient of an output `value` needs: None for a scalar (the generated default, 1.0),
     (shape, dtype) for an array of one element; any other output raises the error pointing to vjp."""
-    if type(value) is float:
+    if type(value) is float or isinstance(value, np.generic):      # np.sum's float64: shape ()
         return None
     if isinstance(value, tuple):
         raise ValueError(
@@ -423,26 +529,59 @@ def _held(*groups):
 def _owned(results, held, seen=None):
     """`results` (a list of gradients or tangents, tuples nested) made the caller's own, in place: an
     array that is read-only, or may share memory with an array in `held()` (see _held) or with an earlier
-    result, is copied. Generated code may hand back one adjoint for two parameters (x + w), the cotangent
+    result, is copied (`seen`, when given, holds the (array, _owner(array)) pairs of held() already). Generated code may hand back one adjoint for two parameters (x + w), the cotangent
     itself (an identity), a view of it (x.T) or an argument; copying only then keeps the usual case
     cheap, and scalars cost nothing."""
     for k, r in enumerate(results):
-        if trees.is_container(r):                   # a tree: its children made its own, in a new node like it
-            seen = held() if seen is None else seen
-            results[k] = trees.like(r, _owned([trees.child(r, key) for key in trees.own_keys(r)], held, seen))
-        elif isinstance(r, np.ndarray):
-            seen = held() if seen is None else seen
-            if not r.flags.writeable or _shares_memory(r, seen):
+        if isinstance(r, np.ndarray):
+            seen = [(h, _owner(h)) for h in held()] if seen is None else seen
+            owner = _owner(r)
+            if not r.flags.writeable or _shares_memory(r, owner, seen):
                 results[k] = r = r.copy()
-            seen.append(r)
+                owner = r
+            seen.append((r, owner))
+        elif trees.is_container(r):                 # a tree: its children made its own, in a new node like it
+            seen = [(h, _owner(h)) for h in held()] if seen is None else seen
+            results[k] = trees.like(r, _owned([trees.child(r, key) for key in trees.own_keys(r)], held, seen))
     return results
 
 
-def _shares_memory(array, others):
-    for other in others:
+def _fresh(results, held):
+    """Whether every array among `results` is writeable and owns memory that no array in `held` and no
+    other result is in (each allocated by this call): then `_owned` would copy none, and need not run."""
+    owners = set()
+    for h in held:
+        owner = _owner(h)
+        if owner is None:
+            return False
+        owners.add(id(owner))
+    for r in results:
+        if type(r) is np.ndarray:
+            owner = _owner(r)
+            if owner is None or id(owner) in owners or not r.flags.writeable:
+                return False
+            owners.add(id(owner))
+    return True
+
+
+def _shares_memory(array, owner, others):
+    """Whether `array` (whose memory `owner` owns, see _owner) may share memory with one of `others`,
+    (array, owner) pairs."""
+    for other, other_owner in others:
+        if owner is not None and other_owner is not None and owner is not other_owner:
+            continue                    # two arrays owning their memory: apart (the usual gradient and argument)
         if np.may_share_memory(array, other):     # bounds only: cheap, and a false alarm costs a copy
             return True
     return False
+
+
+def _owner(array):
+    """The array owning `array`'s memory (itself, or the end of its chain of bases), or None when that is
+    not an array that allocated it (memory of a bytes object, a buffer, another library's)."""
+    base = array.base
+    while isinstance(base, np.ndarray):
+        array, base = base, base.base
+    return array if base is None and array.flags.owndata else None
 
 
 _PREPARED = {}
