@@ -767,6 +767,10 @@ def grad(fn, wrt=0, derivative_file=None):
     return _derivative(grad_fn, gradient, "grad")
 
 
+# Made once, when generated code is built, where a differentiated function calls them: grad(f)(x).
+grad.__s2sgrad_builds__ = value_and_grad.__s2sgrad_builds__ = True
+
+
 def _derivative(wrapper, gradient, kind):
     """Name and document `wrapper` like the user's function, and mark it as a derivative: never unwrapped
     back to that function (differentiating it again must see the derivative, not the original, or
