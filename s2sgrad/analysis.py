@@ -29,6 +29,7 @@ from .compose import is_known
 from .frontend import LOCAL, NOT_FOUND, InstanceOf, Known, is_library, parse, unresolved, unwrap
 from .lower import BINOPS, UNARYOPS, lower
 from .lower.bind import bound_arguments
+from .shapes import Shapes, infer as infer_shapes, ndim_of
 from .syntax import assign, const, leaves, name
 
 SCALAR, UNKNOWN = "scalar", "unknown"       # and "ndim:2": an array of that many dimensions (a parameter)
@@ -200,9 +201,31 @@ class Analysis:
     tuples: dict = field(default_factory=dict)   # name -> length, for tuples a helper returned (a, b = h(x))
     used_items: dict = field(default_factory=dict)   # such a tuple -> positions of the items that reach the result
     containers: set = field(default_factory=set)     # names that may hold a container (their adjoints mirror it)
+    shapes: dict = field(default_factory=Shapes)     # name -> shape known at compile time (s2sgrad.shapes)
 
     def op(self, stmt):
         return self.ops[id(stmt)]
+
+    def shape_of(self, atom):
+        """The shape an atom is known to have (a tuple, () for a number), else None."""
+        if isinstance(atom, gast.UnaryOp):
+            atom = atom.operand
+        if isinstance(atom, gast.Constant):
+            return () if isinstance(atom.value, (int, float)) else None
+        if isinstance(atom, gast.Name):
+            shape = self.shapes.get(atom.id)
+            return () if shape is None and self.kinds.get(atom.id) == SCALAR else shape
+        return None
+
+    def same_shape_as_part(self, value, x, index):
+        """Whether the value written by `x[index] = value` is known to have the shape of x[index] (its
+        adjoint, read back from x's, needs no unbroadcasting)."""
+        part = self.shapes.part(x.id, index) if isinstance(x, gast.Name) else None
+        return part is not None and None not in part and part == self.shape_of(value)
+
+    def scalar_part(self, x, index):
+        """Whether x[index] is known to be one element (a NumPy scalar, saved without a copy)."""
+        return isinstance(x, gast.Name) and self.shapes.part(x.id, index) == ()
 
     def is_scalar(self, atom):
         if isinstance(atom, gast.UnaryOp):        # a negative number, `-3.0`
@@ -353,10 +376,12 @@ def analyze(core, wrt, param_kinds=None, select=None, mode="reverse"):
     check_activity(core, assigns, ops, varied, useful, containers,
                    {p for p in core.params if _holds_container(kinds.get(p))})
     info = Analysis(ops, varied, useful, active, kinds, set(), mutated, select, tuples,
-                    {t: tuple(sorted(k)) for t, k in used_items.items()}, containers)
+                    {t: tuple(sorted(k)) for t, k in used_items.items()}, containers,
+                    shapes=infer_shapes(core, [s for s in assigns if not is_setitem(s)], kinds, loops(core.body)))
     for s in assigns:
         if target_of(s) in active:
-            info.recorded |= _reads(ops[id(s)], target_of(s), info.is_scalar)
+            info.recorded |= _reads(ops[id(s)], target_of(s), info.is_scalar, info.shape_of,
+                                    info.same_shape_as_part)
     return info
 
 
@@ -647,9 +672,12 @@ def _fixpoint(marked, edges, forward):
                     changed = True
 
 
-def template(op, is_scalar):
+def template(op, is_scalar, shape_of=None):
     """The rule body of `op` as (adjoint parameter or None, statement) pairs, with
-    `unbroadcast(g, x)` dropped where every other input is a scalar or x itself (so g has x's shape)."""
+    `unbroadcast(g, x)` dropped where every other input is a scalar or x itself (so g has x's shape),
+    and, given the inputs' known shapes (`shape_of`), specialised on them (rules.Specialise: no
+    unbroadcast where shapes agree, a sum over the broadcast axes where they do not, helpers replaced
+    by the plain expression for the ranks at hand)."""
     out = []
     for stmt in op.rule.body:
         param = rules.adjoint_of(stmt.targets[0])
@@ -657,6 +685,9 @@ def template(op, is_scalar):
         others = [a for p, a in op.inputs.items() if p != param]
         if all(is_scalar(a) or _same_name(a, mine) for a in others):
             stmt = rules.DropUnbroadcast(op.rule.globals).visit(copy.deepcopy(stmt))
+        if shape_of is not None:
+            shapes = {p: shape_of(a) for p, a in op.inputs.items()}
+            stmt = rules.Specialise(op.rule, op.fn, shapes).visit(copy.deepcopy(stmt))
         out.append((param, stmt))
     return out
 
@@ -665,12 +696,12 @@ def _same_name(a, b):
     return isinstance(a, gast.Name) and isinstance(b, gast.Name) and a.id == b.id
 
 
-def _reads(op, target, is_scalar):
+def _reads(op, target, is_scalar, shape_of=None, same_shape=None):
     """Primal names the adjoint of this operation reads."""
     if op.kind == "rule":
         names = set()
         params = set(op.rule.inputs)
-        for _, stmt in template(op, is_scalar):
+        for _, stmt in template(op, is_scalar, shape_of):
             adjoints = {id(n.slice) for n in gast.walk(stmt.value) if rules.adjoint_of(n) is not None}
             for node in gast.walk(stmt.value):
                 if id(node) in adjoints:
@@ -696,6 +727,8 @@ def _reads(op, target, is_scalar):
     if op.kind == "setitem":            # the adjoint gathers at the same index, shaped like the value
         value = op.inputs["value"]
         own = {value.id} if isinstance(value, gast.Name) and not is_scalar(value) else set()
+        if own and same_shape is not None and same_shape(value, op.node.value, op.node.slice):
+            own = set()
         return own | index_names(op.node.slice)
     return set()
 
@@ -850,7 +883,7 @@ def _kind(core, value, kinds):
     if isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name):
         kind = kinds.get(value.value.id, UNKNOWN)           # v[0] of a 1-d array is a NumPy scalar
         parts = value.slice.elts if isinstance(value.slice, gast.Tuple) else [value.slice]
-        if isinstance(kind, str) and kind.startswith("ndim:") and int(kind[5:]) == len(parts) and all(_integer_index(p, kinds) for p in parts):
+        if ndim_of(kind) == len(parts) and kind != SCALAR and all(_integer_index(p, kinds) for p in parts):
             return SCALAR
         return UNKNOWN
     if isinstance(value, gast.Call):

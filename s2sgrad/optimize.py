@@ -539,3 +539,105 @@ class _FoldExpressions(gast.NodeTransformer):
             return node
         self.changed = True
         return node.orelse if verdict else node.body
+
+
+# ---------------------------------------------------------------------------------------------
+# Accumulation in place: `dW = dW + g` allocates a new array each time (each loop step, in a loop);
+# `dW += g` adds into dW's memory. That is the same only while no other name refers to dW's array, so
+# it is done where dW is *owned*: on every path, its last write made a new value (arithmetic, a number)
+# and nothing since read dW where its array could be kept (a copy `dx = dW`, a call, a push, a display).
+# ---------------------------------------------------------------------------------------------
+
+def accumulate_in_place(fn_def, removable):
+    """Turn `d = d + g` (and `d = d - g`) into `d += g` where d is owned (see above); returns the
+    function. Only names in `removable` (adjoints and rules' locals) are considered: never a parameter
+    (a caller's cotangent) nor a value of the primal."""
+    owned = _Owned(set(removable))
+    owned.block(fn_def.body, set(), convert=False)
+    owned.block(fn_def.body, set(), convert=True)
+    return fn_def
+
+
+class _Owned:
+    """Forward dataflow over generated code: the set of adjoints owned at each point (see above); with
+    `convert`, it rewrites the accumulations it finds owned (on the final walk, after loops settled)."""
+
+    def __init__(self, removable):
+        self.removable = removable
+
+    def block(self, stmts, owned, convert):
+        for k, s in enumerate(stmts):
+            owned, new = self.stmt(s, owned, convert)
+            if new is not None:
+                stmts[k] = new
+        return owned
+
+    def stmt(self, s, owned, convert):
+        """(owned after s, a statement to put in place of s or None)."""
+        if isinstance(s, gast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], gast.Name):
+            t = s.targets[0].id
+            value = s.value
+            accumulates = (t in self.removable and t in owned and isinstance(value, gast.BinOp)
+                           and isinstance(value.op, (gast.Add, gast.Sub)) and isinstance(value.left, gast.Name)
+                           and value.left.id == t)
+            owned = owned - _escaping(value)
+            if accumulates and t not in _escaping(value.right):
+                new = None
+                if convert:
+                    new = gast.AugAssign(target=s.targets[0], op=value.op, value=value.right)
+                    for attr in ("lineno", "s2s_line"):
+                        if hasattr(s, attr):
+                            setattr(new, attr, getattr(s, attr))
+                return owned | {t}, new
+            if t in self.removable and _fresh(value):
+                return owned | {t}, None
+            return owned - {t}, None
+        if isinstance(s, gast.AugAssign) and isinstance(s.target, gast.Subscript):
+            return owned - _escaping(s.target) - _escaping(s.value, operand=True), None    # `dx[i] += g` copies g
+        if isinstance(s, gast.If):
+            owned = owned - _escaping(s.test)
+            body = self.block(s.body, set(owned), convert)
+            orelse = self.block(s.orelse, set(owned), convert)
+            return body & orelse, None
+        if isinstance(s, (gast.For, gast.While)):
+            head = set(owned) - _escaping(s.iter if isinstance(s, gast.For) else s.test)
+            if isinstance(s, gast.For):
+                head -= _stores(s.target)
+            while True:
+                end = self.block(s.body, set(head), convert=False)
+                new = head & end
+                if new == head:
+                    break
+                head = new
+            if convert:
+                self.block(s.body, set(head), convert=True)
+            return head, None
+        return owned - _escaping(s) - _stores(s), None
+
+
+def _escaping(node, operand=False):
+    """Names read where their value may be kept (anywhere but as an operand of arithmetic or a comparison,
+    which makes a new value); with `operand`, a bare name at the top is such an operand."""
+    if operand and isinstance(node, gast.Name):
+        return set()
+    out = set()
+    operands = set()
+    for n in gast.walk(node):
+        if isinstance(n, gast.BinOp):
+            operands |= {id(n.left), id(n.right)}
+        elif isinstance(n, gast.UnaryOp):
+            operands.add(id(n.operand))
+        elif isinstance(n, gast.Compare):
+            operands |= {id(n.left)} | {id(c) for c in n.comparators}
+    for n in gast.walk(node):
+        if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) and id(n) not in operands:
+            out.add(n.id)
+    return out
+
+
+def _fresh(value):
+    """Whether a value is surely a new object no other name holds: arithmetic makes one, a number is
+    immutable (`d += g` rebinds it)."""
+    if isinstance(value, (gast.BinOp, gast.UnaryOp)):
+        return True
+    return isinstance(value, gast.Constant) and _number(value.value)

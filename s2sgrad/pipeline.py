@@ -25,10 +25,10 @@ from .forward import ForwardTransform
 from .frontend import ORIGINS, Known, display_name, parse, specialise, unwrap
 from .load import load
 from .lower import lower, nesting
-from .optimize import drop_dead_stores, propagate_copies, settle_nones, simplify, tidy
+from .optimize import accumulate_in_place, drop_dead_stores, propagate_copies, settle_nones, simplify, tidy
 from .reverse import ReverseTransform
+from .shapes import all_float64
 from .syntax import Namespace, is_comment
-from .tracebacks import locate
 
 
 @dataclass(eq=False)
@@ -210,9 +210,6 @@ def _entry(compiled, derived):
             if isinstance(err, RecursionDepthError):
                 raise
             raise _recursion_error(err, derived) from None
-        except Exception as err:
-            locate(err)                         # the generated line and the user's line it comes from
-            raise
 
     entry.__s2sgrad_fn__ = compiled            # differentiated again, the generated code is (frontend.unwrap)
     return entry
@@ -342,6 +339,8 @@ def _derive(fn, wrt, kinds, name, mode, select):
         fn_defs = [tidy(propagate_copies(drop_dead_stores(settle_nones(simplify(d, ns.values), removable, is_comment), removable),
                                          removable), is_comment)
                    for d in fn_defs]                                                        # optimize
+        if mode == "reverse" and all_float64(kinds):          # adjoints the code owns: added into in place
+            fn_defs = [accumulate_in_place(d, removable) for d in fn_defs]
         derived.text = "\n\n".join(emit(d) for d in fn_defs)                               # print
         values = {k: _bound(v) for k, v in ns.values.items()}
         filename = pseudo_filename(fn, name, derived.text)

@@ -272,8 +272,9 @@ class ReverseTransform:
                                           [name(x), clone(s.targets[0].slice)])))
             elif s.s2s_rev:
                 old = gast.Subscript(value=name(x), slice=clone(s.targets[0].slice), ctx=gast.Load())
-                old_copy = call(gast.Attribute(value=old, attr="copy", ctx=gast.Load()))
-                out.append(self.push(old_copy))
+                if not info.scalar_part(s.targets[0].value, s.targets[0].slice):     # an element needs no copy
+                    old = call(gast.Attribute(value=old, attr="copy", ctx=gast.Load()))
+                out.append(self.push(old))
             return out + [clone(s)]
         if isinstance(s, gast.Assign) and info.op(s).kind == "update":
             # hs.append(x): nothing saved, the reverse sweep pops it; the item hs.pop(i) takes is saved
@@ -566,10 +567,12 @@ class ReverseTransform:
             out = []
             if x in inner and self.active_name(value):
                 part = gast.Subscript(value=name(self.d(x)), slice=clone(target.slice), ctx=gast.Load())
-                part = call(gast.Attribute(value=part, attr="copy", ctx=gast.Load()))   # zeroed just below
+                if not self.info.scalar_part(target.value, target.slice):     # one element is a NumPy scalar
+                    part = call(gast.Attribute(value=part, attr="copy", ctx=gast.Load()))   # zeroed just below
                 if not self.basic(target.slice):     # repeated indices: only the last write counts
                     part = call(name(self.ns.bind("written", written)), [name(self.d(x)), index_expr(target.slice, self.ns)])
-                gathered = call(name(self.ns.bind("unbroadcast", unbroadcast)), [part, name(value.id)])
+                gathered = part if self.info.same_shape_as_part(value, target.value, target.slice) else \
+                    call(name(self.ns.bind("unbroadcast", unbroadcast)), [part, name(value.id)])
                 out += self.accumulate(value.id, gathered, inner)
             if x in inner:
                 zeroed = gast.Subscript(value=name(self.d(x)), slice=clone(target.slice), ctx=gast.Store())
@@ -797,7 +800,7 @@ class ReverseTransform:
                 mapping[p] = call(self.np_attr("array"), [bound])
         mapping[rule.output] = name(v)
         local_names, out = {}, []
-        for param, stmt in template(op, self.info.is_scalar):
+        for param, stmt in template(op, self.info.is_scalar, self.info.shape_of):
             target = stmt.targets[0]
             bound = op.inputs.get(param)
             if param is not None and not any(self.active_name(a) for a in elements(bound)):

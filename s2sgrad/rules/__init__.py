@@ -12,13 +12,18 @@ Example:
     ...     d[x] = d[y] * math.cos(x)
 """
 
+import copy
 import inspect
+import math as _math
+import operator as _operator
 import textwrap
 from dataclasses import dataclass
 
 import gast
 
 SEQUENCE_NAMES = ("xs", "tangents")
+_ELEMENTWISE = {_operator.add, _operator.sub, _operator.mul, _operator.truediv, _operator.pow, _operator.mod,
+                _operator.neg, _operator.pos, _math.pow}    # and NumPy's elementwise ufuncs, np.where
 RULES = {}          # primitive object -> list of Rule (tried in order: first whose signature binds)
 NONDIFF = set()     # primitives whose result carries no derivative (comparisons, counts, rounding)
 VIEWS = set()       # primitives whose result may share memory with an argument (writing into it is refused)
@@ -146,6 +151,116 @@ class DropUnbroadcast(gast.NodeTransformer):
         if isinstance(func, gast.Name) and self.globals.get(func.id) is unbroadcast and len(node.args) == 2:
             return node.args[0]
         return node
+
+
+RANKED = {}        # runtime helper -> (positions of the arguments whose ranks decide, {ranks: expression})
+
+
+def at_ranks(helper, positions, forms):
+    """Declare what a helper a template calls computes when the ranks of some of its arguments are known
+    at compile time: `forms` maps a tuple of ranks (of the arguments at `positions`) to an expression in
+    the helper's parameter names, which replaces the call (the plain math instead of a dispatching
+    helper). The expression's free names must mean the same in the templates calling the helper.
+
+    Example:
+        >>> at_ranks(matmul_adjoint_left, (1, 2), {(2, 2): "g @ y.T"})
+    """
+    params = list(inspect.signature(helper).parameters)
+    parsed = {ranks: gast.parse(expr).body[0].value for ranks, expr in forms.items()}
+    RANKED[helper] = (params, tuple(positions), parsed)
+
+
+class Specialise(gast.NodeTransformer):
+    """A template expression specialised on the known shapes of its rule's inputs (`shapes`: template
+    parameter -> shape or None, see s2sgrad.shapes): for an elementwise primitive, `unbroadcast(g, x)`
+    is `g` where x has the broadcast shape of the inputs, and a sum over the broadcast axes where x is
+    smaller (`g.sum(axis=0)`); a helper declared with `at_ranks` is its expression for the ranks at hand."""
+
+    def __init__(self, rule, primitive, shapes):
+        self.rule = rule
+        self.shapes = shapes
+        self.elementwise = _elementwise(primitive)
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        from ..runtime import unbroadcast
+        from ..shapes import broadcast, known, unbroadcast_axes
+        func = node.func
+        helper = self.rule.globals.get(func.id) if isinstance(func, gast.Name) else None
+        if helper is unbroadcast and len(node.args) == 2 and self.elementwise and not node.keywords:
+            mine = self.param_shape(node.args[1])
+            full = broadcast(*self.shapes.values())
+            if not (known(mine) and known(full)):
+                return node
+            if mine == full:
+                return node.args[0]
+            axes = unbroadcast_axes(mine, full) if mine and any(d != 1 for d in full) else None
+            if axes is None:
+                return node
+            lead, keep = axes
+            g = node.args[0]
+            if lead:
+                g = _sum(g, lead, False)
+            if keep:
+                g = _sum(g, keep, True)
+            return g
+        if _hashable_in(helper, RANKED) and not node.keywords:
+            params, positions, forms = RANKED[helper]
+            if len(node.args) != len(params):
+                return node
+            ranks = []
+            for k in positions:
+                shape = self.param_shape(node.args[k])
+                if shape is None:
+                    return node
+                ranks.append(len(shape))
+            form = forms.get(tuple(ranks))
+            if form is None:
+                return node
+            return _Fill(dict(zip(params, node.args))).visit(copy.deepcopy(form))
+        return node
+
+    def param_shape(self, node):
+        if isinstance(node, gast.Name) and node.id in self.shapes:
+            return self.shapes[node.id]
+        return None
+
+
+def _sum(g, axes, keepdims):
+    """`g.sum(axis=k)` (with keepdims=True when asked)."""
+    axis = gast.Constant(value=axes[0], kind=None) if len(axes) == 1 else gast.Tuple(
+        elts=[gast.Constant(value=a, kind=None) for a in axes], ctx=gast.Load())
+    keywords = [gast.keyword(arg="axis", value=axis)]
+    if keepdims:
+        keywords.append(gast.keyword(arg="keepdims", value=gast.Constant(value=True, kind=None)))
+    return gast.Call(func=gast.Attribute(value=g, attr="sum", ctx=gast.Load()), args=[], keywords=keywords)
+
+
+class _Fill(gast.NodeTransformer):
+    def __init__(self, args):
+        self.args = args
+
+    def visit_Name(self, node):
+        if node.id in self.args and isinstance(node.ctx, gast.Load):
+            return copy.deepcopy(self.args[node.id])
+        return node
+
+
+def _elementwise(primitive):
+    """Whether the primitive computes elementwise with broadcasting (its result has the broadcast shape of
+    its inputs, and so has each of their adjoints before unbroadcasting)."""
+    import numpy as np
+    from ..runtime import times_power
+    if isinstance(primitive, np.ufunc):
+        return primitive.signature is None
+    return _hashable_in(primitive, _ELEMENTWISE) or primitive is times_power or primitive is np.where
+
+
+def _hashable_in(obj, table):
+    try:
+        return obj in table
+    except TypeError:
+        return False
 
 
 def views(*primitives):

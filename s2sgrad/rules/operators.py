@@ -7,7 +7,7 @@ import operator
 import numpy as np
 
 from ..runtime import matmul_adjoint_left, matmul_adjoint_right, times_power, unbroadcast
-from . import adjoint, d, nondifferentiable
+from . import adjoint, at_ranks, d, nondifferentiable
 
 
 @adjoint(operator.add, np.add)
@@ -73,6 +73,11 @@ def mod(z, x, y):
 def matmul(z, x, y):
     d[x] = matmul_adjoint_left(d[z], x, y)
     d[y] = matmul_adjoint_right(d[z], x, y)
+
+
+# With the ranks of x and y known (code specialised on shapes), the adjoints of x @ y are the plain math.
+at_ranks(matmul_adjoint_left, (1, 2), {(2, 2): "g @ y.T", (2, 1): "np.outer(g, y)", (1, 2): "y @ g", (1, 1): "g * y"})
+at_ranks(matmul_adjoint_right, (1, 2), {(2, 2): "x.T @ g", (2, 1): "x.T @ g", (1, 2): "np.outer(x, g)", (1, 1): "g * x"})
 
 
 @adjoint(operator.neg, np.negative)

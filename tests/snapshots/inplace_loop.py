@@ -3,11 +3,8 @@ def grad_inplace_loop(x, w, *, dout=1.0):
     x_i = None
     w_i = None
     x_i_times_w_i = None
-    y_i = None
     i_minus_1 = None
     y_i_minus_1 = None
-    y_i_minus_1_times = None
-    plus = None
     y = np.zeros(len(x))
     i_range = range(len(x))
     for i in i_range:
@@ -17,20 +14,17 @@ def grad_inplace_loop(x, w, *, dout=1.0):
         w_i = w[i]
         stack.append(x_i_times_w_i)
         x_i_times_w_i = x_i * w_i
-        stack.append(y[i].copy())
+        stack.append(y[i])
         y[i] = x_i_times_w_i
         if i > 0:
-            stack.append(y_i)
             y_i = y[i]
             stack.append(i_minus_1)
             i_minus_1 = i - 1
             stack.append(y_i_minus_1)
             y_i_minus_1 = y[i_minus_1]
-            stack.append(y_i_minus_1_times)
             y_i_minus_1_times = y_i_minus_1 * 0.5
-            stack.append(plus)
             plus = y_i + y_i_minus_1_times
-            stack.append(y[i].copy())
+            stack.append(y[i])
             y[i] = plus
             stack.append(True)
         else:
@@ -50,21 +44,16 @@ def grad_inplace_loop(x, w, *, dout=1.0):
         # snapshot_cases.py:116  if i > 0:
         if stack.pop():
             # snapshot_cases.py:117  y[i] += y[i - 1] * 0.5
-            dplus = unbroadcast(dy[i].copy(), plus)
+            dplus = dy[i]
             dy[i] = 0.0
             y[i] = stack.pop()
-            dy_i = unbroadcast(dplus, y_i)
-            dy_i_minus_1_times = unbroadcast(dplus, y_i_minus_1_times)
-            plus = stack.pop()
-            dy_i_minus_1 = dy_i_minus_1_times * 0.5
-            y_i_minus_1_times = stack.pop()
+            dy_i_minus_1 = dplus * 0.5
             dy[i_minus_1] += dy_i_minus_1
             y_i_minus_1 = stack.pop()
             i_minus_1 = stack.pop()
-            dy[i] += dy_i
-            y_i = stack.pop()
+            dy[i] += dplus
         # snapshot_cases.py:115  y[i] = x[i] * w[i]
-        dx_i_times_w_i = unbroadcast(dy[i].copy(), x_i_times_w_i)
+        dx_i_times_w_i = unbroadcast(dy[i], x_i_times_w_i)
         dy[i] = 0.0
         y[i] = stack.pop()
         dx_i = unbroadcast(dx_i_times_w_i * w_i, x_i)
