@@ -36,3 +36,9 @@ __all__ = [
     "S2SGradError", "UnsupportedSyntaxError", "NoGradientRuleError", "SourceUnavailableError",
     "GradientCheckError", "RecursionDepthError", "CustomRuleError",
 ]
+
+# Derivatives kept in files: export, load back (derivative_file=), staleness (s2sgrad/export.py).
+from .export import export
+from .errors import StaleDerivativeWarning
+
+__all__ += ["export", "StaleDerivativeWarning"]

@@ -197,9 +197,11 @@ def _kinds(arguments, names):
 class _Gradient:
     """The compiled value-and-gradient of one function for one `wrt`; checks and shapes results."""
 
-    def __init__(self, fn, wrt, mode="reverse"):
+    def __init__(self, fn, wrt, mode="reverse", derivative_file=None):
         self.fn = _plain(fn)
         self.mode = mode
+        self.derivative_file = derivative_file     # the code is this file, edits included (s2sgrad/export.py)
+        self._kept = None
         self.signature = _signature(self.fn)                 # the code that runs: a wrapper's own
         self.entries, self.single = _wrt_entries(self.fn, wrt, self.signature)
         # The parameters the code is derived with respect to: an item of *args is picked from the
@@ -215,13 +217,29 @@ class _Gradient:
         # parameter is *args, **kwargs or a keyword-only one without a default.
         self._binds_fast = all(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
                                or (p.kind is p.KEYWORD_ONLY and p.default is not p.empty) for p in params)
+        self.positional_defaults = {p.name: p.default for p in params if p.name in self.positional
+                                    and p.default is not p.empty}
+        self._required = len(self.positional) - len(self.positional_defaults)
         self._generic = None
         self._variants = {}
         self._seeds = {}        # compiled variant -> the seed its last output needed (see _run)
+        # The fast path (see _fast_call): calls giving only positional plain values (floats, ints, bools,
+        # None, arrays) whose _call_key was seen before skip what that key decides. A default whose kind
+        # could change between calls (an array resized in place, a list appended to) keeps every call on
+        # the full path, as does a wrt parameter not given by position.
+        self._fast = {}
+        positions = [self.positional.index(e) if e in self.positional else None for e in self.entries]
+        self._last_wrt = None if None in positions else max(positions)
+        self._positions = positions
+        self._fast_ok = (self._binds_fast and not self.picks and self._last_wrt is not None
+                         and compose.derivative_of(self.fn) is None
+                         and all(_fixed_kind(p.default) for p in params if p.default is not p.empty))
 
     @property
     def derived(self):
         """The generic generated code (what `source` and `s2sgrad show` print)."""
+        if self.derivative_file is not None:
+            return self.kept()
         if self._generic is None or not self._generic.is_current():
             self._generic = derive(self.fn, self.names, mode=self.mode)
         return self._generic
@@ -229,6 +247,8 @@ class _Gradient:
     def specialised(self, arguments):
         """The generated code for arguments of these kinds: scalars need no unbroadcasting (like JAX
         specialising on shapes, but only on scalar-or-array)."""
+        if self.derivative_file is not None:
+            return self.kept()
         kinds = _kinds(arguments, self.names)
         derived = self._variants.get(kinds)
         if derived is None or not derived.is_current():
@@ -236,10 +256,19 @@ class _Gradient:
             derived = self._variants[kinds] = derive(self.fn, self.names, kinds, mode=self.mode)
         return derived
 
+    def kept(self):
+        """The code of `derivative_file`, loaded once (written first if there is none; a warning if stale)."""
+        if self._kept is None:
+            from .export import load_derivative
+            self._kept = load_derivative(self.fn, self.names, self.derivative_file, self.mode)
+        return self._kept
+
     def arguments(self, args, kwargs):
         """Parameter name -> argument value, defaults included (a fast path for positional calls)."""
-        if not kwargs and self._binds_fast and len(args) == len(self.positional):
+        if not kwargs and self._binds_fast and self._required <= len(args) <= len(self.positional):
             arguments = dict(zip(self.positional, args))
+            for name in self.positional[len(args):]:
+                arguments[name] = self.positional_defaults[name]
             arguments.update(self.keyword_defaults)
             return arguments
         bound = self.signature.bind(*args, **kwargs)
@@ -298,6 +327,14 @@ class _Gradient:
         return [by_name[n] if n in self.entries else tuple(by_name[n]) for n in self.names]
 
     def __call__(self, *args, **kwargs):
+        key = None
+        if not kwargs and self._fast_ok and len(args) > self._last_wrt:
+            key = _call_key(args)
+            fast = self._fast.get(key)
+            if fast is not None:
+                done = self._fast_call(fast, args)
+                if done is not None:
+                    return done
         arguments = self.arguments(args, kwargs)
         inputs = self.inputs(arguments)
         if compose.derivative_of(self.fn) is not None:           # grad(grad(f)): differentiate its code
@@ -312,7 +349,51 @@ class _Gradient:
             grads = (grads,)
         grads = _owned([_like(g, x) for g, x in zip(self.picked(grads), inputs)],
                        lambda: _held(args, kwargs.values(), (value,)))
+        if key is not None:
+            self._remember(key, arguments)
         return value, (grads[0] if self.single else tuple(grads))
+
+    def _remember(self, key, arguments):
+        """Let later calls of this `_call_key` take the fast path, with the code this call ran and the
+        globals and closure cells it (and every helper it calls) was built with."""
+        derived = self._variants.get(_kinds(arguments, self.names))
+        if derived is None or self._seeds.get(derived) is not None:
+            return
+        if len(self._fast) >= 256:        # a sweep over many shapes: keep the table small
+            self._fast.clear()
+        self._fast[key] = (derived, [w for d in derived.reachable() for w in d.source.watched])
+
+    def _fast_call(self, fast, args):
+        """(value, gradients) for a call whose `_call_key` an earlier call had, or None to take the full
+        path. The key fixes every argument's type, shape and dtype, so the kinds the code was specialised
+        on and the checks that the wrt arguments are differentiable hold as they did then; what the key
+        does not fix is checked here as on the full path: that the globals the code was built with are
+        still bound, the output's shape (only a scalar output is seeded here), the gradients' types and
+        dtypes, and that no returned array shares memory with an argument, the value or another result."""
+        derived, watched = fast
+        if not _current(watched) or self._seeds.get(derived) is not None:
+            return None
+        value, grads = derived.function(*args)
+        if _output_seed(self.fn, value) is not None:          # an array of one element: seeded by _run
+            return None
+        if len(self.names) == 1:
+            grads = (grads,)
+        results = []
+        arrays = False
+        for g, k in zip(grads, self._positions):
+            x = args[k]
+            if type(x) is not np.ndarray:
+                results.append(0.0 if g is None else float(g))     # a float or an int: a float gradient
+                continue
+            if not (type(g) is np.ndarray and g.shape == x.shape and g.dtype == x.dtype):
+                g = _like(g, x)
+            results.append(g)
+            arrays = True
+        if arrays:          # the arrays the caller holds, as _held finds them among plain arguments
+            held = [v for v in (*args, value) if isinstance(v, np.ndarray)]
+            if not _fresh(results, held):
+                results = _owned(results, lambda: held)
+        return value, (results[0] if self.single else tuple(results))
 
     def _run(self, arguments, args, kwargs):
         """(value, gradients) from one run of the generated code, seeded for the output it gives.
@@ -356,10 +437,48 @@ class _Gradient:
         return value, grads
 
 
+_PLAIN = {float, int, bool, type(None)}
+
+
+def _call_key(args):
+    """What the fast path keys a call on: each argument's type, and an array's shape and dtype; None when
+    an argument is anything else (a container, a function, an object, a NumPy scalar), for the full path.
+    The kinds code is specialised on (_kinds) are a function of this key, which the tests check."""
+    key = []
+    for v in args:
+        t = type(v)
+        if t is np.ndarray:
+            key.append((v.shape, v.dtype))
+        elif t in _PLAIN:
+            key.append(t)
+        else:
+            return None
+    return tuple(key)
+
+
+def _fixed_kind(default):
+    """Whether a default value's kind cannot change between calls (nothing in it can be changed in place),
+    so a call leaving it out may be keyed on the arguments it gives."""
+    return type(default) in _PLAIN or type(default) in (str, bytes) or inspect.isroutine(default) \
+        or isinstance(default, np.ufunc)
+
+
+def _current(watched):
+    """Whether each (globals dict or cell, name, object) in `watched` still holds its object (as
+    frontend.Source.is_current checks, over a function and its helpers at once)."""
+    try:
+        for where, key, obj in watched:
+            if (where[key] if key is not None else where.cell_contents) is not obj:
+                return False
+    except (KeyError, ValueError):
+        return False
+    return True
+
+
 def _output_seed(fn, value):
     """The seed the gradient of an output `value` needs: None for a scalar (the generated default, 1.0),
     (shape, dtype) for an array of one element; any other output raises the error pointing to vjp."""
-    if type(value) is float:
+    if type(value) is float or isinstance(value, np.generic):      # np.sum's float64: shape ()
         return None
     if isinstance(value, tuple):
         raise ValueError(
@@ -412,26 +531,59 @@ def _held(*groups):
 def _owned(results, held, seen=None):
     """`results` (a list of gradients or tangents, tuples nested) made the caller's own, in place: an
     array that is read-only, or may share memory with an array in `held()` (see _held) or with an earlier
-    result, is copied. Generated code may hand back one adjoint for two parameters (x + w), the cotangent
+    result, is copied (`seen`, when given, holds the (array, _owner(array)) pairs of held() already). Generated code may hand back one adjoint for two parameters (x + w), the cotangent
     itself (an identity), a view of it (x.T) or an argument; copying only then keeps the usual case
     cheap, and scalars cost nothing."""
     for k, r in enumerate(results):
-        if trees.is_container(r):                   # a tree: its children made its own, in a new node like it
-            seen = held() if seen is None else seen
-            results[k] = trees.like(r, _owned([trees.child(r, key) for key in trees.own_keys(r)], held, seen))
-        elif isinstance(r, np.ndarray):
-            seen = held() if seen is None else seen
-            if not r.flags.writeable or _shares_memory(r, seen):
+        if isinstance(r, np.ndarray):
+            seen = [(h, _owner(h)) for h in held()] if seen is None else seen
+            owner = _owner(r)
+            if not r.flags.writeable or _shares_memory(r, owner, seen):
                 results[k] = r = r.copy()
-            seen.append(r)
+                owner = r
+            seen.append((r, owner))
+        elif trees.is_container(r):                 # a tree: its children made its own, in a new node like it
+            seen = [(h, _owner(h)) for h in held()] if seen is None else seen
+            results[k] = trees.like(r, _owned([trees.child(r, key) for key in trees.own_keys(r)], held, seen))
     return results
 
 
-def _shares_memory(array, others):
-    for other in others:
+def _fresh(results, held):
+    """Whether every array among `results` is writeable and owns memory that no array in `held` and no
+    other result is in (each allocated by this call): then `_owned` would copy none, and need not run."""
+    owners = set()
+    for h in held:
+        owner = _owner(h)
+        if owner is None:
+            return False
+        owners.add(id(owner))
+    for r in results:
+        if type(r) is np.ndarray:
+            owner = _owner(r)
+            if owner is None or id(owner) in owners or not r.flags.writeable:
+                return False
+            owners.add(id(owner))
+    return True
+
+
+def _shares_memory(array, owner, others):
+    """Whether `array` (whose memory `owner` owns, see _owner) may share memory with one of `others`,
+    (array, owner) pairs."""
+    for other, other_owner in others:
+        if owner is not None and other_owner is not None and owner is not other_owner:
+            continue                    # two arrays owning their memory: apart (the usual gradient and argument)
         if np.may_share_memory(array, other):     # bounds only: cheap, and a false alarm costs a copy
             return True
     return False
+
+
+def _owner(array):
+    """The array owning `array`'s memory (itself, or the end of its chain of bases), or None when that is
+    not an array that allocated it (memory of a bytes object, a buffer, another library's)."""
+    base = array.base
+    while isinstance(base, np.ndarray):
+        array, base = base, base.base
+    return array if base is None and array.flags.owndata else None
 
 
 _PREPARED = {}
@@ -539,7 +691,7 @@ def _refuse_other_attributes(g, x):
                 f"(dataclasses.field(init=False) if __post_init__ sets it), or compute it inside the function")
 
 
-def value_and_grad(fn, wrt=0):
+def value_and_grad(fn, wrt=0, derivative_file=None):
     """A function returning (fn(*args), gradient) — the gradient a tuple when `wrt` is a tuple.
 
     Example:
@@ -548,7 +700,7 @@ def value_and_grad(fn, wrt=0):
         >>> value_and_grad(f, wrt=(0, 1))(3.0, 2.0)   # (value, (df/dx, df/da))
         (18.0, (12.0, 9.0))
     """
-    gradient = _Gradient(fn, wrt)
+    gradient = _Gradient(fn, wrt, derivative_file=derivative_file)
 
     def value_and_grad_fn(*args, **kwargs):
         return gradient(*args, **kwargs)
@@ -556,7 +708,7 @@ def value_and_grad(fn, wrt=0):
     return _derivative(value_and_grad_fn, gradient, "value_and_grad")
 
 
-def grad(fn, wrt=0):
+def grad(fn, wrt=0, derivative_file=None):
     """A function returning the gradient of `fn` (a scalar-valued function) at its arguments.
 
     The gradient has the type of its argument: a float for a float (an int too), an array of its shape
@@ -572,6 +724,11 @@ def grad(fn, wrt=0):
     `def f(x, *args)`, wrt=1 is the first argument after x (args[0]) and wrt="args" the whole tuple (a
     tuple gradient); a keyword passed into **kwargs is read from the dict gradient of wrt="kwargs". The
     same holds for every entry point (value_and_grad, vjp, jvp, jacobian, hessian, hvp).
+
+    `derivative_file="derivs/loss_grad.py"` keeps the derivative in a file (relative to `fn`'s own file):
+    if it exists it is loaded and run as it is, edits included, else it is generated and written there
+    (`s2sgrad export`'s module); a StaleDerivativeWarning says when `fn`'s source or a helper's has
+    changed since it was generated, and the file keeps being used.
 
     Example:
         >>> def f(x, a):
@@ -604,12 +761,16 @@ def grad(fn, wrt=0):
         >>> model.W
         array([0.8, 0.8])
     """
-    gradient = _Gradient(fn, wrt)
+    gradient = _Gradient(fn, wrt, derivative_file=derivative_file)
 
     def grad_fn(*args, **kwargs):
         return gradient(*args, **kwargs)[1]
 
     return _derivative(grad_fn, gradient, "grad")
+
+
+# Made once, when generated code is built, where a differentiated function calls them: grad(f)(x).
+grad.__s2sgrad_builds__ = value_and_grad.__s2sgrad_builds__ = True
 
 
 def _derivative(wrapper, gradient, kind):
@@ -1176,10 +1337,10 @@ class Differentiable:
         ...
     """
 
-    def __init__(self, fn, wrt=0):
+    def __init__(self, fn, wrt=0, derivative_file=None):
         self.__s2sgrad_fn__ = fn
         self.wrt = wrt
-        self._gradient = _Gradient(fn, wrt)
+        self._gradient = _Gradient(fn, wrt, derivative_file=derivative_file)
         self._jvp = None
         functools.update_wrapper(self, fn)
 
@@ -1218,8 +1379,9 @@ class Differentiable:
         return f"<s2sgrad.differentiate {self.__s2sgrad_fn__.__qualname__} wrt={self.wrt!r}>"
 
 
-def differentiate(fn=None, *, wrt=0):
-    """Decorator: `@differentiate` or `@differentiate(wrt=("x", "a"))`.
+def differentiate(fn=None, *, wrt=0, derivative_file=None):
+    """Decorator: `@differentiate` or `@differentiate(wrt=("x", "a"))`; with
+    `derivative_file="derivs/f_grad.py"`, the derivative is that file, edits included (see `grad`).
 
     Example:
         >>> @differentiate(wrt=("x", "a"))
@@ -1236,5 +1398,5 @@ def differentiate(fn=None, *, wrt=0):
         1.0
     """
     if fn is None:
-        return lambda f: Differentiable(f, wrt)
-    return Differentiable(fn, wrt)
+        return lambda f: Differentiable(f, wrt, derivative_file)
+    return Differentiable(fn, wrt, derivative_file)

@@ -76,7 +76,19 @@ def comment_text(text, filename=None, lineno=None):
     project is checked out)."""
     if filename is None:
         return text
-    return f"{os.path.basename(filename)}:{lineno}  {text}"
+    return f"{os.path.basename(filename)}:{lineno}  {_code_of(text)}"
+
+
+def _code_of(line):
+    """A source line without its own trailing comment (a `# noqa` of the user's would be read as one
+    about the generated line); the line as it is where it does not tokenize alone."""
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(line).readline):
+            if token.type == tokenize.COMMENT:
+                return line[:token.start[1]].rstrip()
+    except (tokenize.TokenError, SyntaxError):
+        pass
+    return line
 
 
 def unparse(tree):

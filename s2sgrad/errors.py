@@ -58,3 +58,9 @@ class GradientCheckError(S2SGradError, AssertionError):
     An AssertionError too, so pytest reports it as a failed check. The message lists, per
     differentiated argument, the worst element and the worst random direction.
     """
+
+
+class StaleDerivativeWarning(UserWarning):
+    """A derivative kept in a file (`derivative_file=`) was generated from a source that has changed since:
+    the primal's, or a helper's. The message names both files and the command that regenerates it; the file
+    keeps being used as it is, edits included."""

@@ -29,6 +29,7 @@ from .optimize import accumulate_in_place, drop_dead_stores, propagate_copies, s
 from .reverse import ReverseTransform
 from .shapes import all_float64
 from .syntax import Namespace, is_comment
+from .tracebacks import locate
 
 
 @dataclass(eq=False)
@@ -210,6 +211,9 @@ def _entry(compiled, derived):
             if isinstance(err, RecursionDepthError):
                 raise
             raise _recursion_error(err, derived) from None
+        except Exception as err:
+            locate(err)                         # the generated line and the user's line it comes from
+            raise
 
     entry.__s2sgrad_fn__ = compiled            # differentiated again, the generated code is (frontend.unwrap)
     return entry

@@ -196,6 +196,12 @@ def test_readme_pytorch_table_rows_give_the_values_they_state(tmp_path):
     assert np.array_equal(scope["row2"], [2, 2, 2])
     with pytest.raises(ValueError, match=r"\(3,\).*vjp"):
         run_as_file(setup + idiom_cell(3) + "\n", tmp_path, "row3")
+    scope = run_as_file(setup + f"def f(a, b):\n    c = a + b\n    {idiom_cell(5)}\n    return np.sum(d)\n"
+                        "row5 = s2sgrad.grad(f, wrt=(0, 1))(a, b)\n", tmp_path, "row5")
+    assert np.array_equal(scope["row5"][0], [0, 0, 0]) and np.array_equal(scope["row5"][1], [5, 7, 9])
+    scope = run_as_file(setup + f"def g(x):\n    {idiom_cell(6)}\n    return np.sum(y * x)\n"
+                        "row6 = s2sgrad.grad(g)(x)\n", tmp_path, "row6")
+    assert np.array_equal(scope["row6"], 2 * scope["x"])     # y = 2x is a constant: d/dx sum(y x) = y
     scope = run_as_file(setup + idiom_cell(9) + "\nrow9 = [pullback(1.0), pullback(1.0)]\n", tmp_path, "row9")
     assert scope["row9"] == [2.0, 2.0]
     scope = run_as_file(setup + f"row14 = {idiom_cell(14)}\n", tmp_path, "row14")

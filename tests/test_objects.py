@@ -648,3 +648,26 @@ def test_a_model_object_trains_with_sgd_on_its_gradient_object():
     assert type(first) is Regressor and first.label is None and type(first.b2) is float
     assert model.label == "regressor"
     assert losses[-1] < 0.1 * losses[0]                 # measured: 0.538 -> 0.0212 in 300 steps (0.117 at 100)
+
+
+class CallableLayer:
+    """A model called as `model(X)` (PyTorch's nn.Module.__call__ running forward)."""
+
+    def __init__(self, W, b):
+        self.W = W
+        self.b = b
+
+    def __call__(self, X):
+        return np.tanh(X @ self.W + self.b)
+
+
+def loss_calling_the_model(model, X):
+    return np.sum(model(X) ** 2)
+
+
+def test_model_called_as_a_function_with_the_model_in_wrt_runs_its_call_method():
+    model = CallableLayer(RNG.normal(size=(3, 2)), RNG.normal(size=2))
+    XS = RNG.normal(size=(4, 3))
+    check_derivatives(loss_calling_the_model, (model, XS))
+    g = s2sgrad.grad(loss_calling_the_model)(model, XS)
+    assert type(g) is CallableLayer and g.W.shape == (3, 2) and g.b.shape == (2,)

@@ -605,3 +605,39 @@ def test_calling_a_helper_that_returns_nested_tuples_is_differentiated_to_second
     assert s2sgrad.grad(uses_the_nested_items)(0.4) == pytest.approx(3 * 0.4 ** 2, rel=1e-12)
     assert s2sgrad.hessian(uses_the_nested_items)(0.4) == pytest.approx(6 * 0.4, rel=1e-12)
     assert s2sgrad.hessian(calls_nested)(0.4) == 0.0
+
+
+def cubed_slope(x):
+    return x ** 2 * np.sin(x)
+
+
+def slope_cubed_inline(x):
+    return s2sgrad.grad(cubed_slope)(x) ** 3
+
+
+def slope_times(x, y):
+    return s2sgrad.grad(cubed_slope, wrt=0)(x) * y
+
+
+def test_grad_made_inside_the_differentiated_function_is_made_once_and_differentiated_again():
+    # PyTorch's create_graph=True, written as JAX users write grad(grad(f)): the seed idiom's z = (dy/dx)**3.
+    def slope(t):
+        return 2 * t * np.sin(t) + t ** 2 * np.cos(t)
+    x, eps = 0.7, 1e-6
+    expected = (slope(x + eps) ** 3 - slope(x - eps) ** 3) / (2 * eps)
+    assert s2sgrad.grad(slope_cubed_inline)(x) == pytest.approx(expected, rel=1e-7)
+    assert s2sgrad.jvp(slope_cubed_inline, (x,), 1.0)[1] == pytest.approx(expected, rel=1e-7)
+    dx, dy = s2sgrad.grad(slope_times, wrt=(0, 1))(x, 2.0)
+    assert dy == pytest.approx(slope(x), rel=1e-12)
+    assert dx == pytest.approx(2.0 * (slope(x + eps) - slope(x - eps)) / (2 * eps), rel=1e-7)
+    assert "grad_cubed_slope(x)" in s2sgrad.source(slope_cubed_inline)
+
+
+def slope_with_computed_wrt(x, a):
+    return s2sgrad.grad(cubed_slope, wrt=a)(x)
+
+
+def test_grad_made_inside_from_a_computed_option_is_refused_at_its_line():
+    with pytest.raises(s2sgrad.S2SGradError, match=r"test_second_order.py:\d+:\d+: arguments computed inside the "
+                       r"function to 's2sgrad.grad' are not supported; .*module level \(df = s2sgrad.grad\(f\)\)"):
+        s2sgrad.grad(slope_with_computed_wrt)(1.0, 0)

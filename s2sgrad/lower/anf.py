@@ -97,6 +97,11 @@ class ANF:
     def method_of_object(self, call):
         """`model.forward(x)` -> `Model_forward(model, x)`, `layer(x)` -> `Layer___call__(layer, x)`: a
         method of an object of the user's is a function of the user's, with the object as `self`."""
+        cls = self.source.instance_of.get(call.func.id) if isinstance(call.func, gast.Name) else None
+        if cls is not None and inspect.isfunction(getattr(cls, "__call__", None)) and not is_library(cls.__call__):
+            obj = cls.__call__                            # model(X) with the model differentiated
+            return located(gast.Call(func=name(self.bind(display_name(obj), obj)), args=[call.func] + list(call.args),
+                                     keywords=call.keywords), call)
         obj = self.source.resolve(call.func) if isinstance(call.func, (gast.Name, gast.Attribute)) else NOT_FOUND
         if unresolved(obj):
             return call
@@ -113,6 +118,29 @@ class ANF:
             return call
         callee = name(self.bind(display_name(fn), fn))
         return located(gast.Call(func=callee, args=[receiver] + list(call.args), keywords=call.keywords), call)
+
+    def built_derivative(self, call):
+        """`s2sgrad.grad(f)` called inside a differentiated function (`grad(f)(x) ** 3`, PyTorch's
+        create_graph=True, JAX's grad(grad(f))) is made once, when the code is built, as `df = grad(f)` at
+        module level is; so its arguments must be known then: functions, modules' values and constants."""
+        def known(node):
+            if isinstance(node, gast.Constant):
+                return node.value
+            if isinstance(node, gast.Tuple):
+                return tuple(known(e) for e in node.elts)
+            obj = self.source.resolve(node) if isinstance(node, (gast.Name, gast.Attribute)) else NOT_FOUND
+            if unresolved(obj) or isinstance(node, gast.Starred):
+                self.unsupported(node, f"arguments computed inside the function to '{gast.unparse(call.func).strip()}'",
+                                 "name a function defined with 'def' and constant options, or make the gradient at "
+                                 "module level (df = s2sgrad.grad(f)) and call df here")
+            return obj
+        if any(k.arg is None for k in call.keywords):
+            self.unsupported(call, "'**' in a call to s2sgrad's derivative builders", "pass the options by name")
+        builder = self.source.resolve(call.func)
+        made = builder(*[known(a) for a in call.args], **{k.arg: known(k.value) for k in call.keywords})
+        target = call.args[0] if call.args else None
+        label = gast.unparse(target).strip().replace(".", "_") if isinstance(target, (gast.Name, gast.Attribute)) else "f"
+        return located(name(self.bind(f"{builder.__name__}_{label}", made)), call)
 
     def dispatch(self, value):
         """The functions a call may call when its callee is an element of a container of functions
@@ -271,6 +299,8 @@ class ANF:
             if rewrite is not None:
                 value = rewrite(self, value)
             pre, func = [], value.func
+            if isinstance(func, gast.Call) and getattr(self.source.resolve(func.func), "__s2sgrad_builds__", False):
+                func = self.built_derivative(func)
             if not isinstance(func, (gast.Name, gast.Attribute)):    # make(a)(1.0): the callee is a value
                 pre, func = self.atom(func, base="fn")
                 func.s2s_label = gast.unparse(value.func).strip()
