@@ -19,7 +19,6 @@ import difflib
 import functools
 import hashlib
 import importlib
-import importlib.metadata
 import inspect
 import marshal
 import math
@@ -154,6 +153,7 @@ class Exported:
 
 def version():
     """The installed s2sgrad's version (from its package metadata)."""
+    import importlib.metadata       # here, not at the top: it imports the email package (~20 ms per import)
     try:
         return importlib.metadata.version("s2sgrad")
     except importlib.metadata.PackageNotFoundError:
@@ -269,13 +269,7 @@ class _Module:
                 raise ExportError(f"cannot export: {who} uses the module {obj.__name__} (as {name!r}); a standalone "
                                   f"derivative imports only NumPy, SciPy and the standard library")
             self.bind(name, obj, who)
-            last = obj.__name__.rpartition(".")[2]
-            if obj.__name__ == name:
-                self.imports.append(f"import {name}")
-            elif "." in obj.__name__ and last == name:
-                self.imports.append(f"from {obj.__name__.rpartition('.')[0]} import {name}")
-            else:
-                self.imports.append(f"import {obj.__name__} as {name}")
+            self.imports.append(_import_line(obj.__name__, name))
             return
         literal = _literal(obj)
         if literal is not None:
@@ -290,10 +284,8 @@ class _Module:
             module, qualname = home
             if module == "builtins":
                 self.values.append(f"{name} = {qualname}")
-            elif qualname == name:
-                self.imports.append(f"from {module} import {name}")
             else:
-                self.imports.append(f"from {module} import {qualname} as {name}")
+                self.imports.append(_import_line(module, name, qualname))
             return
         defined = _definition(obj)
         if defined is not None:
@@ -355,6 +347,19 @@ class _Module:
 
 _DEFINED = object()
 _MISSING = object()
+
+
+def _import_line(module, name, attr=None):
+    """The statement binding `name` to the module `module` (or its attribute `attr`), as a person writes it:
+    `import math`, `import numpy as np`, `from numpy import linalg`, `from numpy import tanh as th`."""
+    if attr is None:
+        if module == name:
+            return f"import {name}"
+        package, _, attr = module.rpartition(".")
+        if not package or attr != name:
+            return f"import {module} as {name}"
+        module = package
+    return f"from {module} import {attr}" + ("" if attr == name else f" as {name}")
 
 
 def _allowed(module_name):

@@ -7,6 +7,7 @@ import importlib.util
 import json
 import os
 import pathlib
+import re
 import shutil
 import subprocess
 import sys
@@ -284,3 +285,17 @@ def test_an_exported_derivative_is_current_in_the_same_process_it_was_made(tmp_p
     assert not staleness(str(tmp_path / "g.py"), model.loss).stale
     assert isinstance(Exported(model.loss, ("W", "b")).digest, str)
     assert os.path.exists(tmp_path / "g.py")
+
+
+def test_the_readme_walkthrough_shows_what_export_writes(tmp_path):
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## Editing a derivative"):]
+    blocks = section.split("```python\n")
+    (tmp_path / "model.py").write_text(blocks[1][:blocks[1].index("```")])
+    shown = blocks[2][:blocks[2].index("```")]
+    text = s2sgrad.export(write_model(tmp_path, (tmp_path / "model.py").read_text()).loss, wrt=("W", "b"))
+    function = text[text.index("def grad_loss"):text.index("# -- helpers")]
+    assert function in shown                                # the generated function, exactly
+    fields = [line.split(":")[0] for line in shown.splitlines() if re.match(r"# \w+: ", line)]
+    assert fields == ["# " + f for f in header(text)]       # every header field, in order
+    assert header(text)["hash"] in shown                      # the same source, the same hash
