@@ -18,13 +18,15 @@ def square(x):
     return x ** 2
 
 
-# Made at module level, so code s2sgrad reads may call it: `return s2sgrad.grad(square)(x) ** 3` inside
-# cube_of_slope is refused (NoGradientRuleError: 's2sgrad.grad(square)' is not a function s2sgrad can resolve).
 dsquare = s2sgrad.grad(square)
 
 
 def cube_of_slope(x):
-    return dsquare(x) ** 3               # z = (dy/dx)^3 = (2x)^3
+    return s2sgrad.grad(square)(x) ** 3      # z = (dy/dx)^3 = (2x)^3: a gradient inside differentiated code
+
+
+def cube_of_slope_made_outside(x):
+    return dsquare(x) ** 3                   # the same, with the gradient made once at module level
 
 
 def double(x):
@@ -44,6 +46,7 @@ def main(n=5, x=1.0):
     results["d2y/dx2"] = s2sgrad.grad(dsquare)(x)
     # z = (dy/dx)^3 = 8x^3, dz/dx = 24x^2 = 24 at x = 1 (a popular tutorial prints 12: wrong).
     results["dz/dx"] = s2sgrad.grad(cube_of_slope)(x)
+    assert s2sgrad.grad(cube_of_slope_made_outside)(x) == results["dz/dx"]
     for name, value in results.items():
         print(f"{name:8s} at x = {x}: {value}")
 

@@ -3,9 +3,9 @@
 The tutorial's model is `nn.Sequential(nn.Linear(2, 2), nn.Sigmoid(), nn.Linear(2, 1), nn.Sigmoid())`
 trained with `nn.MSELoss()` and `optim.SGD` for 5000 epochs, printing the loss every 500, then printing
 `model[0].weight.grad`. Here the parameters are a dict of arrays, `s2sgrad.value_and_grad(loss)` returns
-a dict of gradients with the same keys, and the SGD step is one line. (A PyTorch-style class works too when
-the loss calls `model.forward(X)`; calling the model itself, `model(X)` through `__call__`, with the model
-in `wrt` is refused for now.)
+a dict of gradients with the same keys, and the SGD step is one line. (A PyTorch-style class works too:
+with `model(X)` in the loss, through `__call__`, `s2sgrad.grad(loss)(model, X, Y)` is an object of the
+model's class holding the gradients.)
 
 A run whose loss stalls near 0.25 has not found a bug: with four XOR points, predicting 0.5 everywhere
 costs exactly 0.25, a saddle/local minimum that small learning rates and unlucky initial weights get
