@@ -201,6 +201,7 @@ class Analysis:
     tuples: dict = field(default_factory=dict)   # name -> length, for tuples a helper returned (a, b = h(x))
     used_items: dict = field(default_factory=dict)   # such a tuple -> positions of the items that reach the result
     containers: set = field(default_factory=set)     # names that may hold a container (their adjoints mirror it)
+    retain: tuple = ()           # locals whose adjoint at their last assignment is returned too (retain=)
     shapes: dict = field(default_factory=Shapes)     # name -> shape known at compile time (s2sgrad.shapes)
 
     def op(self, stmt):
@@ -314,7 +315,7 @@ def _operations(core, assigns, mode):
                     custom.resolve(operation(core, s.value), mode)) for s in assigns}
 
 
-def analyze(core, wrt, param_kinds=None, select=None, mode="reverse"):
+def analyze(core, wrt, param_kinds=None, select=None, mode="reverse", retain=()):
     """Run every analysis the reverse transform needs.
 
     `select` names the returned values (positions among the leaves of a returned tuple) whose
@@ -336,7 +337,7 @@ def analyze(core, wrt, param_kinds=None, select=None, mode="reverse"):
         inputs = [a.id for a in ops[id(s)].differentiable_inputs() if isinstance(a, gast.Name)]
         edges.append((target_of(s), inputs))
 
-    varied = set(wrt)
+    varied = set(wrt) | set(retain)         # a retained name's adjoint is wanted even if no wrt input reaches it
     _fixpoint(varied, [(t, ins) for t, ins in edges], forward=True)
     outputs = [a for k, a in enumerate(leaves(core.result)) if select is None or k in select]
     useful = {a.id for a in outputs if isinstance(a, gast.Name)}
@@ -378,6 +379,7 @@ def analyze(core, wrt, param_kinds=None, select=None, mode="reverse"):
     info = Analysis(ops, varied, useful, active, kinds, set(), mutated, select, tuples,
                     {t: tuple(sorted(k)) for t, k in used_items.items()}, containers,
                     shapes=infer_shapes(core, [s for s in assigns if not is_setitem(s)], kinds, loops(core.body)))
+    info.retain = tuple(retain)
     for s in assigns:
         if target_of(s) in active:
             info.recorded |= _reads(ops[id(s)], target_of(s), info.is_scalar, info.shape_of,
@@ -1077,6 +1079,8 @@ def no_rule_error(core, op, varied=frozenset()):
     elif fn is None:
         why = (f"'{label}' is not a function s2sgrad can resolve (a local variable, or a name not "
                "defined when the gradient was first built)")
+    elif getattr(fn, "__s2sgrad_refusal__", None):      # a helper that says why (custom.call_vjp, ...)
+        why = fn.__s2sgrad_refusal__
     elif hasattr(fn, "__s2sgrad_derivative__"):
         why = (f"differentiating a call to a function made by s2sgrad.{fn.__s2sgrad_derivative__[0]} is not "
                "supported, except one made by s2sgrad.grad called with positional arguments")

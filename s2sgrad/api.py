@@ -691,7 +691,48 @@ def _refuse_other_attributes(g, x):
                 f"(dataclasses.field(init=False) if __post_init__ sets it), or compute it inside the function")
 
 
-def value_and_grad(fn, wrt=0, derivative_file=None):
+class _Retaining(_Gradient):
+    """A gradient that also returns the adjoints of locals of the function (`retain=("h",)`, PyTorch's
+    `retain_grad()`): (gradients, {"h": dh}), dh the adjoint of h at its last assignment, of h's shape."""
+
+    def __init__(self, fn, wrt, retain):
+        super().__init__(fn, wrt)
+        self.retain = (retain,) if isinstance(retain, str) else tuple(retain)
+
+    @property
+    def derived(self):
+        if self._generic is None or not self._generic.is_current():
+            self._generic = derive(self.fn, self.names, retain=self.retain)
+        return self._generic
+
+    def specialised(self, arguments):
+        kinds = _kinds(arguments, self.names)
+        derived = self._variants.get(kinds)
+        if derived is None or not derived.is_current():
+            derived = self._variants[kinds] = derive(self.fn, self.names, kinds, retain=self.retain)
+        return derived
+
+    def __call__(self, *args, **kwargs):
+        arguments = self.arguments(args, kwargs)
+        inputs = self.inputs(arguments)
+        value, (grads, kept) = self._run(arguments, args, kwargs)
+        grads = (grads,) if len(self.names) == 1 else grads
+        held = lambda: _held(args, kwargs.values(), (value,))        # noqa: E731
+        grads = _owned([_like(g, x) for g, x in zip(self.picked(grads), inputs)], held)
+        kept = dict(zip(kept, _owned(list(kept.values()), held)))
+        return value, ((grads[0] if self.single else tuple(grads)), kept)
+
+
+def _gradient(fn, wrt, derivative_file, retain):
+    if retain:
+        if derivative_file is not None:
+            raise ValueError("retain= and derivative_file= cannot be used together: a derivative kept in a "
+                             "file returns the gradients only")
+        return _Retaining(fn, wrt, retain)
+    return _Gradient(fn, wrt, derivative_file=derivative_file)
+
+
+def value_and_grad(fn, wrt=0, derivative_file=None, retain=()):
     """A function returning (fn(*args), gradient) — the gradient a tuple when `wrt` is a tuple.
 
     Example:
@@ -700,7 +741,7 @@ def value_and_grad(fn, wrt=0, derivative_file=None):
         >>> value_and_grad(f, wrt=(0, 1))(3.0, 2.0)   # (value, (df/dx, df/da))
         (18.0, (12.0, 9.0))
     """
-    gradient = _Gradient(fn, wrt, derivative_file=derivative_file)
+    gradient = _gradient(fn, wrt, derivative_file, retain)
 
     def value_and_grad_fn(*args, **kwargs):
         return gradient(*args, **kwargs)
@@ -708,7 +749,7 @@ def value_and_grad(fn, wrt=0, derivative_file=None):
     return _derivative(value_and_grad_fn, gradient, "value_and_grad")
 
 
-def grad(fn, wrt=0, derivative_file=None):
+def grad(fn, wrt=0, derivative_file=None, retain=()):
     """A function returning the gradient of `fn` (a scalar-valued function) at its arguments.
 
     The gradient has the type of its argument: a float for a float (an int too), an array of its shape
@@ -730,6 +771,9 @@ def grad(fn, wrt=0, derivative_file=None):
     (`s2sgrad export`'s module); a StaleDerivativeWarning says when `fn`'s source or a helper's has
     changed since it was generated, and the file keeps being used.
 
+    `retain=("h",)` (PyTorch's `retain_grad()`) returns `(gradients, {"h": dh})` instead, dh the adjoint of
+    the local h at its last assignment, of h's shape and dtype; value_and_grad returns (value, that pair).
+
     Example:
         >>> def f(x, a):
         ...     return x * x * a
@@ -741,6 +785,11 @@ def grad(fn, wrt=0, derivative_file=None):
         array([0., 2., 4.])
         >>> grad(lambda x, *args: x * args[1], wrt=2)(3.0, 1.0, 2.0)      # d/d args[1]
         3.0
+        >>> def mean_shifted(a):
+        ...     b = a + 3
+        ...     return np.mean(b)
+        >>> grad(mean_shifted, retain=("b",))(np.array([1.0, 2.0, 3.0]))       # (da, {"b": db})
+        (array([0.33333333, 0.33333333, 0.33333333]), {'b': array([0.33333333, 0.33333333, 0.33333333])})
         >>> from dataclasses import dataclass
         >>> @dataclass
         ... class Layer:
@@ -761,7 +810,7 @@ def grad(fn, wrt=0, derivative_file=None):
         >>> model.W
         array([0.8, 0.8])
     """
-    gradient = _Gradient(fn, wrt, derivative_file=derivative_file)
+    gradient = _gradient(fn, wrt, derivative_file, retain)
 
     def grad_fn(*args, **kwargs):
         return gradient(*args, **kwargs)[1]
@@ -1337,10 +1386,10 @@ class Differentiable:
         ...
     """
 
-    def __init__(self, fn, wrt=0, derivative_file=None):
+    def __init__(self, fn, wrt=0, derivative_file=None, retain=()):
         self.__s2sgrad_fn__ = fn
         self.wrt = wrt
-        self._gradient = _Gradient(fn, wrt, derivative_file=derivative_file)
+        self._gradient = _gradient(fn, wrt, derivative_file, retain)
         self._jvp = None
         functools.update_wrapper(self, fn)
 
@@ -1379,9 +1428,10 @@ class Differentiable:
         return f"<s2sgrad.differentiate {self.__s2sgrad_fn__.__qualname__} wrt={self.wrt!r}>"
 
 
-def differentiate(fn=None, *, wrt=0, derivative_file=None):
+def differentiate(fn=None, *, wrt=0, derivative_file=None, retain=()):
     """Decorator: `@differentiate` or `@differentiate(wrt=("x", "a"))`; with
-    `derivative_file="derivs/f_grad.py"`, the derivative is that file, edits included (see `grad`).
+    `derivative_file="derivs/f_grad.py"`, the derivative is that file, edits included (see `grad`); with
+    `retain=("h",)`, `.grad` returns (gradients, {"h": dh}) and `.value_and_grad` (value, that pair).
 
     Example:
         >>> @differentiate(wrt=("x", "a"))
@@ -1398,5 +1448,5 @@ def differentiate(fn=None, *, wrt=0, derivative_file=None):
         1.0
     """
     if fn is None:
-        return lambda f: Differentiable(f, wrt, derivative_file)
-    return Differentiable(fn, wrt, derivative_file)
+        return lambda f: Differentiable(f, wrt, derivative_file, retain)
+    return Differentiable(fn, wrt, derivative_file, retain)

@@ -24,6 +24,7 @@ Example:
     ...     return np.clip(g, -1.0, 1.0)
 """
 
+import copy
 import dataclasses
 import inspect
 import textwrap
@@ -50,7 +51,9 @@ def stop_gradient(x):
     Example:
         >>> def f(a, b):
         ...     c = a + b
-        ...     return np.sum(b * s2sgrad.stop_gradient(c))     # d/da = 0, d/db = c
+        ...     return b * s2sgrad.stop_gradient(c)      # d/da = 0, d/db = c
+        >>> s2sgrad.grad(f, wrt=(0, 1))(1.0, 4.0)
+        (0.0, 5.0)
     """
     return x
 
@@ -67,6 +70,8 @@ class no_grad:
         ...     with s2sgrad.no_grad():
         ...         scale = np.max(np.abs(x))       # a constant for the gradient
         ...     return np.sum(x / scale)
+        >>> s2sgrad.grad(f)(np.array([1.0, -2.0]))
+        array([0.5, 0.5])
     """
 
     def __enter__(self):
@@ -107,6 +112,7 @@ def backward_of(cls, g, *args):
     """The backward of a Function whose rule could not be inlined: its forward runs again on a fresh ctx
     (recomputed, not stored), then `backward(ctx, g)`."""
     ctx = Context()
+    ctx.needs_input_grad = (True,) * len(args)
     cls.forward(ctx, *args)
     return cls.backward(ctx, g)
 
@@ -139,6 +145,8 @@ class custom_vjp:
         >>> @clip_identity.defvjp
         ... def _(g, ans, x):
         ...     return np.clip(g, -1.0, 1.0)
+        >>> s2sgrad.grad(lambda x: np.sum(3.0 * clip_identity(x)))(np.array([0.1, 0.2]))
+        array([1., 1.])
     """
 
     def __init__(self, fn=None, *, nondiff_argnums=()):
@@ -209,6 +217,8 @@ class Function:
         ...         return g * 2.0
         >>> Double.apply(3.0)
         6.0
+        >>> s2sgrad.grad(lambda x: Double.apply(x) * x)(3.0)     # 2x + x * 2
+        12.0
     """
 
     def __init_subclass__(cls, **kwargs):
@@ -238,9 +248,12 @@ def register_vjp(func, rule):
     used like a built-in rule and before any built-in one. Its parameters after `g, ans` are func's.
 
     Example:
-        >>> def erf_vjp(g, ans, x):
-        ...     return g * 2.0 / np.sqrt(np.pi) * np.exp(-x * x)
-        >>> s2sgrad.register_vjp(scipy.special.erf, erf_vjp)
+        >>> import scipy.special                 # spence(z), the dilogarithm: d/dz = log(z) / (1 - z)
+        >>> def spence_vjp(g, ans, z):
+        ...     return g * np.log(z) / (1.0 - z)
+        >>> _ = s2sgrad.register_vjp(scipy.special.spence, spence_vjp)
+        >>> round(s2sgrad.grad(lambda z: scipy.special.spence(z) * 2.0)(2.0), 6)
+        -1.386294
     """
     params = list(inspect.signature(rule).parameters.values())[2:]
     _register_vjp(func, rule, inspect.Signature(params), (), _label(func))
@@ -251,7 +264,13 @@ def register_jvp(func, rule):
     """Give `func` the JVP `rule(tangents, ans, *args)` (forward mode), looked up before any built-in one.
 
     Example:
-        >>> s2sgrad.register_jvp(scipy.special.erf, lambda tangents, ans, x: tangents[0] * 2.0 / np.sqrt(np.pi) * np.exp(-x * x))
+        >>> import scipy.special
+        >>> def spence_jvp(tangents, ans, z):
+        ...     return tangents[0] * np.log(z) / (1.0 - z)
+        >>> _ = s2sgrad.register_jvp(scipy.special.spence, spence_jvp)
+        >>> value, tangent = s2sgrad.jvp(lambda z: scipy.special.spence(z), (2.0,), 1.0)
+        >>> round(float(tangent), 6)
+        -0.693147
     """
     params = list(inspect.signature(rule).parameters.values())[2:]
     _register_jvp(func, rule, inspect.Signature(params), _label(func))
@@ -267,11 +286,20 @@ def _label(func):
 class CustomRule(Rule):
     """An adjoint template made from a rule of the user's (see `_register_vjp`)."""
 
-    def __init__(self, *args, label="", primal=None, has_vjp=True, **kwargs):
+    def __init__(self, *args, label="", primal=None, has_vjp=True, nondiff=frozenset(), **kwargs):
         super().__init__(*args, **kwargs)
         self.label = label          # "clip_identity's VJP", for errors
         self.primal = primal        # the Python function the rule is for, or None (forward's body is not one)
         self.has_vjp = has_vjp
+        self.nondiff = nondiff      # parameters in nondiff_argnums
+        self.tangent_inputs = None  # in forward mode with a JVP rule: the inputs it takes tangents of
+
+    def differentiable(self):
+        """Input parameters a derivative flows through: those the VJP writes (or, for forward mode's copy made
+        by `resolve`, every one the JVP takes a tangent of). Activity reads this."""
+        if self.tangent_inputs is not None:
+            return list(self.tangent_inputs)
+        return super().differentiable()
 
     @property
     def sequences(self):            # a user's parameter named `xs` is one value, not a sequence
@@ -307,7 +335,7 @@ def _register_vjp(primitive, rule, signature, nondiff, name, primal=None, functi
                              inspect.Parameter.POSITIONAL_ONLY else p for p in signature.parameters.values()])
     made = CustomRule(primitive, rule, sig, output, template, namespace,
                       frozenset(p for p in diff if p not in _written(template)),
-                      label=label, primal=primal)
+                      label=label, primal=primal, nondiff=frozenset(params) - set(diff))
     rules.CUSTOM_RULES[primitive] = [made]            # before the built-in rules (rules.lookup)
 
 
@@ -470,10 +498,11 @@ def _saved(function, params, output):
     names = [a.id for a in node.args.args]
     ctx, args = names[0], names[1:]
     mapping = dict(zip(args, params))
+    stores = [n.id for n in gast.walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)]
+    assigned = set(stores)
     returned = [s.value for s in gast.walk(node) if isinstance(s, gast.Return)]
-    if len(returned) == 1 and isinstance(returned[0], gast.Name):
-        mapping.setdefault(returned[0].id, output)
-    assigned = {n.id for n in gast.walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+    if len(returned) == 1 and isinstance(returned[0], gast.Name) and stores.count(returned[0].id) == 1:
+        mapping.setdefault(returned[0].id, output)        # assigned once: what is saved is what is returned
 
     def atom(value):
         if isinstance(value, gast.Constant):
@@ -670,6 +699,13 @@ def jvp_of(cls, tangents, *args):
     return cls.jvp(ctx, *tangents)
 
 
+_CALLED = ("a rule of yours that s2sgrad calls instead of inlining (it is more than assignments and one return, "
+           "or its source cannot be read) is not differentiated again, as second order needs; write the rule as "
+           "assignments and one return in a file")
+for _helper in (call_vjp, backward_of, call_jvp, jvp_of):
+    _helper.__s2sgrad_refusal__ = _CALLED
+
+
 class _Slots(gast.NodeTransformer):
     """`tangents[k]` -> the k-th placeholder; `tangents` itself -> a tuple of them."""
 
@@ -707,8 +743,10 @@ def resolve(op, mode):
         return op
     rule = op.rule
     if mode == "forward":
-        if jvp_for(op.fn) is not None:
-            return op
+        if jvp_for(op.fn) is not None:          # the JVP takes every argument's tangent but nondiff_argnums'
+            forward_rule = copy.copy(rule)
+            forward_rule.tangent_inputs = [p for p in rule.inputs if p not in rule.nondiff]
+            return dataclasses.replace(op, rule=forward_rule)
     elif rule.has_vjp:
         return op
     if rule.primal is not None:
@@ -745,9 +783,13 @@ def tangent(transform, op, v):
     mapping[jvp.output] = name(v)
     for p, slot in zip(jvp.params, jvp.slots):
         atom = op.inputs[p]
-        mapping[slot] = (name(transform.t(atom.id))
-                         if transform.active(atom) and isinstance(atom, gast.Name) else
-                         const(None))
+        if transform.active(atom) and not isinstance(atom, gast.Name):     # a list display carrying tangents
+            where = transform.core.source.location(op.node)
+            raise NoGradientRuleError(
+                f"{where[0]}:{where[1]}:{where[2]}: {jvp.label} takes one tangent per argument, and its argument "
+                f"{p!r} is a list of values that carry derivatives; pass np.stack([...]) of them instead.\n"
+                f"    {where[3].strip()}")
+        mapping[slot] = name(transform.t(atom.id)) if transform.active(atom) else const(None)
     local_names, out = {}, []
     for stmt in jvp.body:
         value = _Instantiate(transform.ns, jvp.globals, mapping, local_names).visit(_copy(stmt.value))
@@ -840,6 +882,11 @@ class _NoGrad(gast.NodeTransformer):
                 n.ctx = gast.Load()
         value = gast.copy_location(gast.BinOp(left=target, op=node.op, right=node.value), node)
         return gast.copy_location(assign(node.target, self.stop(value)), node)
+
+    def visit_Expr(self, node):             # hs.append(x) in the block: what it stores carries no derivative
+        if self.inside and isinstance(node.value, gast.Call) and isinstance(node.value.func, gast.Attribute):
+            node.value.args = [a if isinstance(a, gast.Starred) else self.stop(a) for a in node.value.args]
+        return node
 
     def visit_Return(self, node):
         if self.inside and node.value is not None:

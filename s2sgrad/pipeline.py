@@ -17,7 +17,7 @@ import traceback
 from dataclasses import dataclass, field
 
 from . import compose, custom
-from .analysis import analyze
+from .analysis import analyze, assignments, target_of
 from .check import check
 from .emit import emit
 from .errors import RecursionDepthError, UnsupportedSyntaxError
@@ -259,7 +259,7 @@ def _user_name(fn):
     return _BY_FILENAME.get(filename) or display_name(fn)
 
 
-def derive(fn, wrt, kinds=None, name=None, mode="reverse", select=None):
+def derive(fn, wrt, kinds=None, name=None, mode="reverse", select=None, retain=()):
     """The derivative of `fn` with respect to the parameter names `wrt` (cached): in "reverse"
     mode `grad_f(..., *, seed=1.0)` returns (value, gradients), in "forward" mode
     `jvp_f(..., *, x_dot, ...)` returns (value, tangent).
@@ -267,16 +267,17 @@ def derive(fn, wrt, kinds=None, name=None, mode="reverse", select=None):
     `kinds` is a tuple of (parameter, "scalar" | "unknown") pairs the code may be specialised
     on (scalars need no unbroadcasting); None gives the generic code, which trusts only
     `float`/`int` annotations. `select` (reverse modes) differentiates only those returned
-    values, by position among the leaves of a returned tuple.
+    values, by position among the leaves of a returned tuple. `retain` (reverse mode) names locals whose
+    adjoints at their last assignment the code returns too: (value, (gradients, {name: adjoint})).
     """
     if getattr(_COMPILING, "active", False):            # called while compiling: on the compiler's stack
         with _LOCK:
-            return _derive(fn, wrt, kinds, name, mode, select)
+            return _derive(fn, wrt, kinds, name, mode, select, tuple(retain))
     with _LOCK:
-        cached = _cached((fn, tuple(wrt), kinds, name, mode, select))
+        cached = _cached((fn, tuple(wrt), kinds, name, mode, select) + ((tuple(retain),) if retain else ()))
     if cached is not None:
         return cached
-    return _on_compiler_stack(lambda: derive(fn, wrt, kinds, name, mode, select), fn)
+    return _on_compiler_stack(lambda: derive(fn, wrt, kinds, name, mode, select, retain), fn)
 
 
 def _cached(key):
@@ -286,8 +287,8 @@ def _cached(key):
     return None
 
 
-def _derive(fn, wrt, kinds, name, mode, select):
-    key = (fn, tuple(wrt), kinds, name, mode, select)
+def _derive(fn, wrt, kinds, name, mode, select, retain=()):
+    key = (fn, tuple(wrt), kinds, name, mode, select) + ((retain,) if retain else ())
     cached = _cached(key)
     if cached is not None:
         return cached
@@ -301,7 +302,8 @@ def _derive(fn, wrt, kinds, name, mode, select):
     try:
         core = lower(source)                                    # surface language -> core
         derived.form = nesting(core.result)
-        info = analyze(core, wrt, dict(kinds or ()), select, mode)           # activity, kinds, to-be-recorded
+        _check_retain(core, retain)
+        info = analyze(core, wrt, dict(kinds or ()), select, mode, retain)   # activity, kinds, to-be-recorded
         ns = Namespace(source.namespace, core.namer)
         ns.values[name] = derived            # its own name means itself (recursion), never another function
         core.namer.reserve(name)
@@ -387,6 +389,16 @@ def _check_wrt(source, wrt):
             f"own that calls it", source.location(source.node))
     raise ValueError(f"wrt names {', '.join(map(repr, missing))}, which is not a parameter of {source.name}; its "
                      f"parameters are: {params}")
+
+
+def _check_retain(core, retain):
+    """Refuse a retained name that is not a variable of the function (a parameter or a name it assigns)."""
+    known = set(core.params) | {target_of(s) for s in assignments(core.body)}
+    unknown = [r for r in retain if r not in known]
+    if unknown:
+        names = ", ".join(sorted(core.source.locals))
+        raise ValueError(f"retain names {', '.join(map(repr, unknown))}, which is not a local variable of "
+                         f"{core.source.name}; its locals are: {names}")
 
 
 def _parameter_names(fn):

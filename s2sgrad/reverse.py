@@ -137,6 +137,10 @@ class ReverseTransform:
         if backward:
             body.append(comment("reverse sweep"))
             body += backward
+        if self.info.retain:            # retain=: (gradients, {"h": dh at h's last assignment})
+            kept = gast.Dict(keys=[const(v) for v in self.info.retain],
+                             values=[name(self.kept[v]) for v in self.info.retain])
+            grads = gast.Tuple(elts=[grads, kept], ctx=gast.Load())
         body.append(gast.Return(value=gast.Tuple(elts=[value.node, grads], ctx=gast.Load())))
         src_args = self.core.source.node.args
         seeds = [name(k) for k, _ in self.seeds]
@@ -223,7 +227,7 @@ class ReverseTransform:
             if var in state.maybe:
                 own = _if_none(name(self.d(var)), const(None), own)
             backward.insert(0, assign(self.d(var), own))
-        backward += self.rev_block(core.body, state)
+        backward += self.retained_start() + self.rev_block(core.body, state) + self.retained_params(state)
 
         value = _Value(None, [])
 
@@ -393,7 +397,7 @@ class ReverseTransform:
     def rev_block(self, stmts, state):
         out, last_line = [], None
         for s in reversed(stmts):
-            code = adopt(self.rev_stmt(s, state), s)
+            code = adopt(self.retained_at(s, state) + self.rev_stmt(s, state), s)
             if code:
                 line = _primal_line(s)
                 if line[0] and line != last_line:
@@ -452,6 +456,43 @@ class ReverseTransform:
                 return [gast.If(test=gast.UnaryOp(op=gast.Not(), operand=self.pop()), body=orelse, orelse=[])]
             return [gast.If(test=self.pop(), body=body, orelse=orelse if _has_code(orelse) else [])]
         return self.rev_loop(s, state)
+
+    # -- retain= ---------------------------------------------------------------
+    def retained_start(self):
+        """`dh_retained = None` for a retained local assigned more than once or inside a loop or branch: the
+        reverse sweep keeps the adjoint the first time it reverses one of its assignments (the last run)."""
+        self.kept = {v: self.namer.fresh(f"d{v}_retained") for v in self.info.retain}
+        return [assign(self.kept[v], const(None)) for v in self.info.retain if not self.assigned_once(v)]
+
+    def assigned_once(self, var):
+        writes = [s for s in assignments(self.core.body) if target_of(s) == var]
+        return len(writes) == 1 and any(s is writes[0] for s in self.core.body)
+
+    def retained_at(self, s, state):
+        """The adjoint of a retained local just before its assignment `s` is reversed, with its shape."""
+        if not self.info.retain or not isinstance(s, gast.Assign) or target_of(s) not in self.info.retain:
+            return []
+        v = target_of(s)
+        kept = assign(self.kept[v], self.retained_value(v, state))
+        if self.assigned_once(v):
+            return [kept]
+        test = gast.Compare(left=name(self.kept[v]), ops=[gast.Is()], comparators=[const(None)])
+        return [gast.If(test=test, body=[kept], orelse=[])]
+
+    def retained_value(self, v, state):
+        zeros = call(name(self.ns.bind("zeros_of", zeros_of)), [name(v)])
+        if v not in state:
+            return zeros
+        dv = name(self.d(v))
+        if v in self.indexed:                      # updated in place later: a copy of its own
+            dv = call(self.np_attr("copy"), [dv])
+        return _if_none(name(self.d(v)), zeros, dv) if v in state.maybe else dv
+
+    def retained_params(self, state):
+        """A retained parameter the function never assigns: its adjoint once the reverse sweep is done."""
+        assigned = {target_of(s) for s in assignments(self.core.body)}
+        return [assign(self.kept[v], self.retained_value(v, state)) for v in self.info.retain
+                if v not in assigned]
 
     def rev_loop(self, s, state):
         head = state.copy()

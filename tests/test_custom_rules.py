@@ -118,6 +118,11 @@ class Square(s2sgrad.Function):
         input, = ctx.saved_tensors
         return 2 * grad_output * input
 
+    @staticmethod
+    def jvp(ctx, tangent):
+        input, = ctx.saved_tensors
+        return 2 * tangent * input
+
 
 def model_loss(W, b, x):
     h = W @ x + b                    # Linear(10, 5)
@@ -131,6 +136,10 @@ def test_squaring_op_after_a_linear_layer_matches_finite_differences():
     for k, g in enumerate(grads):
         np.testing.assert_allclose(g, numeric_grad(model_loss, (W, b, x), k), rtol=1e-6, atol=1e-7)
     assert s2sgrad.check_grad(model_loss, W, b, x, wrt=(0, 1, 2))
+    u = rng.normal(size=10)                           # forward mode: the Function's jvp
+    _, t = s2sgrad.jvp(model_loss, (W, b, x), u, wrt=2)
+    np.testing.assert_allclose(t, numeric_grad(model_loss, (W, b, x), 2) @ u, rtol=1e-6)
+    assert "checked(2 * h_dot * h, apply_h" in s2sgrad.source(model_loss, wrt=2, mode="forward")    # the jvp, inlined
 
 
 # -- an implicit-function rule: the VJP solves the adjoint fixed point ---------------------------------------
@@ -271,8 +280,22 @@ def test_second_order_through_a_custom_rule_differentiates_the_rules_code():
 
 
 def test_a_called_rule_refuses_second_order_clearly():
-    with pytest.raises(s2sgrad.S2SGradError, match="ReLU"):
-        s2sgrad.hessian(lambda x: np.sum(ReLU.apply(x) ** 2))(np.array([1.0, 2.0]))
+    @s2sgrad.custom_vjp
+    def scale(x, n):
+        return x * n
+
+    @scale.defjvp
+    def _(tangents, ans, x, n):
+        total = 0.0 * tangents[0]
+        for _ in range(n):                      # a loop: the rule is called, not inlined
+            total = total + tangents[0]
+        return total
+
+    f = lambda x: np.sum(scale(x, 3) ** 2)       # noqa: E731
+    assert s2sgrad.jvp(f, (np.ones(2),), np.ones(2))[1] == 36.0
+    with pytest.raises(s2sgrad.NoGradientRuleError, match="cannot differentiate the call to call_jvp: a rule of "
+                                                          "yours that s2sgrad calls instead of inlining"):
+        s2sgrad.hessian(f)(np.ones(2))
 
 
 # -- forward mode: a Function's jvp, and the refusal without one ------------------------------------------
@@ -331,16 +354,11 @@ def test_nondiff_argnums_pass_options_the_rule_reads_but_does_not_differentiate(
 # -- check_grad and wrong rules ----------------------------------------------------------------------------
 
 def test_check_grad_catches_a_deliberately_wrong_rule():
-    @s2sgrad.custom_vjp
-    def wrong(x):
-        return x * 2.0
-
-    @wrong.defvjp
-    def _(g, ans, x):
-        return g * 3.0
-
+    wrong = s2sgrad.custom_vjp(double.fn)             # x * 2.0, with a rule saying 3
+    wrong.defvjp(lambda g, ans, x: g * 3.0)
     with pytest.raises(s2sgrad.GradientCheckError):
         s2sgrad.check_grad(lambda x: np.sum(wrong(x)), np.ones(3))
+    assert s2sgrad.check_grad(double_sum, np.ones(3))       # the right rule passes
 
 
 def test_a_rule_returning_the_wrong_number_of_cotangents_is_refused_naming_it():
@@ -408,3 +426,45 @@ def test_a_rule_with_control_flow_is_called_and_still_exact():
     f = lambda x: np.sum(scale(x, 3))       # noqa: E731
     np.testing.assert_array_equal(s2sgrad.grad(f)(np.ones(2)), [3.0, 3.0])
     assert "call_vjp(" in s2sgrad.source(f)
+
+
+class ScaledExp(s2sgrad.Function):
+    """Saves an intermediate (not an argument, not the result), then rebinds it: forward runs again."""
+
+    @staticmethod
+    def forward(ctx, x):
+        e = np.exp(x)
+        ctx.save_for_backward(e)
+        e = e * 2.0
+        return e
+
+    @staticmethod
+    def backward(ctx, g):
+        e, = ctx.saved_tensors
+        return g * 2.0 * e
+
+
+def test_a_function_saving_an_intermediate_value_gets_it_from_its_forward_run_again():
+    f = lambda x: np.sum(ScaledExp.apply(x) * x)       # noqa: E731
+    x = np.array([0.2, -0.5])
+    np.testing.assert_allclose(s2sgrad.grad(f)(x), numeric_grad(f, (x,), 0), rtol=1e-8)
+    assert "backward_of(ScaledExp, " in s2sgrad.source(f)
+
+
+def wrightomega_jvp(tangents, ans, x):
+    return tangents[0] * ans / (1.0 + ans)          # w' = w / (1 + w)
+
+
+def test_a_jvp_rule_alone_works_in_forward_mode_and_reverse_mode_refuses_it_clearly():
+    s2sgrad.register_jvp(scipy.special.wrightomega, wrightomega_jvp)
+    try:
+        f = lambda x: np.sum(scipy.special.wrightomega(x) * x)        # noqa: E731
+        x = np.array([0.5, 2.0])
+        _, t = s2sgrad.jvp(f, (x,), np.array([0.0, 1.0]))
+        np.testing.assert_allclose(t, numeric_grad(f, (x,), 0)[1], rtol=1e-7)
+        with pytest.raises(s2sgrad.NoGradientRuleError, match="the gradient rule of scipy.special.wrightomega has "
+                                                              "no derivative with respect to 'x'"):
+            s2sgrad.grad(f)(x)
+    finally:
+        rules.CUSTOM_RULES.pop(scipy.special.wrightomega)
+        custom.JVPS.pop(scipy.special.wrightomega)
