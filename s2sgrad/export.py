@@ -298,17 +298,29 @@ class _Module:
         if module is not None and _definition_text(module, name) is not None:
             self.copy(module, name, obj, who)
             return
+        custom = _custom_rule(obj)
+        if custom is not None:                  # @custom_vjp: its rules are inlined; calls run its own body
+            primal, rules = custom
+            home = sys.modules.get(primal.__module__)
+            if home is not None and getattr(home, primal.__name__, None) is obj:
+                self.copy(home, primal.__name__, obj, who, decorators=False)
+                self.copied_user.extend(r for r in rules if r not in self.copied_user)
+                if primal.__name__ != name:
+                    self.bind(name, obj, who)
+                    self.values.append(f"{name} = {primal.__name__}")
+                return
         raise ExportError(f"cannot export: {who} uses {name!r}, {_describe(obj)}, which a standalone module cannot "
                           f"hold (it is not NumPy, SciPy, the standard library, a literal value, or a function or "
                           f"class whose source can be copied); pass it as an argument instead")
 
-    def copy(self, module, name, obj, who):
-        """Copy the definition of `name` from `module`'s source, after what it uses."""
+    def copy(self, module, name, obj, who, decorators=True):
+        """Copy the definition of `name` from `module`'s source, after what it uses (without its decorators
+        when `decorators` is false)."""
         if (module.__name__, name) in self.copied:
             return
         self.bind(name, obj, who)
         self.copied.add((module.__name__, name))
-        text = _definition_text(module, name)
+        text = _definition_text(module, name, decorators)
         if text is None:
             raise ExportError(f"cannot export: the source of {name} in {module.__name__} was not found")
         for used in _free_names(text):
@@ -324,6 +336,8 @@ class _Module:
                       module if module.__name__.startswith("s2sgrad.") else None)
         if not module.__name__.startswith("s2sgrad") and inspect.isfunction(obj):
             self.copied_user.append(obj)
+        elif _custom_rule(obj) is not None:
+            self.copied_user.insert(0, _custom_rule(obj)[0])
         self.helpers.append((module.__name__, text))
 
     def text(self):
@@ -467,8 +481,17 @@ def _module_tree(filename, mtime):
     return text, ast.parse(text)
 
 
-def _definition_text(module, name):
-    """The source of the top-level statement of `module` that defines `name` (decorators included)."""
+def _custom_rule(obj):
+    """(the function, [its rules]) of a function with a custom rule of the user's (`@s2sgrad.custom_vjp`),
+    else None."""
+    if type(obj).__module__ != "s2sgrad.custom" or not inspect.isfunction(getattr(obj, "fn", None)):
+        return None
+    return obj.fn, [r for r in (getattr(obj, "vjp", None), getattr(obj, "jvp", None)) if inspect.isfunction(r)]
+
+
+def _definition_text(module, name, decorators=True):
+    """The source of the top-level statement of `module` that defines `name` (decorators included unless
+    `decorators` is false)."""
     filename = getattr(module, "__file__", None)
     if not filename or not os.path.exists(filename):
         return None
@@ -476,7 +499,7 @@ def _definition_text(module, name):
     lines = text.splitlines()
     for stmt in tree.body:
         if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and stmt.name == name:
-            start = min([stmt.lineno] + [d.lineno for d in stmt.decorator_list])
+            start = min([stmt.lineno] + [d.lineno for d in stmt.decorator_list if decorators])
         elif isinstance(stmt, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in stmt.targets):
             start = stmt.lineno
         else:
@@ -579,7 +602,10 @@ def staleness(path, fn=None):
     try:
         if fn is None:
             from .cli import load_target
-            fn = load_target(f"{fields['file']}:{fields['qualname']}")
+            try:
+                fn = load_target(f"{fields['file']}:{fields['qualname']}")
+            except (Exception, SystemExit):         # a module of a package (relative imports): by its name
+                fn = load_target(f"{fields['module']}:{fields['qualname']}")
         wrt = tuple(w.strip() for w in fields["wrt"].split(","))
         fresh = Exported(fn, wrt if len(wrt) > 1 else wrt[0], fields.get("mode", "reverse"))
         return Staleness(path, fields, fresh.digest)

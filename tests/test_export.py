@@ -125,7 +125,7 @@ def _exportable_cases():
     out = []
     for case in CASES:
         name, fn, wrt, mode = (*case, "reverse")[:4]
-        if name in ("method_call", "custom_rule"):      # refused: see the refusal test below
+        if name == "method_call":                       # refused: see the refusal test below
             continue
         out.append((name, fn, wrt, mode))
     return out
@@ -202,6 +202,17 @@ def test_a_value_a_standalone_module_cannot_hold_is_refused_naming_it(tmp_path):
     method_call = next(c for c in CASES if c[0] == "method_call")
     with pytest.raises(ExportError, match="'LAYER', a Linear of snapshot_cases"):
         s2sgrad.export(method_call[1], wrt=method_call[2])
+
+
+def test_a_custom_rule_is_exported_inlined_with_the_functions_own_body_and_its_rule_hashed(tmp_path):
+    case = next(c for c in CASES if c[0] == "custom_rule")
+    path = tmp_path / "custom_rule_grad.py"
+    text = s2sgrad.export(case[1], path, wrt=case[2])
+    assert header(text)["hashed"] == "custom_rule, soft_clip, soft_clip_vjp"     # an edited rule: stale
+    assert "\n\n\ndef soft_clip(x):\n    return np.tanh(x)\n" in text and "@s2sgrad.custom_vjp" not in text
+    W, x = np.array([[0.5, -2.0], [1.5, 0.3]]), np.array([1.0, 2.0])
+    got = run_without_s2sgrad(path, f"grad_custom_rule(np.array({W.tolist()}), np.array({x.tolist()}))[1]")
+    np.testing.assert_allclose(got, s2sgrad.grad(case[1])(W, x), rtol=1e-15)
 
 
 def test_an_exported_hvp_and_vjp_run_without_s2sgrad(tmp_path):
