@@ -17,6 +17,7 @@ import traceback
 from dataclasses import dataclass, field
 
 from . import compose, custom
+from . import cache
 from .analysis import analyze, assignments, target_of
 from .check import check
 from .emit import emit
@@ -300,6 +301,9 @@ def _derive(fn, wrt, kinds, name, mode, select, retain=()):
     derived = Derived(fn, tuple(wrt), name, source=source)
     _CACHE[key] = derived                                       # recursion finds it in progress
     try:
+        entry_key = cache.key(source, fn, list(key[1:]))            # on disk: None when not kept there
+        if entry_key is not None and _from_disk(derived, cache.load(entry_key), source):
+            return derived                                          # no compiler stage after the fence
         core = lower(source)                                    # surface language -> core
         derived.form = nesting(core.result)
         _check_retain(core, retain)
@@ -317,6 +321,8 @@ def _derive(fn, wrt, kinds, name, mode, select, retain=()):
 
         specialisations = {}        # a helper's name -> the kinds it is called with here, in order
 
+        calls = []                  # each helper's derive arguments, in order (for the disk cache)
+
         def derive_helper(helper, helper_wrt, helper_kinds, helper_select=None):
             # One name per specialisation: h called on a float and on an array (or a list) is two functions,
             # vjp_h and vjp_h_1, printed and called under those names (a pullback's name follows its own).
@@ -327,6 +333,7 @@ def _derive(fn, wrt, kinds, name, mode, select, retain=()):
             k = seen.index(helper_kinds)
             d = derive(helper, helper_wrt, helper_kinds, base if k == 0 else f"{base}_{k}", helper_mode, helper_select)
             derived.helpers.append(d)
+            calls.append((helper, helper_wrt, helper_kinds, d.name, helper_mode, helper_select))
             return d
 
         if mode == "forward":
@@ -348,27 +355,103 @@ def _derive(fn, wrt, kinds, name, mode, select, retain=()):
         if mode == "reverse" and all_float64(kinds):          # adjoints the code owns: added into in place
             fn_defs = [accumulate_in_place(d, removable) for d in fn_defs]
         derived.text = "\n\n".join(emit(d) for d in fn_defs)                               # print
-        values = {k: _bound(v) for k, v in ns.values.items()}
-        filename = pseudo_filename(fn, name, derived.text)
-        derived.compiled = load(derived.text, name, {k: v for k, v in values.items() if v is not None},
-                                filename, fn_defs)
-        _BY_FILENAME[filename] = _user_name(fn)
-        derived.function = _entry(derived.compiled, derived)
-        env = derived.compiled.__globals__
         if mode == "vjp":
-            derived.compiled_pullback = env[fn_defs[1].name]
-            derived.pullback = _entry(derived.compiled_pullback, derived)
             derived.mutates = bool(info.mutated)     # its reverse sweep puts arrays back in place
-        for k, v in ns.values.items():       # helpers still being built (recursion): bind once they are
-            if isinstance(v, (Derived, Pullback)) and _bound(v) is None:
-                owner = v if isinstance(v, Derived) else v.derived
-                owner.waiters.append((env, k, v))
-        for where, k, v in derived.waiters:
-            where[k] = _bound(v)
+        _bind(derived, ns.values, fn_defs[1].name if mode == "vjp" else None, fn_defs)
+        if entry_key is not None:
+            _to_disk(entry_key, derived, ns.values, source, calls, fn_defs[1].name if mode == "vjp" else None)
     except BaseException:
         _CACHE.pop(key, None)
         raise
     return derived
+
+
+def _bind(derived, values, pullback=None, fn_defs=()):
+    """Compile `derived.text` with the objects `values` names as its globals; `pullback` names its reverse
+    sweep (mode "vjp"). A helper still being built (recursion) is bound into it once it is compiled."""
+    bound = {k: _bound(v) for k, v in values.items()}
+    filename = pseudo_filename(derived.fn, derived.name, derived.text)
+    derived.compiled = load(derived.text, derived.name, {k: v for k, v in bound.items() if v is not None},
+                            filename, fn_defs)
+    _BY_FILENAME[filename] = _user_name(derived.fn)
+    derived.function = _entry(derived.compiled, derived)
+    env = derived.compiled.__globals__
+    if pullback is not None:
+        derived.compiled_pullback = env[pullback]
+        derived.pullback = _entry(derived.compiled_pullback, derived)
+    for k, v in values.items():          # helpers still being built (recursion): bind once they are
+        if isinstance(v, (Derived, Pullback)) and _bound(v) is None:
+            owner = v if isinstance(v, Derived) else v.derived
+            owner.waiters.append((env, k, v))
+    for where, k, v in derived.waiters:
+        where[k] = _bound(v)
+    return filename
+
+
+_FIELDS = ("seed", "tangents", "seeds", "form", "nullable_grads", "mutates", "text")
+
+
+def _to_disk(entry_key, derived, values, source, calls, pullback):
+    """Write `derived` to the disk cache (s2sgrad/cache.py) when every global of its code can be found
+    again in another process: a name of the user's function, a library's object, a constant, or this
+    code's own helpers, each finished (a recursion in progress is not kept)."""
+    helpers = []
+    for helper, wrt, kinds, name, mode, select in calls:
+        found = cache.recipe(helper, source.namespace)
+        if found is None or not cache.plain([wrt, kinds, select]) or cache.describe(helper) is None:
+            return
+        helpers.append([found, cache.describe(helper), list(wrt), kinds, name, mode, select])
+    recipes = {}
+    for k, v in values.items():
+        if v is derived:
+            recipes[k] = ["self"]
+        elif isinstance(v, Pullback) and v.derived is derived:
+            recipes[k] = ["self_pullback"]
+        elif isinstance(v, (Derived, Pullback)):
+            d = v if isinstance(v, Derived) else v.derived
+            if d.compiled is None or d not in derived.helpers:
+                return
+            recipes[k] = ["helper" if d is v else "helper_pullback", [h is d for h in derived.helpers].index(True)]
+        else:
+            recipes[k] = cache.recipe(v, source.namespace)
+            if recipes[k] is None:
+                return
+    filename = pseudo_filename(derived.fn, derived.name, derived.text)
+    entry = {f: getattr(derived, f) for f in _FIELDS}
+    entry.update(values=recipes, helpers=helpers, pullback=pullback,
+                 origins=sorted(ORIGINS.get(filename, {}).items()))
+    cache.store(entry_key, entry)
+
+
+def _from_disk(derived, entry, source):
+    """Fill `derived` from a disk cache entry and compile its text, True; False (nothing changed that the
+    compiler will not set again) when there is no entry or what it names is no longer what it was."""
+    if entry is None:
+        return False
+    helpers = []
+    for found, description, wrt, kinds, name, mode, select in entry["helpers"]:
+        helper = cache.resolve(found, source.namespace)
+        if cache.describe(helper) != description:
+            return False
+        helpers.append(derive(helper, tuple(wrt), cache.tuples(kinds), name, mode, cache.tuples(select)))
+    values = {}
+    for k, found in entry["values"].items():
+        if found[0] == "self":
+            values[k] = derived
+        elif found[0] == "self_pullback":
+            values[k] = derived.pullback_ref
+        elif found[0] in ("helper", "helper_pullback"):
+            values[k] = helpers[found[1]] if found[0] == "helper" else helpers[found[1]].pullback_ref
+        else:
+            values[k] = cache.resolve(found, source.namespace)
+            if values[k] is cache.MISSING:
+                return False
+    for f in _FIELDS:
+        setattr(derived, f, cache.tuples(entry[f]))
+    derived.helpers = helpers
+    filename = _bind(derived, values, entry["pullback"])
+    ORIGINS[filename] = {line: cache.tuples(origin) for line, origin in entry["origins"]}
+    return True
 
 
 def _check_wrt(source, wrt):

@@ -2,6 +2,8 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
+# The suite never reads or writes a user's disk cache (s2sgrad/cache.py): tests of the cache set their own.
+os.environ["S2SGRAD_CACHE_DIR"] = ""
 
 
 def pytest_addoption(parser):

@@ -42,15 +42,27 @@ d = _AdjointMarker()
 
 @dataclass
 class Rule:
-    """One adjoint template, parsed once."""
+    """One adjoint template, parsed once, when the compiler first reads it (`body`): importing s2sgrad
+    registers a few hundred templates, and parsing them all would make every import slow."""
 
     primitive: object
     template: object
     signature: inspect.Signature
     output: str
-    body: list              # gast statements
+    parsed: list            # gast statements of the body, or None until `body` is first read
     globals: dict           # what the template's free names mean
     inert: frozenset = frozenset()   # inputs with no derivative that may still depend on wrt (see `adjoint`)
+
+    @property
+    def body(self):
+        """The template's body, gast statements (parsed from the template's source on first use)."""
+        if self.parsed is None:
+            self.parsed = template_body(self.template)
+        return self.parsed
+
+    @body.setter
+    def body(self, statements):
+        self.parsed = statements
 
     @property
     def inputs(self):
@@ -118,10 +130,8 @@ def adjoint(*primitives, inert=()):
     """
 
     def register(template):
-        source = textwrap.dedent(inspect.getsource(template))
-        fn = gast.parse(source).body[0]
         sig = inspect.signature(template)
-        rule = Rule(primitives[0], template, sig, next(iter(sig.parameters)), fn.body, template.__globals__,
+        rule = Rule(primitives[0], template, sig, next(iter(sig.parameters)), None, template.__globals__,
                     frozenset(inert))
         unknown = rule.inert - set(rule.inputs)
         if unknown:
@@ -131,6 +141,11 @@ def adjoint(*primitives, inert=()):
         return template
 
     return register
+
+
+def template_body(template):
+    """The gast statements of a template function's body, read from its source."""
+    return gast.parse(textwrap.dedent(inspect.getsource(template))).body[0].body
 
 
 def nondifferentiable(*primitives):

@@ -25,7 +25,6 @@ import copy
 import inspect
 import math
 import operator
-import textwrap
 from dataclasses import dataclass
 
 import gast
@@ -127,10 +126,10 @@ def tangent(*primitives):
     """Register the decorated template as a tangent rule of each primitive (several may bind)."""
 
     def register(template):
-        fn = gast.parse(textwrap.dedent(inspect.getsource(template))).body[0]
         sig = inspect.signature(template)
-        rule = Rule(primitives[0], template, sig, next(iter(sig.parameters)), fn.body, template.__globals__)
-        _split_template(rule)                      # malformed templates fail at import, not at use
+        # Parsed when first used (rules.Rule.body); tests/test_startup.py splits every template, so a
+        # malformed one fails the suite rather than a user's first jvp.
+        rule = Rule(primitives[0], template, sig, next(iter(sig.parameters)), None, template.__globals__)
         for prim in primitives:
             existing = TANGENTS.get(prim)
             TANGENTS[prim] = (existing if isinstance(existing, list) else []) + [rule]
