@@ -3,10 +3,14 @@ not need (SciPy, importlib.metadata and the email package it pulls in); template
 compiler first reads them, so every one must parse and split then (checked here, not at import).
 Nothing is timed (benchmarks/run.py measures the import and the first gradient)."""
 
+import inspect
 import json
 import os
 import subprocess
 import sys
+import textwrap
+
+import gast
 
 from s2sgrad import rules
 from s2sgrad.rules import tangents
@@ -38,6 +42,17 @@ def test_every_adjoint_template_parses_to_a_body_that_writes_adjoints():
             seen.add(id(rule))
             assert rule.body, rule.template
             assert set(rule.differentiable()) <= set(rule.inputs), rule.template
+
+
+def test_every_template_body_is_the_one_inspect_getsource_gives():
+    # template_body reads the lines a template's code spans, faster than getsource; both must agree.
+    templates = {id(r.template): r.template for rs in rules.RULES.values() for r in rs}
+    templates.update((id(r.template), r.template) for rs in tangents.TANGENTS.values() if isinstance(rs, list)
+                     for r in rs)
+    for template in templates.values():
+        slow = gast.parse(textwrap.dedent(inspect.getsource(template))).body[0].body
+        assert gast.dump(gast.Module(body=rules.template_body(template), type_ignores=[])) == \
+            gast.dump(gast.Module(body=slow, type_ignores=[])), template
 
 
 def test_every_explicit_tangent_template_splits_into_local_statements_and_terms():

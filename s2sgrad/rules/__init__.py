@@ -14,6 +14,7 @@ Example:
 
 import copy
 import inspect
+import linecache
 import math as _math
 import operator as _operator
 import textwrap
@@ -144,7 +145,19 @@ def adjoint(*primitives, inert=()):
 
 
 def template_body(template):
-    """The gast statements of a template function's body, read from its source."""
+    """The gast statements of a template function's body, read from its source: the lines its code spans
+    (from its first decorator to the last line any instruction covers), which inspect.getsource finds by
+    tokenizing from there on, at a few times the cost of the parse (Python 3.11+; else getsource)."""
+    code = template.__code__
+    positions = getattr(code, "co_positions", None)
+    lines = linecache.getlines(code.co_filename)
+    if positions is not None and lines:
+        last = max((end for _, end, _, _ in positions() if end is not None), default=None)
+        if last is not None:
+            try:
+                return gast.parse(textwrap.dedent("".join(lines[code.co_firstlineno - 1:last]))).body[0].body
+            except SyntaxError:
+                pass
     return gast.parse(textwrap.dedent(inspect.getsource(template))).body[0].body
 
 
