@@ -202,6 +202,9 @@ def test_readme_pytorch_table_rows_give_the_values_they_state(tmp_path):
     scope = run_as_file(setup + f"def g(x):\n    {idiom_cell(6)}\n    return np.sum(y * x)\n"
                         "row6 = s2sgrad.grad(g)(x)\n", tmp_path, "row6")
     assert np.array_equal(scope["row6"], 2 * scope["x"])     # y = 2x is a constant: d/dx sum(y x) = y
+    scope = run_as_file(setup + f"def f(a):\n    b = a + 3\n    return np.mean(b)\n\nrow7 = {idiom_cell(7)}\n",
+                        tmp_path, "row7")
+    assert np.allclose(scope["row7"][0], 1 / 3) and np.allclose(scope["row7"][1]["b"], 1 / 3)
     scope = run_as_file(f"def f(x):\n    return x ** 2\n\n{idiom_cell(8)}\n\nrow8 = s2sgrad.grad(g)(1.0)\n", tmp_path, "row8")
     assert scope["row8"] == 24.0                          # 24 x^2 at x = 1 (a tutorial's 12 is wrong)
     scope = run_as_file(setup + idiom_cell(9) + "\nrow9 = [pullback(1.0), pullback(1.0)]\n", tmp_path, "row9")
