@@ -26,6 +26,7 @@ import os
 import re
 import symtable
 import sys
+import textwrap
 import types
 import warnings
 
@@ -247,7 +248,7 @@ class _Module:
                 raise ExportError(f"the generated code of {fn.__qualname__} reads {name!r}, which means nothing "
                                   f"where it was compiled")
             self.need(name, env[name], f"the derivative of {getattr(fn, '__qualname__', fn)}")
-        self.functions.append(_unused_kept(_with_sweeps_apart(text), fn))
+        self.functions.append(_unused_kept(_wrapped(_with_sweeps_apart(text)), fn))
 
     def bind(self, name, obj, who):
         if name in self.bound and self.bound[name] is not obj and not _same_value(self.bound[name], obj):
@@ -354,7 +355,9 @@ class _Module:
         if self.helpers:
             modules = ", ".join(dict.fromkeys(m for m, _ in self.helpers))
             rule = f"# -- helpers the code above calls, copied from {modules} "
-            text += f"\n\n{rule}{'-' * max(3, 99 - len(rule))}\n\n\n"
+            rule = rule + "-" * (LINE_LENGTH - len(rule)) if len(rule) < LINE_LENGTH - 3 else \
+                "\n#    ".join(textwrap.wrap(rule.rstrip(), LINE_LENGTH, break_on_hyphens=False))
+            text += f"\n\n{rule}\n\n\n"
             text += "\n\n\n".join(t for _, t in self.helpers) + "\n"
         return text
 
@@ -552,10 +555,49 @@ def _unused_kept(text, fn):
             continue
         for stmt in ast.walk(node):
             if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name) \
-                    and stmt.targets[0].id in unused[node.name] and stmt.lineno == stmt.end_lineno:
+                    and stmt.targets[0].id in unused[node.name]:
                 name = getattr(fn, "__qualname__", "the function")
-                lines[stmt.lineno - 1] += f"  # noqa: F841 (never read, as in {name})"
+                lines[stmt.lineno - 1] += f"  # noqa: F841 (never read, as in {name})"    # where ruff reports it
     return "\n".join(lines)
+
+
+LINE_LENGTH = 99
+
+
+def _wrapped(text):
+    """Generated text with each statement longer than LINE_LENGTH that ends in a call broken inside the
+    call's parentheses, as a person would: its arguments on the next line, or one a line if they still do
+    not fit. A line is rewritten only if the result parses to the same tree."""
+    out = []
+    for line in text.split("\n"):
+        out.extend(_wrap(line) if len(line) > LINE_LENGTH and not line.lstrip().startswith("#") else [line])
+    return "\n".join(out)
+
+
+def _wrap(line):
+    indent = line[:len(line) - len(line.lstrip())]
+    code = line.strip()
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return [line]
+    if len(tree.body) != 1 or not isinstance(getattr(tree.body[0], "value", None), ast.Call):
+        return [line]
+    call = tree.body[0].value
+    if call.end_col_offset != len(code.encode()) or not (call.args or call.keywords):
+        return [line]
+    items = [ast.get_source_segment(code, a) for a in [*call.args, *call.keywords]]
+    opening = code[:len(code.encode()[:call.func.end_col_offset].decode())] + "("
+    inner = indent + "    "
+    one = inner + ", ".join(items) + ")"
+    lines = [indent + opening, one] if len(one) <= LINE_LENGTH else \
+        [indent + opening] + [inner + item + "," for item in items[:-1]] + [inner + items[-1] + ")"]
+    try:
+        same = ast.dump(ast.parse("\n".join(lines).strip() if not indent else "if 1:\n" + "\n".join(lines))) \
+            == ast.dump(ast.parse(code if not indent else "if 1:\n" + indent + code))
+    except SyntaxError:
+        same = False
+    return lines if same else [line]
 
 
 def _with_sweeps_apart(text):

@@ -310,3 +310,16 @@ def test_the_readme_walkthrough_shows_what_export_writes(tmp_path):
     fields = [line.split(":")[0] for line in shown.splitlines() if re.match(r"# \w+: ", line)]
     assert fields == ["# " + f for f in header(text)]       # every header field, in order
     assert header(text)["hash"] in shown                      # the same source, the same hash
+
+
+def test_exported_code_lines_fit_in_99_columns_broken_inside_a_calls_parentheses(tmp_path):
+    from s2sgrad.export import LINE_LENGTH
+    case = next(c for c in CASES if c[0] == "custom_rule")
+    text = s2sgrad.export(case[1], wrt=case[2])
+    assert '    dW_matmul_x = checked(\n        np.clip(dsoft_clip_W_matmul_x * slope, -1.0, 1.0),\n' in text
+    for name, fn, wrt, mode in _exportable_cases():
+        text = s2sgrad.export(fn, wrt=wrt, mode=mode)
+        generated = text[:text.find("# -- helpers")] if "# -- helpers" in text else text
+        long = [line for line in generated.splitlines()
+                if len(line) > LINE_LENGTH and not line.lstrip().startswith("#")]
+        assert not long, (name, long)
