@@ -94,35 +94,20 @@ def test_a_second_process_loads_the_code_and_runs_no_compiler_stage(tmp_path):
     assert {**second, "lowered": 0} == {**first, "lowered": 0}
 
 
-def test_an_edited_helper_is_compiled_again_in_the_next_process(tmp_path):
+@pytest.mark.parametrize("old, new, expected", [
+    ("return act(u * w) * SCALE", "return act(u * w) * SCALE * 2.0", {"scale": 6.0}),    # an edited helper
+    ("act = np.tanh", "act = np.sin", {"act": "sin"}),                                   # a global rebound
+    ("SCALE = 3.0", "SCALE = 5.0", {"scale": 5.0}),                                      # a changed constant
+])
+def test_a_changed_source_is_compiled_again_in_the_next_process_and_then_cached(tmp_path, old, new, expected):
     _write(tmp_path)
     cache = str(tmp_path / "cache")
     _run(tmp_path, cache)
-    _write(tmp_path, MODULE.replace("return act(u * w) * SCALE", "return act(u * w) * SCALE * 2.0"))
-    edited = _run(tmp_path, cache)
-    assert edited["lowered"] > 0
-    assert edited["grad"] == pytest.approx(_expected(0.7, 0.4, scale=6.0), rel=1e-12)
-    assert _run(tmp_path, cache)["lowered"] == 0          # and then cached in turn
-
-
-def test_a_global_bound_to_another_function_is_compiled_again(tmp_path):
-    _write(tmp_path)
-    cache = str(tmp_path / "cache")
-    _run(tmp_path, cache)
-    _write(tmp_path, MODULE.replace("act = np.tanh", "act = np.sin"))
+    _write(tmp_path, MODULE.replace(old, new))
     changed = _run(tmp_path, cache)
     assert changed["lowered"] > 0
-    assert changed["grad"] == pytest.approx(_expected(0.7, 0.4, act="sin"), rel=1e-12)
-
-
-def test_a_changed_constant_is_compiled_again(tmp_path):
-    _write(tmp_path)
-    cache = str(tmp_path / "cache")
-    _run(tmp_path, cache)
-    _write(tmp_path, MODULE.replace("SCALE = 3.0", "SCALE = 5.0"))
-    changed = _run(tmp_path, cache)
-    assert changed["lowered"] > 0
-    assert changed["grad"] == pytest.approx(_expected(0.7, 0.4, scale=5.0), rel=1e-12)
+    assert changed["grad"] == pytest.approx(_expected(0.7, 0.4, **expected), rel=1e-12)
+    assert _run(tmp_path, cache)["lowered"] == 0
 
 
 @pytest.mark.parametrize("env", [{"S2SGRAD_NO_CACHE": "1"}, {}])
