@@ -37,6 +37,7 @@ from .errors import CustomRuleError, NoGradientRuleError
 from .lower.bind import bound_arguments
 from .rules import Rule, adjoint, d
 from .rules import tangents as tangent_rules
+from .runtime import zeros_of
 from .syntax import assign, call, clone, const, name
 
 JVPS = {}        # primitive -> JVP (the user's tangent rules, looked up before the built-in tangents)
@@ -91,6 +92,18 @@ def checked(value, like, where):
         raise CustomRuleError(f"{where} has shape {np.shape(value)}, but the value it is for has shape "
                               f"{np.shape(like)}; a rule must return one of the same shape as its argument")
     return value
+
+
+def retained(adjoint, value):
+    """The adjoint of a local kept by `retain=` (called by generated code): of value's shape and float dtype,
+    zeros where it is None (nothing reached the output from it)."""
+    if adjoint is None:
+        return zeros_of(value)
+    if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+        return np.asarray(adjoint, dtype=value.dtype)
+    if type(value) is float:
+        return float(adjoint)
+    return adjoint
 
 
 def cotangents(value, count, where):

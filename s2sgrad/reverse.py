@@ -30,6 +30,7 @@ from .runtime import (add_at, add_field, copy_tree, item_or_missing, leaf_of, li
 from .analysis import (assignments, call_site_kinds, elements, is_setitem, no_rule_error, parameter_defaults,
                        result_form, star_parameter, target_of, template)
 from .compose import pullback_of_gradient, pullback_of_jvp
+from .custom import retained
 from .frontend import display_name
 from .rules import adjoint_of
 from .syntax import (COMMENT, adopt, assign, assigned_names, call, clone, comment, const, expr_stmt, is_comment, leaves,
@@ -480,13 +481,13 @@ class ReverseTransform:
         return [gast.If(test=test, body=[kept], orelse=[])]
 
     def retained_value(self, v, state):
-        zeros = call(name(self.ns.bind("zeros_of", zeros_of)), [name(v)])
-        if v not in state:
-            return zeros
-        dv = name(self.d(v))
-        if v in self.indexed:                      # updated in place later: a copy of its own
+        """`retained(dh, h)`: dh with h's shape and dtype (zeros for None, or where no adjoint reached h)."""
+        dv = name(self.d(v)) if v in state else const(None)
+        if v in state and v in self.indexed:       # updated in place later: a copy of its own
             dv = call(self.np_attr("copy"), [dv])
-        return _if_none(name(self.d(v)), zeros, dv) if v in state.maybe else dv
+            if v in state.maybe:
+                dv = _if_none(name(self.d(v)), const(None), dv)
+        return call(name(self.ns.bind("retained", retained)), [dv, name(v)])
 
     def retained_params(self, state):
         """A retained parameter the function never assigns: its adjoint once the reverse sweep is done."""

@@ -468,3 +468,27 @@ def test_a_jvp_rule_alone_works_in_forward_mode_and_reverse_mode_refuses_it_clea
     finally:
         rules.CUSTOM_RULES.pop(scipy.special.wrightomega)
         custom.JVPS.pop(scipy.special.wrightomega)
+
+
+@s2sgrad.custom_vjp
+def two_scalings(x):
+    return x * 2.0, x * 3.0
+
+
+@two_scalings.defvjp
+def two_scalings_vjp(g, ans, x):
+    return g[0] * 2.0 + g[1] * 3.0           # g: one cotangent per returned value (0.0 for one nobody reads)
+
+
+def test_a_custom_function_returning_a_tuple_gets_one_cotangent_per_item():
+    def both(x):
+        a, b = two_scalings(x)
+        return np.sum(a * b)
+
+    def first(x):
+        a, b = two_scalings(x)
+        return np.sum(a)
+
+    x = np.array([1.0, 2.0])
+    np.testing.assert_allclose(s2sgrad.grad(both)(x), numeric_grad(both, (x,), 0), rtol=1e-8)
+    np.testing.assert_array_equal(s2sgrad.grad(first)(x), [2.0, 2.0])

@@ -191,3 +191,14 @@ def test_a_list_grown_under_no_grad_holds_values_without_derivatives():
     np.testing.assert_array_equal(s2sgrad.grad(f)(x), 3.0 * x)      # hs[1] a constant: d/dx = hs[1]
     _, t = s2sgrad.jvp(f, (x,), np.array([1.0, 0.0]))
     assert t == 3.0
+
+
+def test_a_retained_adjoint_has_the_dtype_of_its_float32_local():
+    def f(a):
+        b = a * 3
+        return np.sum(np.sin(b)) * 2.0
+
+    a = np.ones(3, np.float32)
+    da, kept = s2sgrad.grad(f, retain=("b",))(a)
+    assert kept["b"].dtype == np.float32 and kept["b"].shape == (3,)
+    np.testing.assert_allclose(kept["b"], 2.0 * np.cos(3.0), rtol=1e-6)       # float32's precision
