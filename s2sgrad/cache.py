@@ -113,7 +113,9 @@ def _file_text(filename, library=False):
 
 
 def where(obj):
-    """(module, qualified name) importing which gives `obj` itself, or None."""
+    """(module, qualified name) importing which gives `obj` itself ('' for a module), or None."""
+    if isinstance(obj, types.ModuleType):
+        return (obj.__name__, "") if find(obj.__name__, "") is obj else None
     names = []
     for module in (getattr(obj, "__module__", None), "numpy", "math", "builtins", "operator"):
         qualname = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None)
@@ -129,7 +131,7 @@ def find(module, qualname):
     """The object `module`.`qualname` names, or MISSING."""
     try:
         obj = sys.modules.get(module) or importlib.import_module(module)
-        for part in qualname.split("."):
+        for part in qualname.split(".") if qualname else ():
             obj = getattr(obj, part)
         return obj
     except Exception:         # anything: a module that no longer imports is a miss, never an error
