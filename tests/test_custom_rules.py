@@ -279,19 +279,29 @@ def test_second_order_through_a_custom_rule_differentiates_the_rules_code():
                                np.diag([6.0, -12.0]), rtol=1e-15)
 
 
+@s2sgrad.custom_vjp
+def repeated(x, n):
+    return x * n
+
+
+@repeated.defvjp
+def repeated_vjp(g, ans, x, n):
+    total = 0.0 * g
+    for _ in range(n):                          # a loop: the rule is called, not inlined
+        total = total + g
+    return total, None
+
+
+@repeated.defjvp
+def repeated_jvp(tangents, ans, x, n):
+    total = 0.0 * tangents[0]
+    for _ in range(n):
+        total = total + tangents[0]
+    return total
+
+
 def test_a_called_rule_refuses_second_order_clearly():
-    @s2sgrad.custom_vjp
-    def scale(x, n):
-        return x * n
-
-    @scale.defjvp
-    def _(tangents, ans, x, n):
-        total = 0.0 * tangents[0]
-        for _ in range(n):                      # a loop: the rule is called, not inlined
-            total = total + tangents[0]
-        return total
-
-    f = lambda x: np.sum(scale(x, 3) ** 2)       # noqa: E731
+    f = lambda x: np.sum(repeated(x, 3) ** 2)       # noqa: E731
     assert s2sgrad.jvp(f, (np.ones(2),), np.ones(2))[1] == 36.0
     with pytest.raises(s2sgrad.NoGradientRuleError, match="cannot differentiate the call to call_jvp: a rule of "
                                                           "yours that s2sgrad calls instead of inlining"):
@@ -412,18 +422,7 @@ def test_a_vjp_rule_with_the_wrong_parameters_is_refused_naming_it():
 
 
 def test_a_rule_with_control_flow_is_called_and_still_exact():
-    @s2sgrad.custom_vjp
-    def scale(x, n):
-        return x * n
-
-    @scale.defvjp
-    def _(g, ans, x, n):
-        total = 0.0 * g
-        for _ in range(n):
-            total = total + g
-        return total, None
-
-    f = lambda x: np.sum(scale(x, 3))       # noqa: E731
+    f = lambda x: np.sum(repeated(x, 3))       # noqa: E731
     np.testing.assert_array_equal(s2sgrad.grad(f)(np.ones(2)), [3.0, 3.0])
     assert "call_vjp(" in s2sgrad.source(f)
 
