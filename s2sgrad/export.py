@@ -723,9 +723,9 @@ def load_derivative(fn, wrt, path, mode="reverse"):
         >>> value, dW = derived.function(W, x)
     """
     from . import api
+    from .pipeline import PREFIX, Derived
 
     code = api._Gradient(fn, wrt, mode)
-    generic = code.derived
     path = kept_path(code.fn, path)
     if not os.path.exists(path):
         export(code.fn, path, wrt=code.names if len(code.names) > 1 else code.names[0], mode=mode)
@@ -736,7 +736,7 @@ def load_derivative(fn, wrt, path, mode="reverse"):
     if names is not None and (names != tuple(code.names) or fields.get("mode", "reverse") != mode):
         raise ValueError(f"{path} is the {fields.get('mode')} derivative of {fields.get('qualname')} with respect "
                          f"to {', '.join(names)}, not the {mode} derivative with respect to {', '.join(code.names)}; "
-                         f"give another derivative_file, or regenerate it: {Exported(code.fn, wrt, mode, path).command()}")
+                         f"give another derivative_file, or regenerate it (s2sgrad export ... -o {path})")
     if fields.get("qualname") not in (None, code.fn.__qualname__):
         raise ValueError(f"{path} is the derivative of {fields['qualname']}, not of {code.fn.__qualname__}")
     report = staleness(path, code.fn) if fields else Staleness(path, fields, None, "the file has no s2sgrad header")
@@ -745,10 +745,15 @@ def load_derivative(fn, wrt, path, mode="reverse"):
     module = types.ModuleType(f"s2sgrad_derivative_{re.sub(r'[^0-9a-zA-Z_]', '_', os.path.basename(path))}")
     module.__file__ = os.path.abspath(path)
     exec(compile(text, module.__file__, "exec"), module.__dict__)
-    entry = getattr(module, fields.get("entry") or generic.name, None)
+    name = fields.get("entry") or f"{PREFIX[mode]}_{code.fn.__name__}"
+    entry = getattr(module, name, None)
     if entry is None:
-        raise ValueError(f"{path} defines no function {fields.get('entry') or generic.name}, the derivative's entry")
+        raise ValueError(f"{path} defines no function {name}, the derivative's entry")
     entry.__s2sgrad_source__ = text
-    kept = dataclasses.replace(generic, function=entry, compiled=entry, text=text, helpers=[], waiters=[])
+    # What callers read besides the function: its seed keyword, the last keyword-only parameter (the
+    # file's own, edits included; the primal may no longer differentiate at all, and the file still runs).
+    seeds = [p.name for p in inspect.signature(entry).parameters.values() if p.kind is p.KEYWORD_ONLY][-1:]
+    kept = Derived(code.fn, tuple(code.names), name, seed=seeds[0] if seeds else "", seeds=tuple(seeds),
+                   text=text, function=entry, compiled=entry)
     kept.path = path
     return kept

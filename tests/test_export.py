@@ -323,3 +323,19 @@ def test_exported_code_lines_fit_in_99_columns_broken_inside_a_calls_parentheses
         long = [line for line in generated.splitlines()
                 if len(line) > LINE_LENGTH and not line.lstrip().startswith("#")]
         assert not long, (name, long)
+
+
+def test_a_kept_file_keeps_running_when_its_primal_no_longer_differentiates(tmp_path):
+    model = write_model(tmp_path)
+    kept = tmp_path / "loss_grad.py"
+    exact = s2sgrad.grad(model.loss, wrt=("W", "b"), derivative_file=kept)(W, B, X)
+    clip_db(kept)
+    broken = MODEL.replace("    h = layer(W, x) + b\n", "    try:\n        h = layer(W, x) + b\n    except ValueError:\n"
+                           "        h = b\n")          # 'try' is refused by the compiler
+    changed = write_model(tmp_path, broken)
+    with pytest.raises(s2sgrad.UnsupportedSyntaxError):
+        s2sgrad.grad(changed.loss, wrt=("W", "b"))(W, B, X)
+    with pytest.warns(s2sgrad.StaleDerivativeWarning, match="could not be checked .*'try' statements"):
+        kept_grad = s2sgrad.grad(changed.loss, wrt=("W", "b"), derivative_file=kept)(W, B, X)
+    np.testing.assert_allclose(kept_grad[0], exact[0], rtol=1e-15)
+    np.testing.assert_allclose(kept_grad[1], np.clip(exact[1], -0.5, 0.5), rtol=1e-15)
