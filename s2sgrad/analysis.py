@@ -203,6 +203,7 @@ class Analysis:
     containers: set = field(default_factory=set)     # names that may hold a container (their adjoints mirror it)
     retain: tuple = ()           # locals whose adjoint at their last assignment is returned too (retain=)
     shapes: dict = field(default_factory=Shapes)     # name -> shape known at compile time (s2sgrad.shapes)
+    elements: dict = field(default_factory=dict)     # name -> what element of a whole array it is (loop_elements)
 
     def op(self, stmt):
         return self.ops[id(stmt)]
@@ -379,11 +380,12 @@ def analyze(core, wrt, param_kinds=None, select=None, mode="reverse", retain=())
     info = Analysis(ops, varied, useful, active, kinds, set(), mutated, select, tuples,
                     {t: tuple(sorted(k)) for t, k in used_items.items()}, containers,
                     shapes=infer_shapes(core, [s for s in assigns if not is_setitem(s)], kinds, loops(core.body)))
+    info.elements = loop_elements(core, assigns, mutated, info.shapes)
     info.retain = tuple(retain)
     for s in assigns:
         if target_of(s) in active:
             info.recorded |= _reads(ops[id(s)], target_of(s), info.is_scalar, info.shape_of,
-                                    info.same_shape_as_part)
+                                    info.same_shape_as_part, info.elements)
     return info
 
 
@@ -694,12 +696,60 @@ def template(op, is_scalar, shape_of=None):
     return out
 
 
+def loop_elements(core, assigns, mutated, shapes):
+    """Values that are element i of a whole array, in a loop over i: `v = x[i]` of a 1-d parameter x the
+    function never changes, and `w = np.sin(v)` (a ufunc of one such), each assigned once, at the top of
+    the body of the `for i` loop, and read only after that assignment in the same iteration. At each of
+    those reads v is x[i] and w is np.sin(x)[i]: the reverse sweep reads them so, from x and from
+    np.sin(x) computed once before its loop, instead of saving each element (see reverse.element_read).
+    Returns name -> (what: ("x", x) or ("ufunc", f, what of its argument), i, loop)."""
+    counts = {}
+    for s in assigns:
+        counts[target_of(s)] = counts.get(target_of(s), 0) + 1
+    unchanged = {p for p in core.params if p not in counts and p not in mutated
+                 and shapes.get(p) is not None and len(shapes.get(p)) == 1}
+    reads = {}
+    for node in [*core.body, core.result]:
+        for n in gast.walk(node):
+            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
+                reads[n.id] = reads.get(n.id, 0) + 1
+    out = {}
+    for loop in loops(core.body):
+        if not isinstance(loop.target, gast.Name) or loop.target.id in counts:
+            continue
+        i = loop.target.id
+        for k, s in enumerate(loop.body):
+            if not isinstance(s, gast.Assign) or not isinstance(s.targets[0], gast.Name):
+                continue
+            v, value, what = s.targets[0].id, s.value, None
+            if counts.get(v) != 1:
+                continue
+            if isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name) \
+                    and value.value.id in unchanged and isinstance(value.slice, gast.Name) and value.slice.id == i:
+                what = ("x", value.value.id)
+            elif isinstance(value, gast.Call) and len(value.args) == 1 and not value.keywords \
+                    and isinstance(value.args[0], gast.Name) and value.args[0].id in out \
+                    and out[value.args[0].id][2] is loop:
+                f = core.source.resolve(value.func)
+                if isinstance(f, numpy.ufunc) and f.nin == 1 and f.signature is None:
+                    what = ("ufunc", f, out[value.args[0].id][0])
+            if what is None:
+                continue
+            later = sum(1 for t in loop.body[k + 1:] for n in gast.walk(t)
+                        if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) and n.id == v)
+            if later == reads.get(v, 0):
+                out[v] = (what, i, loop)
+    return out
+
+
+
 def _same_name(a, b):
     return isinstance(a, gast.Name) and isinstance(b, gast.Name) and a.id == b.id
 
 
-def _reads(op, target, is_scalar, shape_of=None, same_shape=None):
-    """Primal names the adjoint of this operation reads."""
+def _reads(op, target, is_scalar, shape_of=None, same_shape=None, element_names=()):
+    """Primal names the adjoint of this operation reads (a rule reads an element of a whole array, one of
+    `element_names`, back from that array: it is never saved)."""
     if op.kind == "rule":
         names = set()
         params = set(op.rule.inputs)
@@ -709,10 +759,11 @@ def _reads(op, target, is_scalar, shape_of=None, same_shape=None):
                 if id(node) in adjoints:
                     continue
                 if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
-                    if node.id == op.rule.output:
+                    if node.id == op.rule.output and target not in element_names:
                         names.add(target)
                     elif node.id in params:
-                        names |= {a.id for a in elements(op.inputs[node.id]) if isinstance(a, gast.Name)}
+                        names |= {a.id for a in elements(op.inputs[node.id]) if isinstance(a, gast.Name)
+                                  and a.id not in element_names}
         return names
     if op.kind == "helper":             # its pullback has what it needs in the helper's saved state
         return set()

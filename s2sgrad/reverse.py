@@ -111,6 +111,13 @@ class ReverseTransform:
                 self.seeds.append((self.namer.fresh("dout" if len(self.results) == 1 else f"dout_{i}"), var))
         self.seed = self.seeds[0][0]
         self.seed_var = self.seeds[0][1]
+        # Elements of whole arrays (analysis.loop_elements): the arrays a rule reads them from, named now
+        # (never inside a loop's fixpoint, which takes names back), made before the loop's reverse.
+        self.wholes = {}                # repr(what) -> name of the array computed before the loop
+        self.hoisted = {}               # id(loop) -> [(name, statement)], in the order needed
+        for what, _, _ in info.elements.values():
+            if what[0] == "ufunc" and repr(what) not in self.wholes:
+                self.wholes[repr(what)] = self.namer.fresh(f"{what[1].__name__}_{_base(what[2])}")
 
     # -- names ---------------------------------------------------------------
     def d(self, var):
@@ -506,8 +513,9 @@ class ReverseTransform:
                 break
             head = merged
             self.namer.taken, self.adj = taken, adj
+            self.namer.taken |= set(self.wholes.values())     # named once for the whole function
         body += self.absent(head - end)
-        out = self.absent(head - state)
+        out = self.absent(head - state) + [stmt for _, stmt in self.hoisted.get(id(s), [])]
         after = end if _runs(s) else head         # a loop that surely runs ends where its body does
         if _any_rev(s.body):
             if not _has_code(body):
@@ -526,6 +534,33 @@ class ReverseTransform:
         if isinstance(s, gast.For) and s.s2s_push:
             out.append(assign(s.target.id, self.pop()))
         return out
+
+    def element_read(self, v):
+        """`x[i]` or `sin_x[i]` for a value that is element i of a whole array in the loop over i (what the
+        reverse sweep reads instead of saving it each iteration), the whole array made before the loop."""
+        what, i, loop = self.info.elements[v]
+        return self.element_of_whole(what, i, loop)
+
+    def element_of_whole(self, what, i, loop):
+        read = gast.Subscript(value=self.whole(what, loop), slice=name(i), ctx=gast.Load())
+        read.s2s_element = (what, i, loop)
+        return read
+
+    def whole(self, what, loop):
+        if what[0] == "x":
+            return name(what[1])
+        hoisted = self.hoisted.setdefault(id(loop), [])
+        if repr(what) not in self.wholes:
+            self.wholes[repr(what)] = self.namer.fresh(f"{what[1].__name__}_{_base(what[2])}")
+        n = self.wholes[repr(what)]
+        if all(h != n for h, _ in hoisted):
+            f = what[1]
+            func = self.np_attr(f.__name__) if getattr(numpy, f.__name__, None) is f else \
+                name(self.ns.bind(f.__name__, f))
+            value = call(func, [self.whole(what[2], loop)])
+            hoisted.append((n, assign(n, value)))
+            self.template_locals.add(n)              # pure: removed if nothing reads it
+        return name(n)
 
     def throwaway(self):
         """`_` for values nobody reads, unless the user's function reads a variable of that name."""
@@ -842,14 +877,24 @@ class ReverseTransform:
                 mapping[p] = call(self.np_attr("array"), [bound])
         mapping[rule.output] = name(v)
         local_names, out = {}, []
+        substituted = []
         for param, stmt in template(op, self.info.is_scalar, self.info.shape_of):
-            target = stmt.targets[0]
             bound = op.inputs.get(param)
             if param is not None and not any(self.active_name(a) for a in elements(bound)):
                 continue
             value = _Substitute(self, rule, v, mapping, local_names, state).visit(clone(stmt.value))
+            if param is None:             # a rule's local: named before the statements that read it
+                local_names[stmt.targets[0].id] = self.namer.fresh(stmt.targets[0].id)
+            previous = substituted[-1] if substituted else None
+            if (previous is not None and previous[0] is not None and isinstance(bound, gast.Name)
+                    and isinstance(previous[2], gast.Name) and previous[2].id == bound.id
+                    and gast.dump(previous[3]) == gast.dump(value)):     # x * x: d[z] * x twice, once doubled
+                substituted[-1] = (*previous[:3], gast.BinOp(left=const(2.0), op=gast.Mult(), right=value))
+                continue                  # exact: doubling rounds nothing
+            substituted.append((param, stmt, bound, value))
+        for param, stmt, bound, value in substituted:
+            target = stmt.targets[0]
             if param is None:
-                local_names[target.id] = self.namer.fresh(target.id)
                 self.template_locals.add(local_names[target.id])    # pure: removed if nothing reads it
                 out.append(assign(local_names[target.id], value))
             elif isinstance(bound, (gast.List, gast.Tuple)):     # one adjoint per element of a sequence
@@ -989,9 +1034,31 @@ class _Substitute(gast.NodeTransformer):
             return self.t.output_adjoint(self.v, self.state)
         return self.generic_visit(node)
 
+    def visit_Call(self, node):
+        f = self.resolve(node.func)
+        node = self.generic_visit(node)
+        element = getattr(node.args[0], "s2s_element", None) if len(node.args) == 1 else None
+        if element is not None and not node.keywords and isinstance(f, numpy.ufunc) and f.nin == 1 \
+                and f.signature is None:                 # np.cos(x[i]) is np.cos(x)[i], made once
+            what, i, loop = element
+            return self.t.element_of_whole(("ufunc", f, what), i, loop)
+        return node
+
+    def resolve(self, func):
+        """The object a template's callee names (np.cos), else None."""
+        if isinstance(func, gast.Name) and func.id not in self.mapping and func.id not in self.local_names:
+            return self.rule.globals.get(func.id)
+        if isinstance(func, gast.Attribute):
+            owner = self.resolve(func.value)
+            return getattr(owner, func.attr, None) if owner is not None else None
+        return None
+
     def visit_Name(self, node):
         if node.id in self.mapping:
-            return clone(self.mapping[node.id])
+            atom = self.mapping[node.id]
+            if isinstance(atom, gast.Name) and atom.id in self.t.info.elements:
+                return self.t.element_read(atom.id)       # x[i], sin_x[i]: read back, never saved
+            return clone(atom)
         if node.id in self.local_names:
             return name(self.local_names[node.id])
         if node.id in self.rule.globals:
@@ -1032,6 +1099,11 @@ def _leaf_paths(form):
     for f in form:
         out.append(walk(f, ()))
     return out
+
+
+def _base(what):
+    """The name an element's whole array is named after: x for x, sin_x for np.sin(x)."""
+    return what[1] if what[0] == "x" else f"{what[1].__name__}_{_base(what[2])}"
 
 
 def _has_names(node):

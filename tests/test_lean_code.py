@@ -3,6 +3,8 @@ shape, the plain math for matmul's adjoints, adjoints the code owns added into i
 checked against central finite differences in float64 (tolerance rtol 1e-5, atol 1e-6, gradcheck's)."""
 
 import math
+import os
+import sys
 
 import numpy as np
 import pytest
@@ -12,6 +14,9 @@ from s2sgrad import api, shapes
 from s2sgrad.pipeline import derive
 
 from gradcheck import assert_grad_matches
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from benchmarks.workloads import mlp  # noqa: E402  (the benchmark's MLP, softmax cross-entropy)
 
 RNG = np.random.default_rng(7)
 
@@ -41,6 +46,7 @@ def test_specialised_rnn_saves_no_value_only_for_its_shape_and_accumulates_in_pl
     assert "matmul_adjoint" not in text
     assert "stack.append(h_matmul_W)" not in text and "stack.append(xs_t_matmul_U)" not in text
     assert "dW += h.T @ dplus" in text and "dU += xs_t.T @ dplus" in text
+    assert "dh = 2.0 * (dh_times_h * h)" in text                 # h * h: one contribution, doubled
     assert "dh = dplus @ W.T" in text
     assert_grad_matches(rnn, *args, wrt=(0, 1))
 
@@ -60,14 +66,6 @@ def test_rnn_code_is_reused_across_batch_sizes_and_rebuilt_when_sizes_coincide()
     gradient.specialised(gradient.arguments(args, {}))
     assert len(gradient._variants) == 2
     assert_grad_matches(rnn, *args, wrt=(0, 1))
-
-
-def mlp(W1, b1, W2, b2, X, Y):
-    h = np.tanh(X @ W1 + b1)
-    z = h @ W2 + b2
-    m = np.max(z, axis=1, keepdims=True)
-    lse = np.log(np.sum(np.exp(z - m), axis=1, keepdims=True)) + m
-    return -np.mean(np.sum(Y * (z - lse), axis=1))
 
 
 def test_mlp_bias_gradients_are_sums_over_the_batch():
@@ -130,7 +128,7 @@ def test_an_adjoint_shared_by_two_names_is_never_added_into_in_place():
     args = (RNG.normal(size=4), RNG.normal(size=4))
     text = specialised_text(shared_adjoint, (0, 1), *args)
     assert "du = ds\n" in text and "du = du + " in text
-    assert "ds += " in text                  # ds's own array, read by nothing else yet
+    assert "dx += du * w" in text            # dx's own array, read by nothing else yet
     assert_grad_matches(shared_adjoint, *args, wrt=(0, 1))
 
 
@@ -176,3 +174,30 @@ def test_matmul_and_reduction_shapes():
     assert shapes.matmul(("n0", "n1"), ("n1",)) == ("n0",)
     assert shapes.reduced(("n0", "n1"), 1, True) == ("n0", 1)
     assert shapes.reduced(("n0", "n1"), None, False) == ()
+
+
+def test_elements_of_whole_arrays_are_read_back_not_saved():
+    x = RNG.normal(size=6)
+    text = specialised_text(element_writes, 0, x)
+    assert "stack.append(x_i)" not in text and "stack.append(sin_x_i)" not in text
+    before_loop = text.split("for i in reversed(")[0]
+    assert "sin_x = np.sin(x)" in before_loop and "cos_x = np.cos(x)" in before_loop
+    assert "cos_x[i]" in text and "sin_x[i]" in text
+
+
+def read_before_written(x):
+    s = 0.0
+    for i in range(x.shape[0]):
+        if i > 0:
+            s = s + np.sin(v) * x[i]      # v of the iteration before: not x[i]
+        v = x[i]
+        w = x[i]
+        s = s + np.cos(w)
+    return s
+
+
+def test_a_value_read_before_its_assignment_in_the_loop_is_saved():
+    x = RNG.normal(size=5)
+    text = specialised_text(read_before_written, 0, x)
+    assert "stack.append(v)" in text
+    assert_grad_matches(read_before_written, x)

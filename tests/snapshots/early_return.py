@@ -33,8 +33,7 @@ def grad_early_return(x, *, dout=1.0):
     # snapshot_cases.py:58  if x > 1.0:
     if stack.pop():
         # snapshot_cases.py:59  return x * x
-        dx = dout * x
-        dx = dx + dout * x
+        dx = 2.0 * (dout * x)
     else:
         if stack.pop():
             # snapshot_cases.py:65  return y + 1.0

@@ -14,8 +14,7 @@ def grad_if_else(x, *, dout=1.0):
     # snapshot_cases.py:19  if x > 0.0:
     if stack.pop():
         # snapshot_cases.py:20  y = x * x
-        dx = dx + dy * x
-        dx = dx + dy * x
+        dx = dx + 2.0 * (dy * x)
     else:
         # snapshot_cases.py:22  y = -3.0 * x
         dx = dx + dy * -3.0

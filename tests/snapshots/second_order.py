@@ -47,8 +47,7 @@ def grad_jvp_second_order(x, w, *, x_dot, ds_dot=1.0):
     # snapshot_cases.py:128  h = np.tanh(x * w)
     dminus_h_times_h = unbroadcast(dh_dot * x_times_w_dot, minus_h_times_h)
     dh_times_h = -dminus_h_times_h
-    dh = dh + dh_times_h * h
-    dh = dh + dh_times_h * h
+    dh = dh + 2.0 * (dh_times_h * h)
     dx_times_w = dh * (1.0 - h * h)
     dx = dx + unbroadcast(dx_times_w * w, x)
     return ((s, s_dot), dx)

@@ -6,8 +6,7 @@ def grad_straight_line(x, y, *, dout=1.0):
     out = z * z
     # reverse sweep
     # snapshot_cases.py:15  return z * z
-    dz = dout * z
-    dz = dz + dout * z
+    dz = 2.0 * (dout * z)
     # snapshot_cases.py:14  z = x * y + math.sin(x) / y
     dsin_x = dz / y
     dy = -(dz * sin_x_over_y / y)

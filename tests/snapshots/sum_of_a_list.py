@@ -15,8 +15,7 @@ def grad_sum_of_a_list(ws, lam, *, dout=1.0):
     dlam = dtimes * sum_total_times_total
     dsum_total_times_total = dtimes * lam
     dtotal_times_total = np.full_like(total_times_total, dsum_total_times_total)
-    dtotal = dtotal_times_total * total
-    dtotal = dtotal + dtotal_times_total * total
+    dtotal = 2.0 * (dtotal_times_total * total)
     # snapshot_cases.py:173  total = sum(ws)
     dws = tree_add(dws, items_adjoint(dtotal, ws))
     return (out, (dws, dlam))
