@@ -38,21 +38,26 @@ ROOT = os.path.dirname(HERE)
 PEERS = ("autograd", "torch", "jax")
 ONE_THREAD = {k: "1" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
 BLOCK_SECONDS = 0.02          # the length of one timed block, roughly
-BLOCKS = 7                    # timed blocks per side per workload per process
+BLOCKS = 7                    # timed blocks per side per workload per process (fewer for slow ones)
+ROUND_BUDGET = 2.5            # seconds of timed rounds per workload per process, roughly
 
 
-def _calls_per_block(fn, args):
-    """How many calls make a block of about BLOCK_SECONDS (at least one), from one call timed."""
+def _one_call(fn, args):
+    """Seconds one call of `fn` takes."""
     start = time.perf_counter()
     fn(*args)
-    elapsed = time.perf_counter() - start
-    return max(1, min(2000, round(BLOCK_SECONDS / max(elapsed, 1e-7))))
+    return time.perf_counter() - start
 
 
 def interleaved(sides, args, blocks):
     """name -> median seconds per call: blocks taken in turn by each side (rotating the order), each one
-    warm-up call and then n timed calls."""
-    calls = {name: _calls_per_block(fn, args) for name, fn in sides.items()}
+    warm-up call and then n timed calls (n making a block of about BLOCK_SECONDS, at least one call).
+    Where a round of blocks is long (a large MLP, a slow peer), fewer rounds are taken, three at least,
+    so that the whole run stays within its few minutes."""
+    seconds = {name: _one_call(fn, args) for name, fn in sides.items()}
+    calls = {name: max(1, min(2000, round(BLOCK_SECONDS / max(t, 1e-7)))) for name, t in seconds.items()}
+    round_seconds = sum((calls[name] + 1) * t for name, t in seconds.items())
+    blocks = max(3, min(blocks, int(ROUND_BUDGET / round_seconds)))
     times = {name: [] for name in sides}
     names = list(sides)
     for b in range(blocks):
@@ -212,29 +217,35 @@ def startup(processes, cache_dir, env):
     return runs
 
 
+def _ratio(x):
+    """A ratio in three significant figures at most, without exponents (452, 3.42, 1.05)."""
+    return f"{x:.0f}" if x >= 100 else f"{x:.1f}" if x >= 10 else f"{x:.2f}"
+
+
 def _spread(values, fmt="{:.2f}"):
+    show = _ratio if fmt is None else fmt.format
     if not values:
         return "-"
     med = statistics.median(values)
     if len(values) == 1:
-        return fmt.format(med)
-    return f"{fmt.format(med)} ({fmt.format(min(values))}-{fmt.format(max(values))})"
+        return show(med)
+    return f"{show(med)} ({show(min(values))}-{show(max(values))})"
 
 
 def table(rows, titles, processes):
     """The printed table: per workload the median ratio (and range) of s2sgrad and each peer."""
     lines = [f"ratios to a hand-written NumPy gradient (1.00 = as fast); median (min-max) over {processes} "
              f"processes, one thread", ""]
-    header = f"{'workload':56s} {'by hand':>10s}  {'s2sgrad':18s}" + "".join(f"{p:18s}" for p in PEERS)
+    header = f"{'workload':56s} {'by hand':>10s}  {'s2sgrad':20s}" + "".join(f"{p:20s}" for p in PEERS)
     lines += [header, "-" * len(header)]
     memory = []
     for name, runs in rows.items():
         hand = statistics.median(r["seconds"]["hand"] for r in runs) * 1e6
-        cells = [_spread([r["ratio"]["s2sgrad"] for r in runs])]
+        cells = [_spread([r["ratio"]["s2sgrad"] for r in runs], None)]
         for peer in PEERS:
             got = [r["ratio"][peer] for r in runs if peer in r["ratio"]]
-            cells.append(_spread(got, "{:.3g}") if got else "skipped")
-        lines.append(f"{titles[name][:56]:56s} {hand:8.0f}us  " + "".join(f"{c:18s}" for c in cells))
+            cells.append(_spread(got, None) if got else "skipped")
+        lines.append(f"{titles[name][:56]:56s} {hand:8.0f}us  " + "".join(f"{c:20s}" for c in cells))
         if "saved_state" in runs[0]:
             memory.append((titles[name], [r["saved_state"] for r in runs]))
     for title, states in memory:

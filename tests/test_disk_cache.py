@@ -161,3 +161,31 @@ def test_closures_and_code_typed_without_a_file_are_not_described():
 def test_the_test_suite_runs_with_the_cache_off():
     from s2sgrad import cache
     assert cache.directory() is None
+
+
+def test_code_loaded_from_disk_has_every_field_the_compiler_sets(tmp_path, monkeypatch):
+    # A field a later change adds to Derived must be stored too, or code loaded from disk would lack it.
+    import dataclasses
+    import importlib.util
+    from s2sgrad import pipeline
+    _write(tmp_path)
+    spec = importlib.util.spec_from_file_location("cached_mod", tmp_path / "mod.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    monkeypatch.setenv("S2SGRAD_CACHE_DIR", str(tmp_path / "cache"))
+    for mode in ("reverse", "vjp", "forward"):
+        kinds = (("x", "scalar"), ("w", "scalar"), ("n", "scalar"))
+        compiled = pipeline.derive(mod.f, ("x", "w"), kinds, mode=mode)
+        for key in [k for k in pipeline._CACHE if k[0] in (mod.f, mod.helper)]:
+            monkeypatch.delitem(pipeline._CACHE, key)
+        monkeypatch.setattr(pipeline, "lower", None)            # loading must not lower anything
+        loaded = pipeline.derive(mod.f, ("x", "w"), kinds, mode=mode)
+        monkeypatch.undo()
+        monkeypatch.setenv("S2SGRAD_CACHE_DIR", str(tmp_path / "cache"))
+        assert loaded is not compiled
+        for f in dataclasses.fields(pipeline.Derived):
+            if f.name in ("function", "pullback", "compiled", "compiled_pullback", "helpers", "source", "waiters"):
+                continue
+            assert getattr(loaded, f.name) == getattr(compiled, f.name), (mode, f.name)
+        assert [h.text for h in loaded.helpers] == [h.text for h in compiled.helpers]
+        assert (loaded.pullback is None) == (compiled.pullback is None)
