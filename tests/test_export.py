@@ -330,8 +330,8 @@ def test_a_kept_file_keeps_running_when_its_primal_no_longer_differentiates(tmp_
     kept = tmp_path / "loss_grad.py"
     exact = s2sgrad.grad(model.loss, wrt=("W", "b"), derivative_file=kept)(W, B, X)
     clip_db(kept)
-    broken = MODEL.replace("    h = layer(W, x) + b\n", "    try:\n        h = layer(W, x) + b\n    except ValueError:\n"
-                           "        h = b\n")          # 'try' is refused by the compiler
+    broken = MODEL.replace("    h = layer(W, x) + b\n",
+                           "    try:\n        h = layer(W, x) + b\n    except ValueError:\n        h = b\n")   # refused
     changed = write_model(tmp_path, broken)
     with pytest.raises(s2sgrad.UnsupportedSyntaxError):
         s2sgrad.grad(changed.loss, wrt=("W", "b"))(W, B, X)
