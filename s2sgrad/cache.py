@@ -170,7 +170,17 @@ def load(entry_key):
             entry = json.load(f)
     except (OSError, ValueError):
         return None
-    return entry if isinstance(entry, dict) and entry.get("format") == FORMAT else None
+    if not (isinstance(entry, dict) and entry.get("format") == FORMAT and ENTRY_KEYS <= entry.keys()
+            and isinstance(entry["values"], dict) and isinstance(entry["helpers"], list)
+            and all(isinstance(h, list) and len(h) == 7 for h in entry["helpers"])
+            and all(isinstance(r, list) and r for r in entry["values"].values())):
+        return None             # another format, or a file damaged in a way JSON still reads
+    return entry
+
+
+# What every entry holds (pipeline._to_disk writes them): the Derived's fields, and how to rebuild the rest.
+ENTRY_KEYS = {"text", "seed", "tangents", "seeds", "form", "nullable_grads", "mutates", "values", "helpers",
+              "pullback", "origins"}
 
 
 def store(entry_key, entry):
@@ -180,9 +190,12 @@ def store(entry_key, entry):
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump({"format": FORMAT, **entry}, f)
-        os.replace(tmp, path)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump({"format": FORMAT, **entry}, f)
+            os.replace(tmp, path)
+        except (TypeError, ValueError):        # a value JSON cannot hold: not kept
+            os.unlink(tmp)
     except OSError:
         pass
 

@@ -189,3 +189,15 @@ def test_code_loaded_from_disk_has_every_field_the_compiler_sets(tmp_path, monke
             assert getattr(loaded, f.name) == getattr(compiled, f.name), (mode, f.name)
         assert [h.text for h in loaded.helpers] == [h.text for h in compiled.helpers]
         assert (loaded.pullback is None) == (compiled.pullback is None)
+
+
+def test_an_entry_missing_a_field_is_not_read(tmp_path, monkeypatch):
+    from s2sgrad import cache
+    monkeypatch.setenv("S2SGRAD_CACHE_DIR", str(tmp_path))
+    whole = {k: [] for k in cache.ENTRY_KEYS} | {"values": {}, "helpers": []}
+    cache.store("ab" * 32, whole)
+    assert cache.load("ab" * 32) is not None
+    cache.store("cd" * 32, {k: v for k, v in whole.items() if k != "origins"})
+    assert cache.load("cd" * 32) is None
+    cache.store("ef" * 32, {**whole, "helpers": [["source", "h"]]})
+    assert cache.load("ef" * 32) is None
