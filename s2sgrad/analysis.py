@@ -204,6 +204,7 @@ class Analysis:
     retain: tuple = ()           # locals whose adjoint at their last assignment is returned too (retain=)
     shapes: dict = field(default_factory=Shapes)     # name -> shape known at compile time (s2sgrad.shapes)
     elements: dict = field(default_factory=dict)     # name -> what element of a whole array it is (loop_elements)
+    recomputed: dict = field(default_factory=dict)   # name -> (math function, its argument) (recomputable)
 
     def op(self, stmt):
         return self.ops[id(stmt)]
@@ -382,11 +383,69 @@ def analyze(core, wrt, param_kinds=None, select=None, mode="reverse", retain=())
                     shapes=infer_shapes(core, [s for s in assigns if not is_setitem(s)], kinds, loops(core.body)))
     info.elements = loop_elements(core, assigns, mutated, info.shapes)
     info.retain = tuple(retain)
+
+    def recorded(skipped):
+        names = set()
+        for s in assigns:
+            if target_of(s) in active:
+                names |= _reads(ops[id(s)], target_of(s), info.is_scalar, info.shape_of,
+                                info.same_shape_as_part, set(info.elements) | set(skipped))
+        return names
+    info.recorded = recorded(())
+    candidates = recomputable(core, assigns)
+    while True:      # recomputed from a value the reverse sweep restores anyway (or a parameter it keeps)
+        kept = {v: c for v, c in candidates.items() if v in info.recorded and
+                (c[1] in info.recorded and c[1] not in candidates or c[1] in core.params and
+                 c[1] not in {target_of(s) for s in assigns})}
+        again = recorded(kept)
+        if all(c[1] in again or c[1] in core.params for c in kept.values()):
+            info.recomputed, info.recorded = kept, again
+            return info
+        candidates = {v: c for v, c in kept.items() if c[1] in again or c[1] in core.params}
+
+
+def recomputable(core, assigns):
+    """Values a rule may recompute instead of reading them saved: `v = math.sin(u)` (a function of math, of
+    one name), v assigned once, read only by the statements after it in its block, none of which (up to
+    the last reading v) assigns u. At each read u is what it was at v's assignment, and the reverse sweep,
+    which restores every value it reads to what it was at that point, finds v as math.sin(u) there. Only
+    in loops, where v would be saved each iteration (elsewhere it is read as it is, for nothing).
+    Returns v -> (function, u)."""
+    counts = {}
     for s in assigns:
-        if target_of(s) in active:
-            info.recorded |= _reads(ops[id(s)], target_of(s), info.is_scalar, info.shape_of,
-                                    info.same_shape_as_part, info.elements)
-    return info
+        counts[target_of(s)] = counts.get(target_of(s), 0) + 1
+    reads = {}
+    for node in [*core.body, core.result]:
+        for n in gast.walk(node):
+            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
+                reads[n.id] = reads.get(n.id, 0) + 1
+    out = {}
+
+    def block(stmts, in_loop):
+        for k, s in enumerate(stmts):
+            for field_name in ("body", "orelse"):
+                block(getattr(s, field_name, None) or [], in_loop or isinstance(s, (gast.For, gast.While)))
+            if not in_loop or not (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) and isinstance(s.value, gast.Call)
+                    and len(s.value.args) == 1 and isinstance(s.value.args[0], gast.Name) and not s.value.keywords):
+                continue
+            v, u = s.targets[0].id, s.value.args[0].id
+            f = core.source.resolve(s.value.func)
+            if counts.get(v) != 1 or getattr(f, "__module__", None) != "math" or not callable(f) or u == v:
+                continue
+            later = stmts[k + 1:]
+            readers = [m for m, t in enumerate(later) if any(
+                isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) and n.id == v for n in gast.walk(t))]
+            if not readers or sum(1 for t in later for n in gast.walk(t) if isinstance(n, gast.Name)
+                                  and isinstance(n.ctx, gast.Load) and n.id == v) != reads.get(v, 0):
+                continue
+            span = later[:readers[-1] + 1]
+            if any(isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store) and n.id == u
+                   or isinstance(n, gast.Subscript) and isinstance(n.value, gast.Name) and n.value.id == u
+                   and isinstance(n.ctx, gast.Store) for t in span for n in gast.walk(t)):
+                continue
+            out[v] = (f, u)
+    block(core.body, False)
+    return out
 
 
 def check_activity(core, assigns, ops, varied, useful, containers=frozenset(), container_params=frozenset()):

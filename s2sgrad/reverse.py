@@ -20,6 +20,7 @@ import builtins
 import copy as copy_module
 import inspect
 import linecache
+import math
 
 import gast
 import numpy
@@ -1058,6 +1059,10 @@ class _Substitute(gast.NodeTransformer):
             atom = self.mapping[node.id]
             if isinstance(atom, gast.Name) and atom.id in self.t.info.elements:
                 return self.t.element_read(atom.id)       # x[i], sin_x[i]: read back, never saved
+            if isinstance(atom, gast.Name) and atom.id in self.t.info.recomputed:
+                f, u = self.t.info.recomputed[atom.id]      # math.sin(x) again, instead of a saved sin_x
+                module = gast.Attribute(value=name(self.t.ns.bind("math", math)), attr=f.__name__, ctx=gast.Load())
+                return call(module, [name(u)])
             return clone(atom)
         if node.id in self.local_names:
             return name(self.local_names[node.id])

@@ -201,3 +201,27 @@ def test_a_value_read_before_its_assignment_in_the_loop_is_saved():
     text = specialised_text(read_before_written, 0, x)
     assert "stack.append(v)" in text
     assert_grad_matches(read_before_written, x)
+
+
+def test_a_scalar_loop_recomputes_a_sine_instead_of_saving_it():
+    text = specialised_text(scalar_loop, (0, 1), 0.5, 0.9)
+    assert "stack.append(sin_x)" not in text and "da += dsin_x_times_a * math.sin(x)" in text
+
+
+def sine_of_an_old_value(x: float, a: float):
+    s = math.sin(x)
+    x = x * a             # s is math.sin of the x before this line: never recomputed from the new x
+    t = math.cos(a)
+    for i in range(3):
+        u = math.sin(x)
+        x = x * a         # u is read below, after x changed: saved
+        x = x + u * t
+    return s * x + t * t
+
+
+def test_a_value_whose_argument_changes_before_it_is_read_is_not_recomputed():
+    text = specialised_text(sine_of_an_old_value, (0, 1), 0.5, 0.9)
+    reverse = "\n".join(line for line in text.split("reverse sweep")[1].splitlines() if "#" not in line)
+    assert "* math.sin(x)" not in reverse and "math.cos(a)" not in reverse       # t is read as it is: no loop
+    assert "stack.append(u)" in text
+    assert_grad_matches(sine_of_an_old_value, 0.5, 0.9, wrt=(0, 1))

@@ -1,8 +1,6 @@
 def grad_for_loop(x, a, n=1000, *, dx=1.0):
     stack = []
-    sin_x = None
     for i in range(n):
-        stack.append(sin_x)
         sin_x = math.sin(x)
         sin_x_times_a = sin_x * a
         times_x = 0.1 * x
@@ -19,7 +17,6 @@ def grad_for_loop(x, a, n=1000, *, dx=1.0):
         x = stack.pop()
         dx = dx * 0.1
         dsin_x = dsin_x_times_a * a
-        da = da + dsin_x_times_a * sin_x
+        da = da + dsin_x_times_a * math.sin(x)
         dx = dx + dsin_x * math.cos(x)
-        sin_x = stack.pop()
     return (x_value, (dx, da))

@@ -1,11 +1,9 @@
 def grad_nested_loops(x, n, m, *, ds=1.0):
     stack = []
-    cos_s = None
     s = x
     for i in range(n):
         for j in range(m):
             s_times = s * 0.9
-            stack.append(cos_s)
             cos_s = math.cos(s)
             cos_s_times_x = cos_s * x
             stack.append(s)
@@ -23,9 +21,8 @@ def grad_nested_loops(x, n, m, *, ds=1.0):
             ds_times = ds
             s = stack.pop()
             dcos_s = ds * x
-            dx = dx + ds * cos_s
+            dx = dx + ds * math.cos(s)
             ds = -dcos_s * math.sin(s)
-            cos_s = stack.pop()
             ds = ds + ds_times * 0.9
     # snapshot_cases.py:69  s = x
     dx = dx + ds
