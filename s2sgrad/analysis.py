@@ -411,14 +411,7 @@ def recomputable(core, assigns):
     which restores every value it reads to what it was at that point, finds v as math.sin(u) there. Only
     in loops, where v would be saved each iteration (elsewhere it is read as it is, for nothing).
     Returns v -> (function, u)."""
-    counts = {}
-    for s in assigns:
-        counts[target_of(s)] = counts.get(target_of(s), 0) + 1
-    reads = {}
-    for node in [*core.body, core.result]:
-        for n in gast.walk(node):
-            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
-                reads[n.id] = reads.get(n.id, 0) + 1
+    counts, reads = _assignments_and_reads(core, assigns)
     out = {}
 
     def block(stmts, in_loop):
@@ -755,6 +748,18 @@ def template(op, is_scalar, shape_of=None):
     return out
 
 
+def _assignments_and_reads(core, assigns):
+    """(name -> how many assignments bind it, name -> how many times the function reads it)."""
+    counts, reads = {}, {}
+    for s in assigns:
+        counts[target_of(s)] = counts.get(target_of(s), 0) + 1
+    for node in [*core.body, core.result]:
+        for n in gast.walk(node):
+            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
+                reads[n.id] = reads.get(n.id, 0) + 1
+    return counts, reads
+
+
 def loop_elements(core, assigns, mutated, shapes):
     """Values that are element i of a whole array, in a loop over i: `v = x[i]` of a 1-d parameter x the
     function never changes, and `w = np.sin(v)` (a ufunc of one such), each assigned once, at the top of
@@ -762,16 +767,9 @@ def loop_elements(core, assigns, mutated, shapes):
     those reads v is x[i] and w is np.sin(x)[i]: the reverse sweep reads them so, from x and from
     np.sin(x) computed once before its loop, instead of saving each element (see reverse.element_read).
     Returns name -> (what: ("x", x) or ("ufunc", f, what of its argument), i, loop)."""
-    counts = {}
-    for s in assigns:
-        counts[target_of(s)] = counts.get(target_of(s), 0) + 1
+    counts, reads = _assignments_and_reads(core, assigns)
     unchanged = {p for p in core.params if p not in counts and p not in mutated
                  and shapes.get(p) is not None and len(shapes.get(p)) == 1}
-    reads = {}
-    for node in [*core.body, core.result]:
-        for n in gast.walk(node):
-            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
-                reads[n.id] = reads.get(n.id, 0) + 1
     out = {}
     for loop in loops(core.body):
         if not isinstance(loop.target, gast.Name) or loop.target.id in counts:
