@@ -30,7 +30,7 @@ from .frontend import LOCAL, NOT_FOUND, InstanceOf, Known, is_library, parse, un
 from .lower import BINOPS, UNARYOPS, lower
 from .lower.bind import bound_arguments
 from .shapes import Shapes, infer as infer_shapes, ndim_of
-from .syntax import assign, const, leaves, name
+from .syntax import assign, clone, const, leaves, name, walk
 
 SCALAR, UNKNOWN = "scalar", "unknown"       # and "ndim:2": an array of that many dimensions (a parameter)
 CONTAINER = "container"                     # a list, tuple or dict (of arrays, ...): a parameter
@@ -106,7 +106,7 @@ def is_setitem(stmt):
 
 def index_names(index):
     """Names an index reads (`i` and `n` in `x[i, :n]`)."""
-    return {n.id for n in gast.walk(index) if isinstance(n, gast.Name)}
+    return {n.id for n in walk(index) if isinstance(n, gast.Name)}
 
 
 def operation(core, value):
@@ -262,7 +262,7 @@ def _repack_whole_tuples(core, assigns, ops):
                 isinstance(value.slice, gast.Constant) and type(value.slice.value) is int:
             kept.add(id(value.value))
     kept |= {id(a) for a in leaves(core.result) if isinstance(a, gast.Name)}
-    whole = {n.id for stmt in core.body for n in gast.walk(stmt) if isinstance(n, gast.Name)
+    whole = {n.id for stmt in core.body for n in walk(stmt) if isinstance(n, gast.Name)
              and n.id in lengths and isinstance(n.ctx, gast.Load) and id(n) not in kept}
     if not whole:
         return False
@@ -271,7 +271,7 @@ def _repack_whole_tuples(core, assigns, ops):
     def block(stmts):
         out = []
         for stmt in stmts:
-            for node in gast.walk(stmt):
+            for node in walk(stmt):
                 if isinstance(node, gast.Name) and node.id in packed and isinstance(node.ctx, gast.Load) \
                         and id(node) not in kept:
                     node.id = packed[node.id]
@@ -427,14 +427,14 @@ def recomputable(core, assigns):
                 continue
             later = stmts[k + 1:]
             readers = [m for m, t in enumerate(later) if any(
-                isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) and n.id == v for n in gast.walk(t))]
-            if not readers or sum(1 for t in later for n in gast.walk(t) if isinstance(n, gast.Name)
+                isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) and n.id == v for n in walk(t))]
+            if not readers or sum(1 for t in later for n in walk(t) if isinstance(n, gast.Name)
                                   and isinstance(n.ctx, gast.Load) and n.id == v) != reads.get(v, 0):
                 continue
             span = later[:readers[-1] + 1]
             if any(isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store) and n.id == u
                    or isinstance(n, gast.Subscript) and isinstance(n.value, gast.Name) and n.value.id == u
-                   and isinstance(n.ctx, gast.Store) for t in span for n in gast.walk(t)):
+                   and isinstance(n.ctx, gast.Store) for t in span for n in walk(t)):
                 continue
             out[v] = (f, u)
     block(core.body, False)
@@ -613,7 +613,7 @@ def _stale_read(stmts, alias, target, state, in_place):
         stale, linked = state
         if isinstance(s, (gast.If, gast.While, gast.For)):
             head = s.iter if isinstance(s, gast.For) else s.test
-            if stale and alias in {n.id for n in gast.walk(head) if isinstance(n, gast.Name)}:
+            if stale and alias in {n.id for n in walk(head) if isinstance(n, gast.Name)}:
                 return state, s
             if isinstance(s, gast.If):
                 a, bad = _stale_read(s.body, alias, target, state, in_place)
@@ -681,7 +681,7 @@ def _aliases(assigns, ops, items=True):
 
 
 def _names_read(stmt):
-    return {n.id for n in gast.walk(stmt) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
+    return {n.id for n in walk(stmt) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
 
 
 def _check_discarded_calls(core, stmts, varied):
@@ -706,7 +706,7 @@ def _check_discarded_calls(core, stmts, varied):
                 "in place, which s2sgrad cannot follow; build a new value instead (hs = hs[::-1], "
                 "sorted(...), a comprehension), or for a list use hs.append, hs.insert, hs.pop or hs.extend",
                 core.source.location(s))
-        if any(isinstance(n, gast.Name) and n.id in varied for a in args for n in gast.walk(a)):
+        if any(isinstance(n, gast.Name) and n.id in varied for a in args for n in walk(a)):
             raise UnsupportedSyntaxError(
                 "a call whose result is not used, given a value that carries a derivative, may change its "
                 "arguments in place, which s2sgrad cannot follow; assign the result to a variable "
@@ -740,10 +740,10 @@ def template(op, is_scalar, shape_of=None):
         mine = op.inputs.get(param)
         others = [a for p, a in op.inputs.items() if p != param]
         if all(is_scalar(a) or _same_name(a, mine) for a in others):
-            stmt = rules.DropUnbroadcast(op.rule.globals).visit(copy.deepcopy(stmt))
+            stmt = rules.DropUnbroadcast(op.rule.globals).visit(clone(stmt))
         if shape_of is not None:
             shapes = {p: shape_of(a) for p, a in op.inputs.items()}
-            stmt = rules.Specialise(op.rule, op.fn, shapes).visit(copy.deepcopy(stmt))
+            stmt = rules.Specialise(op.rule, op.fn, shapes).visit(clone(stmt))
         out.append((param, stmt))
     return out
 
@@ -754,7 +754,7 @@ def _assignments_and_reads(core, assigns):
     for s in assigns:
         counts[target_of(s)] = counts.get(target_of(s), 0) + 1
     for node in [*core.body, core.result]:
-        for n in gast.walk(node):
+        for n in walk(node):
             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
                 reads[n.id] = reads.get(n.id, 0) + 1
     return counts, reads
@@ -792,7 +792,7 @@ def loop_elements(core, assigns, mutated, shapes):
                     what = ("ufunc", f, out[value.args[0].id][0])
             if what is None:
                 continue
-            later = sum(1 for t in loop.body[k + 1:] for n in gast.walk(t)
+            later = sum(1 for t in loop.body[k + 1:] for n in walk(t)
                         if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) and n.id == v)
             if later == reads.get(v, 0):
                 out[v] = (what, i, loop)
@@ -811,8 +811,8 @@ def _reads(op, target, is_scalar, shape_of=None, same_shape=None, element_names=
         names = set()
         params = set(op.rule.inputs)
         for _, stmt in template(op, is_scalar, shape_of):
-            adjoints = {id(n.slice) for n in gast.walk(stmt.value) if rules.adjoint_of(n) is not None}
-            for node in gast.walk(stmt.value):
+            adjoints = {id(n.slice) for n in walk(stmt.value) if rules.adjoint_of(n) is not None}
+            for node in walk(stmt.value):
                 if id(node) in adjoints:
                     continue
                 if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):

@@ -38,7 +38,7 @@ from .lower.bind import bound_arguments
 from .rules import Rule, adjoint, d
 from .rules import tangents as tangent_rules
 from .runtime import zeros_of
-from .syntax import assign, call, clone, const, name
+from .syntax import assign, call, clone, const, name, walk
 
 JVPS = {}        # primitive -> JVP (the user's tangent rules, looked up before the built-in tangents)
 
@@ -444,7 +444,7 @@ def _read_vjp(rule, params, function):
         saved = _saved(function, params, output)
         body = [_CtxReads(ctx, saved).visit(s) for s in body]
         ret = _CtxReads(ctx, saved).visit(ret)
-    if any(isinstance(n, gast.Name) and n.id == ctx for s in body + [ret] for n in gast.walk(s)) and ctx:
+    if any(isinstance(n, gast.Name) and n.id == ctx for s in body + [ret] for n in walk(s)) and ctx:
         raise _NotInlined()                      # reads the ctx otherwise than its saved values
     body, ret = _without_aliases(_split_unpacking(body), ret, set(params) | {output})
     return body, ret, _namespace(rule), output
@@ -487,7 +487,7 @@ def _simple_target(t):
 
 
 def _assigned(body):
-    return {n.id for s in body for n in gast.walk(s.targets[0]) if isinstance(n, gast.Name)}
+    return {n.id for s in body for n in walk(s.targets[0]) if isinstance(n, gast.Name)}
 
 
 def _split_unpacking(body):
@@ -511,9 +511,9 @@ def _saved(function, params, output):
     names = [a.id for a in node.args.args]
     ctx, args = names[0], names[1:]
     mapping = dict(zip(args, params))
-    stores = [n.id for n in gast.walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)]
+    stores = [n.id for n in walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)]
     assigned = set(stores)
-    returned = [s.value for s in gast.walk(node) if isinstance(s, gast.Return)]
+    returned = [s.value for s in walk(node) if isinstance(s, gast.Return)]
     if len(returned) == 1 and isinstance(returned[0], gast.Name) and stores.count(returned[0].id) == 1:
         mapping.setdefault(returned[0].id, output)        # assigned once: what is saved is what is returned
 
@@ -526,7 +526,7 @@ def _saved(function, params, output):
         raise _NotInlined()
 
     saved = {}
-    for s in gast.walk(node):
+    for s in walk(node):
         if isinstance(s, gast.Call) and isinstance(s.func, gast.Attribute) and _is(s.func.value, ctx):
             if s.func.attr == "save_for_backward" and not s.keywords:
                 saved["saved_tensors"] = [atom(a) for a in s.args]
@@ -839,7 +839,7 @@ def without_no_grad(source):
     """`source` with each `with no_grad():` block replaced by its statements, every value they assign (or
     return) wrapped in `stop_gradient(...)`: the block runs in the primal and what it assigns carries no
     derivative, by the one activity analysis. Other `with` statements are left for the fence to refuse."""
-    blocks = [n for n in gast.walk(source.node) if isinstance(n, gast.With) and _is_no_grad(source, n)]
+    blocks = [n for n in walk(source.node) if isinstance(n, gast.With) and _is_no_grad(source, n)]
     if not blocks:
         return source
     spelled = "stop_gradient"
@@ -890,7 +890,7 @@ class _NoGrad(gast.NodeTransformer):
         if not self.inside:
             return node
         target = _copy(node.target)
-        for n in gast.walk(target):
+        for n in walk(target):
             if hasattr(n, "ctx"):
                 n.ctx = gast.Load()
         value = gast.copy_location(gast.BinOp(left=target, op=node.op, right=node.value), node)

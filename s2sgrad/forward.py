@@ -26,7 +26,7 @@ from .compose import tangent_of_gradient, tangent_of_jvp
 from .errors import NoGradientRuleError
 from .rules import tangents as rules
 from .runtime import broadcast_like, field_of, own_tangent, stacked_tangent, zero_tangent
-from .syntax import adopt, assign, call, clone, const, list_update, located, map_leaves, name
+from .syntax import adopt, assign, call, clone, const, list_update, located, map_leaves, name, walk
 
 
 class ForwardTransform:
@@ -242,7 +242,7 @@ class ForwardTransform:
         mapping = dict(spec.inputs)
         for p, atom in spec.inputs.items():       # a list where an array goes: the array NumPy makes of it
             if isinstance(atom, (gast.List, gast.Tuple)) and p not in spec.sequences and \
-                    any(isinstance(n, gast.Name) for n in gast.walk(atom)):
+                    any(isinstance(n, gast.Name) for n in walk(atom)):
                 mapping[p] = call(gast.Attribute(value=name(self.ns.bind("np", numpy)), attr="array", ctx=gast.Load()),
                                   [atom])
         mapping[spec.output] = name(v)

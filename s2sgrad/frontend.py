@@ -22,7 +22,7 @@ import gast
 import numpy as np
 
 from .errors import SourceUnavailableError
-from .syntax import identifier
+from .syntax import identifier, walk
 
 NOT_FOUND = object()
 LOCAL = object()
@@ -82,7 +82,7 @@ def method_kinds(fn):
 def specialise(source, kinds):
     """Bind the parameters `kinds` says hold functions or objects to them (`act(x)` then calls np.tanh: its
     rule, or the helper's derivative). A parameter the function reassigns keeps its value unknown."""
-    assigned = {n.id for n in gast.walk(source.node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+    assigned = {n.id for n in walk(source.node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
     for param, kind in kinds if kinds is not None else method_kinds(source.fn):
         if isinstance(kind, Known) and param not in assigned:
             source.namespace[param] = kind.fn
@@ -270,7 +270,7 @@ def parse(fn):
                      frozenset(_local_names(node)))
         src.namespace, src.watched = _namespace(fn, node, src.locals)
         src.namespace.update({k: v for k, v in lifted["namespace"].items()
-                              if k not in src.locals and k in {n.id for n in gast.walk(node) if isinstance(n, gast.Name)}})
+                              if k not in src.locals and k in {n.id for n in walk(node) if isinstance(n, gast.Name)}})
         return src
     if fn.__code__.co_name == "<lambda>":
         return _parse_lambda(fn)
@@ -320,7 +320,7 @@ def _parse_lambda(fn):
         module = gast.parse(text)
     except SyntaxError as err:
         raise SourceUnavailableError(f"cannot parse the source of the lambda at {where}: {err}") from None
-    candidates = [n for n in gast.walk(module) if isinstance(n, gast.Lambda) and n.lineno == code.co_firstlineno]
+    candidates = [n for n in walk(module) if isinstance(n, gast.Lambda) and n.lineno == code.co_firstlineno]
     matches = [n for n in candidates if _same_code(n, code, fn, exact=True)] or \
         [n for n in candidates if _same_code(n, code, fn, exact=False)]
     if matches:
@@ -471,7 +471,7 @@ def _namespace(fn, node, local_names):
     """Every free name the function reads, bound to its current object."""
     cells = dict(zip(fn.__code__.co_freevars, fn.__closure__ or ()))
     namespace, watched = {}, []
-    for sub in gast.walk(node):
+    for sub in walk(node):
         if isinstance(sub, gast.Name) and isinstance(sub.ctx, gast.Load) and sub.id not in local_names:
             name = sub.id
             if name in namespace:

@@ -19,6 +19,7 @@ import operator
 import gast
 
 from .runtime import times_power
+from .syntax import walk
 
 FOLD = {gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul}
 
@@ -151,11 +152,11 @@ class _Liveness:
 
 
 def _reads(node):
-    return {n.id for n in gast.walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
+    return {n.id for n in walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
 
 
 def _stores(node):
-    return {n.id for n in gast.walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+    return {n.id for n in walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
 
 
 def propagate_copies(fn_def, removable):
@@ -216,8 +217,8 @@ def _substitute_copy(stmts, i):
 
 def _stored_anywhere(node):
     """Names rebound or changed in place (`dx[i] += g`, `np.add.at(dx, ...)` count as changing dx)."""
-    out = {n.id for n in gast.walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
-    for n in gast.walk(node):
+    out = {n.id for n in walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+    for n in walk(node):
         if isinstance(n, gast.Subscript) and isinstance(n.ctx, gast.Store) and isinstance(n.value, gast.Name):
             out.add(n.value.id)
         if isinstance(n, gast.Call) and isinstance(n.func, gast.Attribute) and n.func.attr == "at" \
@@ -289,7 +290,7 @@ def _copy_of_nullable(s):
 
 
 def _calls(node):
-    return any(isinstance(n, gast.Call) for n in gast.walk(node))
+    return any(isinstance(n, gast.Call) for n in walk(node))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -444,7 +445,7 @@ class _Nullness:
                 else:
                     env[target.id] = {_EITHER} if target.id in getattr(s, "s2s_nullable", ()) else {_VALUE}
             else:
-                for n in gast.walk(target):
+                for n in walk(target):
                     if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):     # a pullback's results:
                         env[n.id] = {_EITHER} if n.id in getattr(s, "s2s_nullable", ()) else {_VALUE}   # None?
                     elif isinstance(n, gast.Name):
@@ -622,14 +623,14 @@ def _escaping(node, operand=False):
         return set()
     out = set()
     operands = set()
-    for n in gast.walk(node):
+    for n in walk(node):
         if isinstance(n, gast.BinOp):
             operands |= {id(n.left), id(n.right)}
         elif isinstance(n, gast.UnaryOp):
             operands.add(id(n.operand))
         elif isinstance(n, gast.Compare):
             operands |= {id(n.left)} | {id(c) for c in n.comparators}
-    for n in gast.walk(node):
+    for n in walk(node):
         if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) and id(n) not in operands:
             out.add(n.id)
     return out

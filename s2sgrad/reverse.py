@@ -35,7 +35,7 @@ from .custom import retained
 from .frontend import display_name
 from .rules import adjoint_of
 from .syntax import (COMMENT, adopt, assign, assigned_names, call, clone, comment, const, expr_stmt, is_comment, leaves,
-                     list_update, located, map_leaves, method_call, name)
+                     list_update, located, map_leaves, method_call, name, walk)
 
 
 class State(set):
@@ -1113,7 +1113,7 @@ def _base(what):
 
 def _has_names(node):
     """Whether a display holds values (not only constants such as axis=(0, 2))."""
-    return any(isinstance(n, gast.Name) for n in gast.walk(node))
+    return any(isinstance(n, gast.Name) for n in walk(node))
 
 
 def _if_none(var, then, otherwise):
@@ -1140,7 +1140,7 @@ def _function(fname, args, body):
 
 
 def _loads(stmts):
-    return {n.id for s in stmts for n in gast.walk(s) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
+    return {n.id for s in stmts for n in walk(s) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
 
 
 def _no_pass(stmts, empty=None):

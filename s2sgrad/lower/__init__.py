@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import gast
 
-from ..syntax import Namer, assign, leaves, located, map_leaves, name
+from ..syntax import Namer, assign, leaves, located, map_leaves, name, walk
 from .anf import ANF, BINOPS, UNARYOPS
 from .desugar import Desugar
 from .factories import Factories
@@ -87,7 +87,7 @@ def _private_copies(source, body, bind):
     to (`xs.append(v)`): the derivative works on a copy (of the array, or of the list or dict, not its
     items), so it never changes the caller's (calling f itself still does)."""
     written = []
-    for node in (n for s in body for n in gast.walk(s)):
+    for node in (n for s in body for n in walk(s)):
         base = None
         if isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Subscript):
             base = node.targets[0].value
@@ -111,7 +111,7 @@ def _is_docstring(stmt):
 def _tag(stmt, line_of, origin_of):
     """Record the user's source line on every statement, for comments and error messages, and where it is
     (file, line, column), for errors about the code generated from it."""
-    for node in gast.walk(stmt):
+    for node in walk(stmt):
         if isinstance(node, gast.stmt):
             node.s2s_line = line_of(node)
             origin = origin_of(node)

@@ -18,7 +18,7 @@ import numpy
 from .. import rules, runtime
 from ..errors import UnsupportedSyntaxError
 from ..frontend import LOCAL, NOT_FOUND, display_name, is_library, unresolved, unwrap
-from ..syntax import assign, assigned_names, const, is_atom, located, name
+from ..syntax import assign, assigned_names, const, is_atom, located, name, walk
 from .bind import canonical_call, has_star_arguments, has_star_parameters, spread_displays
 from .desugar import _names
 
@@ -173,13 +173,13 @@ class ANF:
                 return [fn] if not unresolved(fn) and callable(fn) and not isinstance(fn, type) else None
 
             found, other, targets = {}, set(self.source.params), set()
-            for n in gast.walk(self.source.node):
+            for n in walk(self.source.node):
                 if isinstance(n, gast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], gast.Name):
                     fns = functions(n.value)
                     if fns is not None:
                         found.setdefault(n.targets[0].id, []).extend(fns)
                         targets.add(id(n.targets[0]))
-            for n in gast.walk(self.source.node):      # any other assignment: not only functions
+            for n in walk(self.source.node):      # any other assignment: not only functions
                 if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store) and id(n) not in targets:
                     other.add(n.id)
             self._function_locals = {k: list({id(f): f for f in v}.values()) for k, v in found.items()
@@ -222,7 +222,7 @@ class ANF:
         changed = assigned_names(s.body) | {s.target.id}
         args = s.iter.args
         if any(n in changed for a in args for n in _names(a)) or any(
-                isinstance(n, gast.Call) for a in args for n in gast.walk(a)):
+                isinstance(n, gast.Call) for a in args for n in walk(a)):
             rng = self.namer.fresh(f"{s.target.id}_range")
             pre = assign(rng, s.iter, like=s)
             pre.value.s2s_opaque = True
@@ -398,7 +398,7 @@ class ANF:
         double = next((k.value for k in call.keywords if k.arg is None), None)
         if args.kwarg is None or not isinstance(double, gast.Name) or double.id != args.kwarg.id:
             return frozenset()
-        stored = {n.id for n in gast.walk(self.source.node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+        stored = {n.id for n in walk(self.source.node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
         if args.kwarg.id in stored:
             return frozenset()
         try:

@@ -13,7 +13,7 @@ import gast
 
 from .. import runtime
 from ..errors import UnsupportedSyntaxError
-from ..syntax import assign, assigned_names, clone, const, located, name
+from ..syntax import assign, assigned_names, clone, const, located, name, walk
 
 
 class Desugar:
@@ -98,10 +98,10 @@ class Desugar:
                   gast.Return: "value", gast.If: "test", gast.For: "iter", gast.While: "test"}
         field_name = fields.get(type(s))
         expr = getattr(s, field_name, None) if field_name else None
-        if expr is None or not any(isinstance(n, COMPREHENSIONS) for n in gast.walk(expr)):
+        if expr is None or not any(isinstance(n, COMPREHENSIONS) for n in walk(expr)):
             return None
         if isinstance(s, gast.While):
-            found = next(n for n in gast.walk(expr) if isinstance(n, COMPREHENSIONS))
+            found = next(n for n in walk(expr) if isinstance(n, COMPREHENSIONS))
             raise UnsupportedSyntaxError("comprehensions in a 'while' condition are not supported; compute the "
                                          "condition into a variable before the loop and again at the end of its body",
                                          self.source.location(found))
@@ -138,7 +138,7 @@ class Desugar:
                             like)]
         out = [assign(into, empty, like=like)] + body
         for stmt in out:
-            for node in gast.walk(stmt):
+            for node in walk(stmt):
                 if isinstance(node, gast.stmt):
                     node.s2s_line = getattr(like, "s2s_line", None)
                     if hasattr(like, "s2s_origin"):
@@ -148,8 +148,8 @@ class Desugar:
     def scoped(self, comp):
         """`comp` with its variables renamed where the function uses the same names outside it (the first
         iterable is evaluated outside the comprehension's scope, so it keeps its names)."""
-        inside = {id(n) for n in gast.walk(comp)} - {id(n) for n in gast.walk(comp.generators[0].iter)}
-        outside = {n.id for n in gast.walk(self.source.node) if isinstance(n, gast.Name) and id(n) not in inside}
+        inside = {id(n) for n in walk(comp)} - {id(n) for n in walk(comp.generators[0].iter)}
+        outside = {n.id for n in walk(self.source.node) if isinstance(n, gast.Name) and id(n) not in inside}
         renamed = {}
         for gen in comp.generators:
             for v in sorted(_store_names(gen.target)):
@@ -157,7 +157,7 @@ class Desugar:
                     renamed[v] = self.namer.fresh(v)
         if not renamed:
             return comp
-        for node in gast.walk(comp):
+        for node in walk(comp):
             if isinstance(node, gast.Name) and node.id in renamed and id(node) in inside:
                 node.id = renamed[node.id]
         return comp
@@ -359,11 +359,11 @@ class _Hoist(gast.NodeTransformer):
 
 
 def _store_names_in(node):
-    return {n.id for n in gast.walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+    return {n.id for n in walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
 
 
 def _store_names(target):
-    return {n.id for n in gast.walk(target) if isinstance(n, gast.Name)}
+    return {n.id for n in walk(target) if isinstance(n, gast.Name)}
 
 
 def _label(targets):
@@ -377,11 +377,11 @@ def _is_range(node):
 
 
 def _names(node):
-    return [n.id for n in gast.walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)]
+    return [n.id for n in walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)]
 
 
 def _rename(node, mapping):
-    for sub in gast.walk(node):
+    for sub in walk(node):
         if isinstance(sub, gast.Name) and sub.id in mapping:
             sub.id = mapping[sub.id]
     return node

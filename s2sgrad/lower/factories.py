@@ -23,7 +23,7 @@ import inspect
 import gast
 
 from ..frontend import is_library, parse, unwrap
-from ..syntax import assign, const, located, name
+from ..syntax import assign, const, located, name, walk
 from .lift import Lift, _as_def, _free, _own_names
 
 
@@ -83,7 +83,7 @@ class Factories:
             return [stmt]
         targets = {t.id for t in stmt.targets[0].elts}
         if len(targets) < len(stmt.targets[0].elts) or any(
-                isinstance(n, gast.Name) and n.id in targets for v in stmt.value.elts for n in gast.walk(v)):
+                isinstance(n, gast.Name) and n.id in targets for v in stmt.value.elts for n in walk(v)):
             return [stmt]
         out = []
         for t, v in zip(stmt.targets[0].elts, stmt.value.elts):
@@ -115,7 +115,7 @@ class Factories:
             for field in ("body", "orelse"):
                 if getattr(stmt, field, None):
                     setattr(stmt, field, self.rewrite(getattr(stmt, field), made))
-            for node in gast.walk(stmt):
+            for node in walk(stmt):
                 if isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and node.func.id in made:
                     g = node.func.id
                     _, (_, inner_fn, cells), cell_vars = made[g]
@@ -166,13 +166,13 @@ def _split(fn):
     else:
         return None
     for s in rest:
-        for node in gast.walk(s):
+        for node in walk(s):
             if isinstance(node, (gast.Return, gast.FunctionDef, gast.Lambda, gast.Yield, gast.YieldFrom)) or \
                     isinstance(node, gast.Name) and node.id == inner.name:
                 return None
     own = {a.id for a in source.node.args.args + source.node.args.kwonlyargs} | \
-        {n.id for s in rest for n in gast.walk(s) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
-    if any(isinstance(n, gast.Name) and n.id == inner.name for s in inner.body for n in gast.walk(s)):
+        {n.id for s in rest for n in walk(s) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+    if any(isinstance(n, gast.Name) and n.id == inner.name for s in inner.body for n in walk(s)):
         return None                     # inner calls itself through make's cell
     cells = sorted(_free(inner) & own - _own_names(inner))
     cells_def = gast.FunctionDef(name=f"{fn.__name__}_cells", args=copy.deepcopy(source.node.args),
@@ -203,7 +203,7 @@ def _statements(stmts):
 
 
 def _count(stmt, stores, loads, calls):
-    for node in gast.walk(stmt):
+    for node in walk(stmt):
         if isinstance(node, gast.Name):
             table = stores if isinstance(node.ctx, gast.Store) else loads
             table[node.id] = table.get(node.id, 0) + 1
@@ -216,7 +216,7 @@ def _callee_name(func):
 
 
 def _copy_tags(new, like):
-    for node in gast.walk(new):
+    for node in walk(new):
         if isinstance(node, gast.stmt):
             for tag in ("s2s_line", "s2s_origin"):
                 if hasattr(like, tag):

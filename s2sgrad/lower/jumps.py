@@ -10,7 +10,7 @@ Example:
 import gast
 
 from ..errors import UnsupportedSyntaxError
-from ..syntax import any_of, assign, const, leaves, located, map_leaves, name, not_any
+from ..syntax import any_of, assign, const, leaves, located, map_leaves, name, not_any, walk
 
 
 def nesting(value):
@@ -38,7 +38,7 @@ class Jumps:
     def function(self, body):
         last = body[-1] if body else None
         simple = (isinstance(last, gast.Return)
-                  and not any(isinstance(n, gast.Return) for s in body[:-1] for n in gast.walk(s)))
+                  and not any(isinstance(n, gast.Return) for s in body[:-1] for n in walk(s)))
         if simple:
             stmts, _ = self.block(body[:-1])
             return _drop_unread_flags(stmts, self.flags - self.used_flags), last.value
@@ -47,7 +47,7 @@ class Jumps:
             raise UnsupportedSyntaxError(
                 "not every path through the function ends in 'return'; a differentiated function "
                 "must return a value on every path (add a final 'return')", self.source.location(node))
-        returns = [r.value for s in body for r in gast.walk(s) if isinstance(r, gast.Return)]
+        returns = [r.value for s in body for r in walk(s) if isinstance(r, gast.Return)]
         forms = {nesting(v) for v in returns}
         if len(forms) > 1:
             raise UnsupportedSyntaxError(
@@ -173,7 +173,7 @@ def _walk_no_loops(stmt):
             yield from _walk_no_loops(s)
     elif isinstance(stmt, (gast.For, gast.While)):
         for s in stmt.body:
-            for node in gast.walk(s):
+            for node in walk(s):
                 if isinstance(node, gast.Return):
                     yield node
 

@@ -17,7 +17,7 @@ import types
 import gast
 
 from ..errors import UnsupportedSyntaxError
-from ..syntax import name
+from ..syntax import name, walk
 
 
 class Lift:
@@ -81,7 +81,7 @@ class Lift:
         (passed to a function, returned, stored) it would need them with it."""
         for tree in [body] + [d.body for d in defs.values()]:
             for stmt in tree:
-                for n in gast.walk(stmt):
+                for n in walk(stmt):
                     if isinstance(n, gast.Name) and n.id == g and not getattr(n, "s2s_callee", False):
                         if isinstance(n.ctx, gast.Store):
                             self.fail(n, f"assigning to '{g}', the name of a nested function",
@@ -189,7 +189,7 @@ def _own_names(node):
     names = {a.id for a in args.posonlyargs + args.args + args.kwonlyargs}
     names |= {a.id for a in (args.vararg, args.kwarg) if a is not None}
     for stmt in node.body:
-        for n in gast.walk(stmt):
+        for n in walk(stmt):
             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
                 names.add(n.id)
     return names
@@ -197,20 +197,20 @@ def _own_names(node):
 
 def _free(node):
     """The names a function reads that it does not define."""
-    loads = {n.id for stmt in node.body for n in gast.walk(stmt) if isinstance(n, gast.Name)
+    loads = {n.id for stmt in node.body for n in walk(stmt) if isinstance(n, gast.Name)
              and isinstance(n.ctx, gast.Load)}
     return loads - _own_names(node)
 
 
 def _called(node):
-    return {n.func.id for stmt in node.body for n in gast.walk(stmt)
+    return {n.func.id for stmt in node.body for n in walk(stmt)
             if isinstance(n, gast.Call) and isinstance(n.func, gast.Name)}
 
 
 def _pass_extras(stmts, extras):
     """`g(t)` -> `g(t, a=a)` for each call of a lifted function, in place; callees are marked."""
     for stmt in stmts:
-        for n in gast.walk(stmt):
+        for n in walk(stmt):
             if isinstance(n, gast.Call) and isinstance(n.func, gast.Name) and n.func.id in extras:
                 n.func.s2s_callee = True
                 given = {k.arg for k in n.keywords}

@@ -37,6 +37,7 @@ from ..runtime import (apply_like, astype as astype_, cast_tangent, eig_tangent,
                        interp_slope, none_chosen, norm_axes, norm_slope, pad_mode, prod_of_others, qr_tangent, quantile_tangent,
                        quantile_weights, reduced_count, select_tangent, singular_vectors, slogdet_tangent, solve_like,
                        source_positions, stacked_tangent, svd_tangent, symmetric_read, times_power, to_last)
+from ..syntax import walk
 from . import DropUnbroadcast, Rule, adjoint_of
 
 TANGENTS = {}       # primitive -> Elementwise() | Linear | Bilinear | [Rule, ...] (explicit templates)
@@ -209,7 +210,7 @@ def from_adjoint(rule):
     local, terms = [], []
     for stmt in rule.body:
         target = adjoint_of(stmt.targets[0]) if isinstance(stmt, gast.Assign) else None
-        seeds = [n for n in gast.walk(stmt) if adjoint_of(n) is not None and n is not getattr(stmt, "targets", [None])[0]]
+        seeds = [n for n in walk(stmt) if adjoint_of(n) is not None and n is not getattr(stmt, "targets", [None])[0]]
         if target is None:
             if seeds or not isinstance(stmt, gast.Assign):
                 raise TypeError(f"the adjoint of {rule.template.__name__} is not elementwise-derivable: "
@@ -254,7 +255,7 @@ def _split_template(rule):
             continue                                                   # docstring
         target = tangent_of(stmt.targets[0]) if isinstance(stmt, gast.Assign) else None
         if target is None:
-            if any(tangent_of(n) is not None for n in gast.walk(stmt)):
+            if any(tangent_of(n) is not None for n in walk(stmt)):
                 raise TypeError(f"tangent template {rule.template.__name__}: only `t[{rule.output}] = ...` "
                                 "may read tangents")
             local.append(stmt)
@@ -262,7 +263,7 @@ def _split_template(rule):
         if target != rule.output or terms:
             raise TypeError(f"tangent template {rule.template.__name__} must assign t[{rule.output}] once")
         for term in _sum_terms(stmt.value):
-            carried = {tangent_of(n) for n in gast.walk(term)} - {None}
+            carried = {tangent_of(n) for n in walk(term)} - {None}
             if len(carried) != 1:
                 raise TypeError(f"tangent template {rule.template.__name__}: each term of the sum must "
                                 f"carry exactly one input's tangent, not {sorted(carried)}")
