@@ -5,6 +5,7 @@
   assigns is a constant to the derivative. (Calling a function yourself never records anything: there is no
   tape, so there is nothing to switch off outside a gradient.)
 - `retain=("b",)` is `b.retain_grad()`: the gradient also returns the adjoint of the local `b`.
+
 Each value PyTorch prints for the same program is in a comment beside ours.
 
 Run it:  python examples/detach_and_retain.py
