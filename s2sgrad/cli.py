@@ -120,7 +120,8 @@ def _export(args):
     if args.target is None:
         raise SystemExit("s2sgrad export: give FILE.py:FUNCTION (or --check PATH)")
     fn, wrt = _function_and_wrt(args)
-    text = export(fn, args.output, wrt=wrt, mode=args.mode)
+    # A path typed in a shell is the working directory's (the API's export takes it from fn's folder).
+    text = export(fn, args.output and os.path.abspath(args.output), wrt=wrt, mode=args.mode)
     if args.output is None:
         sys.stdout.write(text)
     else:

@@ -47,7 +47,9 @@ class ExportError(S2SGradError):
 
 
 def export(fn, path=None, wrt=0, mode="reverse"):
-    """The derivative of `fn` as a standalone module's text, written to `path` if given (its folder made).
+    """The derivative of `fn` as a standalone module's text, written to `path` if given (its folder made). A
+    relative `path` is taken from the folder of `fn`'s own file, as `derivative_file=` takes it (kept_path), so
+    the file exported is the file a gradient with the same `derivative_file` loads, wherever Python started.
 
     Example:
         >>> def f(x, a):
@@ -64,6 +66,8 @@ def export(fn, path=None, wrt=0, mode="reverse"):
         ...
             return (out, (dx, da))
     """
+    if path is not None:
+        path = kept_path(fn, path)
     text = Exported(fn, wrt, mode, path).text
     if path is not None:
         folder = os.path.dirname(os.path.abspath(path))

@@ -269,6 +269,24 @@ def test_export_edit_load_and_the_staleness_warning_through_the_api(tmp_path):
     np.testing.assert_allclose(stale[1], edited[1], rtol=1e-15)     # the edited file keeps being used
 
 
+def test_a_relative_path_is_the_same_file_for_export_and_derivative_file_wherever_python_started(tmp_path,
+                                                                                                monkeypatch):
+    # Exported from another working directory, edited, then loaded by the same relative path: the edit runs
+    # (export took the path from the working directory while derivative_file took it from the primal's folder,
+    # so the edited file was silently never loaded).
+    model = write_model(tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    exact = s2sgrad.grad(model.loss, wrt=("W", "b"))(W, B, X)
+    s2sgrad.export(model.loss, "derivs/loss_grad.py", wrt=("W", "b"))
+    kept = tmp_path / "derivs" / "loss_grad.py"
+    assert kept.exists() and not (elsewhere / "derivs").exists()
+    clip_db(kept)
+    edited = s2sgrad.grad(model.loss, wrt=("W", "b"), derivative_file="derivs/loss_grad.py")(W, B, X)
+    np.testing.assert_allclose(edited[1], np.clip(exact[1], -0.5, 0.5), rtol=1e-15)
+
+
 def test_a_derivative_file_for_other_parameters_is_refused_saying_which(tmp_path):
     model = write_model(tmp_path)
     s2sgrad.export(model.loss, tmp_path / "loss_grad.py", wrt=("W", "b"))
