@@ -57,8 +57,8 @@ def run(workdir, seed=0):
     assert text.count(GENERATED) == 1
     path.write_text(text.replace(GENERATED, EDITED))
 
-    # 3. Load it back. A relative derivative_file is taken from the folder of the function's own file (export's
-    #    path, like any path, from the current directory), and a missing one is generated there.
+    # 3. Load it back. A relative derivative_file (and a relative export path) is taken from the folder of the
+    #    function's own file, wherever Python started; a missing one is generated there.
     dloss = s2sgrad.grad(model.loss, wrt=("W", "b"), derivative_file="derivs/loss_grad.py")
     results["edited"] = dloss(W, b, x, y)
     print("largest |dW|: generated", np.abs(results["fresh"][0]).max(), " edited", np.abs(results["edited"][0]).max())

@@ -26,6 +26,7 @@ Example:
 
 import copy
 import dataclasses
+import functools
 import inspect
 import textwrap
 
@@ -33,7 +34,7 @@ import gast
 import numpy as np
 
 from . import rules
-from .errors import CustomRuleError, NoGradientRuleError
+from .errors import CustomRuleError, NoGradientRuleError, UnsupportedSyntaxError
 from .lower.bind import bound_arguments
 from .rules import Rule, adjoint, d
 from .rules import tangents as tangent_rules
@@ -64,7 +65,8 @@ rules.CUSTOM_NONDIFF.add(stop_gradient)
 
 class no_grad:
     """`with s2sgrad.no_grad():` inside a differentiated function: the block runs in the primal, and the values
-    it assigns carry no derivative (PyTorch's `torch.no_grad()`). Outside one, it does nothing.
+    it assigns carry no derivative (PyTorch's `torch.no_grad()`). Outside one, it does nothing. As a decorator
+    (`@s2sgrad.no_grad()` or `@s2sgrad.no_grad`, as in PyTorch), a call of the function carries no derivative.
 
     Example:
         >>> def f(x):
@@ -74,6 +76,16 @@ class no_grad:
         >>> s2sgrad.grad(f)(np.array([1.0, -2.0]))
         array([0.5, 0.5])
     """
+
+    def __new__(cls, fn=None):
+        return super().__new__(cls) if fn is None else cls()(fn)
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def without_gradient(*args, **kwargs):
+            return fn(*args, **kwargs)
+        rules.CUSTOM_NONDIFF.add(without_gradient)       # opaque to the compiler, as stop_gradient is
+        return without_gradient
 
     def __enter__(self):
         return self
@@ -839,6 +851,13 @@ def without_no_grad(source):
     """`source` with each `with no_grad():` block replaced by its statements, every value they assign (or
     return) wrapped in `stop_gradient(...)`: the block runs in the primal and what it assigns carries no
     derivative, by the one activity analysis. Other `with` statements are left for the fence to refuse."""
+    for n in walk(source.node):
+        for item in n.items if isinstance(n, gast.With) else ():
+            if source.resolve(item.context_expr) is no_grad if isinstance(item.context_expr, (gast.Name, gast.Attribute)) \
+                    else False:
+                raise UnsupportedSyntaxError("'with no_grad:' without parentheses is not supported; write "
+                                             "'with s2sgrad.no_grad():' (it is called, as torch.no_grad() is)",
+                                             source.location(item.context_expr))
     blocks = [n for n in walk(source.node) if isinstance(n, gast.With) and _is_no_grad(source, n)]
     if not blocks:
         return source

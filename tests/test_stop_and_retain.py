@@ -114,6 +114,39 @@ def shifted_mean(a):
     return c
 
 
+@s2sgrad.no_grad()
+def scale_called(x):
+    return np.max(np.abs(x))
+
+
+@s2sgrad.no_grad
+def scale_bare(x):
+    return np.max(np.abs(x))
+
+
+def normalised_by_helpers(x):
+    return np.sum(x / scale_called(x)) + np.sum(x * scale_bare(x))
+
+
+def test_a_function_decorated_with_no_grad_carries_no_derivative_in_both_modes():
+    x = np.array([1.0, -2.0])          # scales 2.0, constants: d/dx = 1/2 + 2 per entry
+    assert scale_called(x) == 2.0 and scale_bare(x) == 2.0 and scale_called.__name__ == "scale_called"
+    np.testing.assert_allclose(s2sgrad.grad(normalised_by_helpers)(x), [2.5, 2.5], rtol=1e-15)
+    assert s2sgrad.jvp(normalised_by_helpers, (x,), np.ones(2))[1] == pytest.approx(5.0, rel=1e-15)
+
+
+def no_grad_without_parentheses(x):
+    with s2sgrad.no_grad:
+        y = x * 2
+    return y
+
+
+def test_no_grad_without_parentheses_is_refused_saying_to_call_it():
+    with pytest.raises(s2sgrad.UnsupportedSyntaxError, match=r"test_stop_and_retain.py:\d+:\d+: 'with no_grad:' without "
+                       r"parentheses is not supported; write 'with s2sgrad.no_grad\(\):'"):
+        s2sgrad.grad(no_grad_without_parentheses)(1.0)
+
+
 def test_retain_returns_the_adjoint_of_a_local_as_retain_grad_does():
     a = np.array([1.0, 2.0, 3.0])
     da, kept = s2sgrad.grad(shifted_mean, retain=("b",))(a)
