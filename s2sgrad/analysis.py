@@ -539,6 +539,9 @@ def _check_in_place_updates(core, assigns, ops, kinds):
     changed = sorted({target_of(s) for s in assigns if in_place(s)})
     for target in changed:
         _, bad = _shared_write(core.body, target, target in core.params, fresh, in_place)
+        hint = _container_copy_hint(target, bad, assigns, ops, kinds) if bad is not None else None
+        if hint is not None:
+            raise UnsupportedSyntaxError(hint[0], core.source.location(hint[1]))
         if bad is not None and is_setitem(bad):
             raise UnsupportedSyntaxError(
                 f"assigning into '{target}', which may share its array with the caller or another name, is "
@@ -549,7 +552,8 @@ def _check_in_place_updates(core, assigns, ops, kinds):
             raise UnsupportedSyntaxError(
                 f"an augmented assignment to '{target}', which may share its array with another name or "
                 "the caller: on arrays it would change that array in place; write "
-                f"'{target} = {target} + ...' to make a new array instead", core.source.location(bad))
+                f"'{target} = {target} {getattr(bad, 's2s_augmented', None) or '+'} ...' to make a new array "
+                "instead", core.source.location(bad))
     aliases = _aliases(assigns, ops)
     holders = _aliases(assigns, ops, items=False)      # an append changes the list, never its items
     updated = {target_of(s) for s in assigns if ops[id(s)].kind == "update"}
@@ -574,6 +578,35 @@ def _draws_random_numbers(fn):
     module = getattr(fn, "__module__", None) or getattr(type(owner), "__module__", None) or ""
     return module.startswith("numpy.random") or isinstance(owner, (numpy.random.Generator,
                                                                    numpy.random.RandomState))
+
+
+def _container_copy_hint(target, bad, assigns, ops, kinds):
+    """The refusal of `out[k] = v` where out is a container parameter or holds one (`out = params`,
+    `out = dict(params)`: the caller's items, or a dict s2sgrad has no rule for), naming a copy that
+    works, and the statement to point at; else None (an array: the caller's message speaks of arrays)."""
+    if not is_setitem(bad):
+        return None
+    source, made = (target, None) if kinds.get(target) == CONTAINER else (None, None)
+    is_dict = isinstance(bad.targets[0].slice, gast.Constant) and isinstance(bad.targets[0].slice.value, str)
+    for s in assigns:
+        if source is not None or is_setitem(s) or target_of(s) != target:
+            continue
+        op = ops[id(s)]
+        by_dict = isinstance(op.node, gast.Call) and op.fn is builtins.dict
+        copied = op.node if op.kind == "copy" else (
+            op.node.args[0] if by_dict and len(op.node.args) == 1 and not op.node.keywords else None)
+        if isinstance(copied, gast.Name) and kinds.get(copied.id) == CONTAINER:
+            source, made, is_dict = copied.id, s if by_dict else None, is_dict or by_dict
+    if source is None:
+        return None
+    copies = (f"'{target} = copy.copy({source})' or '{target} = {{k: v for k, v in {source}.items()}}'" if is_dict
+              else f"'{target} = copy.copy({source})' (for a list also 'list({source})')")
+    if made is not None:
+        return (f"'dict({source})' of a dict that carries a derivative is not supported; copy it with "
+                f"{copies} instead, then assign into the copy", made)
+    return (f"assigning an item of '{target}', which may be the caller's container '{source}' (the same "
+            f"dict or list, not a copy of it), is not supported: the caller would see the change; make a new "
+            f"container first ({copies}) and assign into that", bad)
 
 
 def _shared_write(stmts, target, shared, fresh, in_place):
@@ -1131,7 +1164,7 @@ def call_site_kinds(core, info, fn, op):
         if p in op.inputs:
             atom = op.inputs[p]
             if isinstance(atom, gast.Name) and atom.id in core.source.instance_of:     # generic code of methods
-                kinds.append((p, core.source.object_kinds.get(atom.id) or InstanceOf(core.source.instance_of[atom.id])))
+                kinds.append((p, InstanceOf(core.source.instance_of[atom.id])))
                 continue
             obj = core.source.resolve(atom) if isinstance(atom, (gast.Name, gast.Attribute)) else NOT_FOUND
             if not unresolved(obj) and is_known(obj):
@@ -1180,7 +1213,18 @@ def no_rule_error(core, op, varied=frozenset()):
     fn = op.fn
     plain = fn.__func__ if inspect.ismethod(fn) else unwrap(fn)
     library = fn is not None and (is_library(plain) or not inspect.isfunction(plain))
-    if fn is None and op.callee is not None and op.callee.id in varied:
+    advice = ("Compute this value outside the differentiated function, or write it with supported "
+              "operations.")
+    if fn is None and op.callee is not None and op.callee.id in core.params:
+        # Only generic code (s2sgrad.source, .source, `s2sgrad show`: no argument values) calls a parameter
+        # it knows nothing of: a gradient called with the argument specialises on the function or object.
+        why = (f"'{label}' is a parameter called as a function, and the generic code (s2sgrad.source, "
+               f".source, 's2sgrad show': no argument values) cannot know what it holds: a function or an "
+               f"object with __call__ is differentiated when the gradient is called with it "
+               f"(s2sgrad.grad({core.source.node.name})(...) is specialised on it)")
+        advice = ("To read generated code, show the function or the method it calls (s2sgrad.source of it, "
+                  "or 's2sgrad show file.py:Class.__call__').")
+    elif fn is None and op.callee is not None and op.callee.id in varied:
         why = (f"'{label}' is a function value computed from a differentiated input (a closure or lambda made "
                "from it), which s2sgrad does not differentiate through yet; call a function defined with "
                "'def' and pass the value to it as an argument")
@@ -1206,5 +1250,4 @@ def no_rule_error(core, op, varied=frozenset()):
         why = f"the arguments of this call do not match the signature of {fn.__qualname__}"
     return NoGradientRuleError(
         f"{where[0]}:{where[1]}:{where[2]}: cannot differentiate the call to {label}: {why}. "
-        f"Compute this value outside the differentiated function, or write it with supported "
-        f"operations.\n    {where[3].strip()}")
+        f"{advice}\n    {where[3].strip()}")

@@ -17,7 +17,7 @@ import re
 import numpy as np
 
 from .errors import SourceUnavailableError
-from .frontend import OBJECTS_IN_CONTAINER, InstanceOf, is_library, signature, unwrap
+from .frontend import InstanceOf, is_library, signature, unwrap
 from . import compose, primitives, trees
 from .pipeline import derive
 from .shapes import shape_kinds
@@ -29,6 +29,8 @@ def _plain(fn):
     is NumPy's, not something to show a user)."""
     if not callable(fn):
         raise TypeError(f"s2sgrad differentiates functions, not {type(fn).__name__} values ({fn!r})")
+    if inspect.ismethod(fn) and fn.__func__ is Differentiable.grad:
+        fn = _grad_function(fn.__self__._gradient)    # grad(sq.grad) is grad(grad(sq)): the same gradient
     plain = unwrap(fn)
     if inspect.ismethod(plain) and inspect.isfunction(plain.__func__) and not is_library(plain.__func__):
         made = primitives.method_wrapper(plain)         # grad(model.loss): the method, `self` the model
@@ -190,22 +192,8 @@ def _kinds(arguments, names):
     each training step must not build new code (nor keep every step's object alive in the cache); its
     methods are the class's (model.forward(x) calls Model.forward with model)."""
     shapes = shape_kinds(arguments)      # arrays: their shapes up to renaming of sizes (s2sgrad.shapes)
-    return tuple([(n, _object_kind(v) if n in names and trees.is_object(v) else shapes.get(n) or compose.kind_of(v))
+    return tuple([(n, InstanceOf(type(v)) if n in names and trees.is_object(v) else shapes.get(n) or compose.kind_of(v))
                   for n, v in arguments.items()])
-
-
-def _object_kind(obj, within=()):
-    """InstanceOf(the object's class, the kinds of its attributes holding objects): a model's layers, their
-    own layers (`self.linear(x)` calls Linear.__call__). An object met again inside itself is left out:
-    a call through that attribute is refused, as any call of an attribute the kind does not know."""
-    state = getattr(obj, "__dict__", None)
-    attrs = () if not isinstance(state, dict) or any(o is obj for o in within) else tuple(sorted(
-        (k, _object_kind(v, within + (obj,))) for k, v in state.items()
-        if trees.is_object(v) and not any(o is v for o in within + (obj,))))
-    layers = tuple((k, OBJECTS_IN_CONTAINER) for k, v in sorted(state.items()) if isinstance(v, (list, tuple, dict))
-                   and any(map(trees.is_object, v.values() if isinstance(v, dict) else v))) \
-        if isinstance(state, dict) else ()
-    return InstanceOf(type(obj), attrs + layers)
 
 
 class _Gradient:
@@ -824,16 +812,20 @@ def grad(fn, wrt=0, derivative_file=None, retain=()):
         >>> model.W
         array([0.8, 0.8])
     """
-    gradient = _gradient(fn, wrt, derivative_file, retain)
-
-    def grad_fn(*args, **kwargs):
-        return gradient(*args, **kwargs)[1]
-
-    return _derivative(grad_fn, gradient, "grad")
+    return _grad_function(_gradient(fn, wrt, derivative_file, retain))
 
 
 # Made once, when generated code is built, where a differentiated function calls them: grad(f)(x).
 grad.__s2sgrad_builds__ = value_and_grad.__s2sgrad_builds__ = True
+
+
+def _grad_function(gradient):
+    """What `grad` returns for a `_Gradient`: also what a `@differentiate` object's `.grad` method is
+    taken as when differentiated again (grad(f.grad) is grad(grad(f)), sharing f's compiled gradient)."""
+    def grad_fn(*args, **kwargs):
+        return gradient(*args, **kwargs)[1]
+
+    return _derivative(grad_fn, gradient, "grad")
 
 
 def _derivative(wrapper, gradient, kind):

@@ -19,7 +19,7 @@ import functools
 import numpy as np
 
 from . import trees
-from .api import _label, _plain, _wrt_entries, grad
+from .api import _label, _plain, _wrt_entries, grad, vjp
 from .errors import GradientCheckError
 from .frontend import signature
 
@@ -37,7 +37,10 @@ def check_grad(fn, *args, wrt=0, eps=1e-6, rtol=1e-5, atol=1e-8):
     arguments are differentiated numerically in float64 while s2sgrad's gradient keeps their
     dtype: give those a looser `rtol`. Every leaf of a container argument that carries a derivative
     is checked the same way, and named by its path in the report (`params['W'][0, 1]`, `model.W[0, 1]`
-    for an attribute of a dataclass or an object).
+    for an attribute of a dataclass or an object). An array-valued fn has each row of its Jacobian (the
+    gradient of one output element, from `s2sgrad.vjp`) checked the same way against differences of that
+    element, as PyTorch's gradcheck checks the whole Jacobian; a failure names the element
+    (`d out[1] / d W[0, 2]`) and lists only the rows that disagree.
 
     Example:
         >>> def f(x, a):
@@ -53,6 +56,8 @@ def check_grad(fn, *args, wrt=0, eps=1e-6, rtol=1e-5, atol=1e-8):
         ...     return np.sum(np.tanh(model.W @ x + model.b))
         >>> s2sgrad.check_grad(loss, Model(), np.ones(2), wrt="model")      # every float attribute
         True
+        >>> s2sgrad.check_grad(lambda x: np.tanh(x) * x[0], np.ones(3))    # a vector: its Jacobian
+        True
         >>> s2sgrad.check_grad(lambda x: np.sum(np.floor(x)), np.ones(2))  # a jump: differences see it
         Traceback (most recent call last):
         ...
@@ -60,43 +65,59 @@ def check_grad(fn, *args, wrt=0, eps=1e-6, rtol=1e-5, atol=1e-8):
     """
     plain = _plain(fn)             # a library function is refused as grad refuses it
     entries, single = _wrt_entries(plain, wrt)      # a parameter's name, or (name, k): the item k of *args
-    grads = grad(fn, wrt=(wrt,) if single else tuple(wrt))(*args)       # a tuple either way
     inputs = signature(plain).bind(*args)           # the code that runs, as grad reads it
     inputs.apply_defaults()
     differentiated = {e if isinstance(e, str) else e[0] for e in entries}
     for name, value in inputs.arguments.items():
         inputs.arguments[name] = _float64(value, name in differentiated)
+    wrt = (wrt,) if single else tuple(wrt)
+    try:
+        rows = [(None, grad(fn, wrt=wrt)(*args))]       # a tuple either way
+    except ValueError:                                  # grad needs a scalar output
+        output = plain(*inputs.args, **inputs.kwargs)
+        if not (isinstance(output, np.ndarray) and output.size > 1):
+            raise
+        # A vector output: each row of the Jacobian (the vjp with a one-hot cotangent: that output
+        # element's gradient) against differences of that element, as PyTorch's gradcheck checks all.
+        value, pullback = vjp(fn, *args, wrt=wrt)
+        rows = []
+        for k in np.ndindex(np.shape(value)):
+            cotangent = np.zeros_like(value)
+            cotangent[k] = 1
+            rows.append((k, pullback(cotangent)))       # a tuple: wrt is one
 
-    def value_at(name, x):
-        """fn at the float64 inputs, with the parameter `name` bound to x."""
+    def value_at(name, component, x):
+        """fn (its element `component`) at the float64 inputs, with the parameter `name` bound to x."""
         saved = inputs.arguments[name]
         inputs.arguments[name] = x
         try:
-            return float(np.reshape(plain(*inputs.args, **inputs.kwargs), ()))    # a size-1 output too
+            out = plain(*inputs.args, **inputs.kwargs)
+            return float(np.reshape(out, ()) if component is None else out[component])   # a size-1 output too
         finally:
             inputs.arguments[name] = saved
 
-    def value_at_leaf(name, path, x):
+    def value_at_leaf(name, component, path, x):
         """fn at the float64 inputs, with the leaf at `path` of the parameter `name` replaced by x (an
         argument in *args is a leaf of its tuple)."""
-        return value_at(name, trees.replaced(inputs.arguments[name], path, x) if path else x)
+        return value_at(name, component, trees.replaced(inputs.arguments[name], path, x) if path else x)
 
     rng = np.random.default_rng(SEED)
     reports, failed = [], False
-    for entry, g in zip(entries, grads):
-        name, at = (entry, ()) if isinstance(entry, str) else (entry[0], (entry[1],))
-        x, label = trees.at(inputs.arguments[name], at), _label(entry)
-        if not trees.is_container(x):
-            report, ok = _check_argument(label, functools.partial(value_at_leaf, name, at), x, g, rng, eps, rtol, atol)
-            reports.append(report)
-            failed = failed or not ok
-            continue
-        for path, leaf in trees.leaves(x):
-            if trees.carries_derivative(leaf):
-                report, ok = _check_argument(label + trees.path_text(x, path),
-                                             functools.partial(value_at_leaf, name, at + path), leaf,
-                                             trees.at(g, path), rng, eps, rtol, atol)
-                reports.append(report)
+    for component, grads in rows:
+        # a vector output's report names the element, and lists only those that disagree (there may be many)
+        of = "" if component is None else f"d out[{', '.join(map(str, component))}] / d "
+        for entry, g in zip(entries, grads):
+            name, at = (entry, ()) if isinstance(entry, str) else (entry[0], (entry[1],))
+            x, label = trees.at(inputs.arguments[name], at), _label(entry)
+            leaves = [((), x)] if not trees.is_container(x) else [
+                (path, leaf) for path, leaf in trees.leaves(x) if trees.carries_derivative(leaf)]
+            for path, leaf in leaves:
+                report, ok = _check_argument(
+                    of + label + (trees.path_text(x, path) if path else ""),
+                    functools.partial(value_at_leaf, name, component, at + path), leaf,
+                    trees.at(g, path) if path else g, rng, eps, rtol, atol)
+                if component is None or not ok:
+                    reports.append(report)
                 failed = failed or not ok
     if failed:
         labels = tuple(_label(e) for e in entries)

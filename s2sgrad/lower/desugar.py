@@ -15,6 +15,9 @@ from .. import runtime
 from ..errors import UnsupportedSyntaxError
 from ..syntax import assign, assigned_names, clone, const, located, name, walk
 
+_OPERATORS = {"Add": "+", "Sub": "-", "Mult": "*", "Div": "/", "FloorDiv": "//", "Mod": "%", "Pow": "**",
+              "MatMult": "@", "BitAnd": "&", "BitOr": "|", "BitXor": "^", "LShift": "<<", "RShift": ">>"}
+
 
 class Desugar:
     """After this pass: no AugAssign, AnnAssign, chained or tuple assignment; every Assign is `name = expr`."""
@@ -55,7 +58,9 @@ class Desugar:
                                       args=[value, name(s.target.id)], keywords=[]), s.value)
             value.s2s_self_ok = True
             stmt = assign(s.target.id, value, like=s)
-            stmt.s2s_augmented = True      # in place on arrays: analysis checks that rebinding is exact
+            # In place on arrays: analysis checks that rebinding is exact, and its refusal spells the
+            # rebinding with the operator written ('x = x * ...' for 'x *= 2').
+            stmt.s2s_augmented = _OPERATORS.get(type(s.op).__name__, "+")
             return [stmt]
         if isinstance(s, gast.AnnAssign):
             return [assign(s.target.id, s.value, like=s)] if s.value is not None else []
