@@ -1164,7 +1164,7 @@ def call_site_kinds(core, info, fn, op):
         if p in op.inputs:
             atom = op.inputs[p]
             if isinstance(atom, gast.Name) and atom.id in core.source.instance_of:     # generic code of methods
-                kinds.append((p, InstanceOf(core.source.instance_of[atom.id])))
+                kinds.append((p, core.source.object_kinds.get(atom.id) or InstanceOf(core.source.instance_of[atom.id])))
                 continue
             obj = core.source.resolve(atom) if isinstance(atom, (gast.Name, gast.Attribute)) else NOT_FOUND
             if not unresolved(obj) and is_known(obj):

@@ -17,7 +17,7 @@ import re
 import numpy as np
 
 from .errors import SourceUnavailableError
-from .frontend import InstanceOf, is_library, signature, unwrap
+from .frontend import OBJECTS_IN_CONTAINER, InstanceOf, is_library, signature, unwrap
 from . import compose, primitives, trees
 from .pipeline import derive
 from .shapes import shape_kinds
@@ -192,8 +192,22 @@ def _kinds(arguments, names):
     each training step must not build new code (nor keep every step's object alive in the cache); its
     methods are the class's (model.forward(x) calls Model.forward with model)."""
     shapes = shape_kinds(arguments)      # arrays: their shapes up to renaming of sizes (s2sgrad.shapes)
-    return tuple([(n, InstanceOf(type(v)) if n in names and trees.is_object(v) else shapes.get(n) or compose.kind_of(v))
+    return tuple([(n, _object_kind(v) if n in names and trees.is_object(v) else shapes.get(n) or compose.kind_of(v))
                   for n, v in arguments.items()])
+
+
+def _object_kind(obj, within=()):
+    """InstanceOf(the object's class, the kinds of its attributes holding objects): a model's layers, their
+    own layers (`self.linear(x)` calls Linear.__call__). An object met again inside itself is left out:
+    a call through that attribute is refused, as any call of an attribute the kind does not know."""
+    state = getattr(obj, "__dict__", None)
+    attrs = () if not isinstance(state, dict) or any(o is obj for o in within) else tuple(sorted(
+        (k, _object_kind(v, within + (obj,))) for k, v in state.items()
+        if trees.is_object(v) and not any(o is v for o in within + (obj,))))
+    layers = tuple((k, OBJECTS_IN_CONTAINER) for k, v in sorted(state.items()) if isinstance(v, (list, tuple, dict))
+                   and any(map(trees.is_object, v.values() if isinstance(v, dict) else v))) \
+        if isinstance(state, dict) else ()
+    return InstanceOf(type(obj), attrs + layers)
 
 
 class _Gradient:

@@ -50,18 +50,38 @@ class Known:
         return f"Known({getattr(self.fn, '__qualname__', self.fn)!r})"
 
 
+OBJECTS_IN_CONTAINER = "a list, tuple or dict holding objects"     # an InstanceOf's attrs entry
+
+
 class InstanceOf:
     """The kind of `self` in the generic code of a method (what `s2sgrad show file.py:Model.loss` prints):
-    an instance of the class that defines it, whose methods `self.forward(x)` calls."""
+    an instance of the class that defines it, whose methods `self.forward(x)` calls. `attrs` says the kinds
+    of the object's attributes that hold objects in turn (a model's layers), sorted by name: `self.linear(x)`
+    then calls Linear.__call__ with the attribute read; code is specialised on the whole structure.
 
-    def __init__(self, cls):
+    Example:
+        >>> InstanceOf(Model, (("linear", InstanceOf(Linear)),)).attr("linear") == InstanceOf(Linear)
+        True
+    """
+
+    def __init__(self, cls, attrs=()):
         self.cls = cls
+        self.attrs = tuple(attrs)
+
+    def attr(self, name):
+        """The kind of the object attribute `name` holds, or None (an array, a number, not an object)."""
+        return next((kind for key, kind in self.attrs if key == name and isinstance(kind, InstanceOf)), None)
+
+    def holds_objects(self, name):
+        """Whether attribute `name` is a list, tuple or dict holding objects (`self.layers`), whose calls
+        are refused: which layer an item is is known only when the code runs."""
+        return (name, OBJECTS_IN_CONTAINER) in self.attrs
 
     def __eq__(self, other):
-        return isinstance(other, InstanceOf) and other.cls is self.cls
+        return isinstance(other, InstanceOf) and other.cls is self.cls and other.attrs == self.attrs
 
     def __hash__(self):
-        return id(self.cls)
+        return hash((id(self.cls), self.attrs))
 
 
 def method_kinds(fn):
@@ -89,6 +109,7 @@ def specialise(source, kinds):
             source.locals = frozenset(source.locals - {param})
         elif isinstance(kind, InstanceOf) and param not in assigned:
             source.instance_of[param] = kind.cls
+            source.object_kinds[param] = kind
     return source
 def unresolved(obj):
     """Whether `resolve` found no object (a local, or nothing), by identity (an array is never `==`)."""
@@ -113,6 +134,7 @@ class Source:
     namespace: dict = field(default_factory=dict)
     watched: list = field(default_factory=list)    # (globals dict or cell, name, object) read at parse time
     instance_of: dict = field(default_factory=dict)   # parameter -> the class its value is an instance of
+    object_kinds: dict = field(default_factory=dict)  # the same names (and reads of their layers) -> InstanceOf
 
     def is_current(self):
         """Whether every global and closure value the function reads is still the object compiled in. (The

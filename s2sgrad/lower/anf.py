@@ -8,6 +8,7 @@ Example:
     >>> body = ANF(source, namer).block(body)
 """
 
+import collections
 import copy
 import inspect
 import operator
@@ -57,8 +58,14 @@ class ANF:
     def __init__(self, source, namer):
         self.source = source
         self.namer = namer
+        self.layer_names = None if source.object_kinds else set()    # names bound to items of self.layers
+        self.stores = {}                                 # how many times the function binds each name
 
     def block(self, stmts):
+        if self.layer_names is None:                     # the function's whole (desugared) body: first
+            self.find_layer_names(stmts)
+            self.stores = collections.Counter(n.id for stmt in stmts for n in walk(stmt)
+                                              if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store))
         out = []
         for s in stmts:
             out.extend(self.stmt(s))
@@ -97,11 +104,21 @@ class ANF:
     def method_of_object(self, call):
         """`model.forward(x)` -> `Model_forward(model, x)`, `layer(x)` -> `Layer___call__(layer, x)`: a
         method of an object of the user's is a function of the user's, with the object as `self`."""
-        cls = self.source.instance_of.get(call.func.id) if isinstance(call.func, gast.Name) else None
+        self.refuse_layers_in_containers(call)
+        kind = self.object_kind(call.func)
+        cls = kind.cls if kind is not None else None
         if cls is not None and inspect.isfunction(getattr(cls, "__call__", None)) and not is_library(cls.__call__):
-            obj = cls.__call__                            # model(X) with the model differentiated
+            obj = cls.__call__                            # model(X), self.linear(x) with the model differentiated
             return located(gast.Call(func=name(self.bind(display_name(obj), obj)), args=[call.func] + list(call.args),
                                      keywords=call.keywords), call)
+        kind = self.object_kind(call.func.value) if isinstance(call.func, gast.Attribute) \
+            and not isinstance(call.func.value, gast.Name) else None
+        if kind is not None:                              # self.linear.forward(x): the layer's class's method
+            fn = inspect.getattr_static(kind.cls, call.func.attr, NOT_FOUND)
+            if inspect.isfunction(fn) and not is_library(fn):
+                callee = name(self.bind(display_name(fn), fn))
+                return located(gast.Call(func=callee, args=[call.func.value] + list(call.args),
+                                         keywords=call.keywords), call)
         obj = self.source.resolve(call.func) if isinstance(call.func, (gast.Name, gast.Attribute)) else NOT_FOUND
         if unresolved(obj):
             return call
@@ -118,6 +135,52 @@ class ANF:
             return call
         callee = name(self.bind(display_name(fn), fn))
         return located(gast.Call(func=callee, args=[receiver] + list(call.args), keywords=call.keywords), call)
+
+    def object_kind(self, node):
+        """The InstanceOf kind of what `node` holds when it is an object differentiated (`model`, `self`) or
+        an object held in one's attribute (`self.linear`, `self.block.linear`), else None."""
+        if isinstance(node, gast.Name):
+            return self.source.object_kinds.get(node.id)
+        if isinstance(node, gast.Attribute):
+            kind = self.object_kind(node.value)
+            return kind.attr(node.attr) if kind is not None else None
+        return None
+
+    def reads_layers(self, node):
+        """Whether `node` reads (an item of) a list, tuple or dict attribute holding objects (`self.layers`)."""
+        while isinstance(node, gast.Subscript):
+            node = node.value
+        if isinstance(node, gast.Name):
+            return node.id in (self.layer_names or ())      # a copy of one: `layer_source = self.layers`
+        if not isinstance(node, gast.Attribute):
+            return False
+        kind = self.object_kind(node.value)
+        return kind is not None and kind.holds_objects(node.attr)
+
+    def find_layer_names(self, stmts):
+        """The names bound to a list of layers or its items (`layer_source = self.layers`, `layer = ...[i]`)."""
+        self.layer_names, before = set(), None
+        while before != self.layer_names:                 # through copies, in any order: until nothing is new
+            before = set(self.layer_names)
+            for s in (n for stmt in stmts for n in walk(stmt)):
+                if isinstance(s, (gast.For, gast.comprehension)) and (self.reads_layers(s.iter) or isinstance(
+                        s.iter, gast.Call) and any(map(self.reads_layers, s.iter.args))):    # enumerate(self.layers)
+                    self.layer_names |= {n.id for n in walk(s.target) if isinstance(n, gast.Name)}
+                elif isinstance(s, gast.Assign) and self.reads_layers(s.value):
+                    self.layer_names |= {n.id for t in s.targets for n in walk(t) if isinstance(n, gast.Name)}
+
+    def refuse_layers_in_containers(self, call):
+        """`for layer in self.layers: x = layer(x)`, `self.layers[0](x)`: refused at the call (the kind of an
+        object says its attributes' classes, not those of a container's items)."""
+        func = call.func
+        if isinstance(func, gast.Attribute) and not self.reads_layers(func):
+            func = func.value                            # layer.forward(x)
+        if isinstance(func, gast.Name) and func.id in (self.layer_names or ()) or self.reads_layers(func):
+            self.unsupported(call.func, f"calls of '{gast.unparse(call.func).strip()}', a layer of a differentiated "
+                             "object known only when the code runs (held in a list, tuple or dict attribute, or "
+                             "a name bound to more than one layer)",
+                             "hold each layer in an attribute of its own (self.layer1 = Linear(...)) and call "
+                             "them one by one (x = self.layer2(self.layer1(x)))")
 
     def built_derivative(self, call):
         """`s2sgrad.grad(f)` called inside a differentiated function (`grad(f)(x) ** 3`, PyTorch's
@@ -246,6 +309,7 @@ class ANF:
         if target in _names(op) and not getattr(value, "s2s_self_ok", False):     # in_place(w * v, w) may
             temp = self.namer.fresh(_describe(op, self.source) or target)
             return pre + [assign(temp, op, like=like), assign(target, name(temp), like=like)]
+        self.note_layer(target, op)
         return pre + [assign(target, op, like=like)]
 
     def atom(self, value, base=None):
@@ -259,7 +323,18 @@ class ANF:
             return self.assign(temp, value, value), name(temp)
         pre, op = self.operation(value)
         temp = self.namer.fresh(base or _describe(op, self.source) or "t")
+        self.note_layer(temp, op, once=True)
         return pre + [located(assign(temp, op, like=value), value)], name(temp)
+
+    def note_layer(self, target, op, once=False):
+        """`linear = self.linear` holds a layer: calls of it are its class's methods. A name of the user's
+        only when the function binds it once (else which layer it holds depends on the path taken)."""
+        kind = self.object_kind(op) if getattr(op, "s2s_getattr", False) else None
+        if kind is not None and (once or self.stores.get(target) == 1 and target not in self.source.params):
+            self.source.object_kinds[target] = kind
+            self.source.instance_of[target] = kind.cls
+        elif kind is not None and self.layer_names is not None:
+            self.layer_names.add(target)              # its calls are refused (refuse_layers_in_containers)
 
     def operation(self, value):
         """(statements, expression with atom operands) for a differentiable expression."""
