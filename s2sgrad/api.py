@@ -17,7 +17,7 @@ import re
 import numpy as np
 
 from .errors import SourceUnavailableError
-from .frontend import OBJECTS_IN_CONTAINER, InstanceOf, is_library, signature, unwrap
+from .frontend import HIDES_METHOD, OBJECTS_IN_CONTAINER, InstanceOf, is_library, signature, unwrap
 from . import compose, primitives, trees
 from .pipeline import derive
 from .shapes import shape_kinds
@@ -207,7 +207,9 @@ def _object_kind(obj, within=()):
     layers = tuple((k, OBJECTS_IN_CONTAINER) for k, v in sorted(state.items()) if isinstance(v, (list, tuple, dict))
                    and any(map(trees.is_object, v.values() if isinstance(v, dict) else v))) \
         if isinstance(state, dict) else ()
-    return InstanceOf(type(obj), attrs + layers)
+    hidden = tuple((k, HIDES_METHOD) for k in sorted(state) if inspect.isfunction(
+        inspect.getattr_static(type(obj), k, None))) if isinstance(state, dict) else ()
+    return InstanceOf(type(obj), attrs + layers + hidden)
 
 
 class _Gradient:

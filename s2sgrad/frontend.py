@@ -50,7 +50,8 @@ class Known:
         return f"Known({getattr(self.fn, '__qualname__', self.fn)!r})"
 
 
-OBJECTS_IN_CONTAINER = "a list, tuple or dict holding objects"     # an InstanceOf's attrs entry
+OBJECTS_IN_CONTAINER = "a list, tuple or dict holding objects"     # InstanceOf attrs entries
+HIDES_METHOD = "an instance attribute hiding a method of the class"
 
 
 class InstanceOf:
@@ -71,6 +72,11 @@ class InstanceOf:
     def attr(self, name):
         """The kind of the object attribute `name` holds, or None (an array, a number, not an object)."""
         return next((kind for key, kind in self.attrs if key == name and isinstance(kind, InstanceOf)), None)
+
+    def hides_method(self, name):
+        """Whether the object's own attribute `name` hides a function of its class (`layer.forward = f` set on
+        the instance): a call of it is refused, never run as the class's method."""
+        return (name, HIDES_METHOD) in self.attrs
 
     def holds_objects(self, name):
         """Whether attribute `name` is a list, tuple or dict holding objects (`self.layers`), whose calls
@@ -188,7 +194,10 @@ class Source:
             return NOT_FOUND
         if isinstance(node, gast.Attribute):
             cls = self.instance_of.get(node.value.id) if isinstance(node.value, gast.Name) else None
+            kind = self.object_kinds.get(node.value.id) if cls is not None else None
             if cls is not None:                   # self.forward in a method's generic code: the class's
+                if kind is not None and kind.hides_method(node.attr):
+                    return LOCAL                  # model.forward = f on the object: not the class's
                 found = inspect.getattr_static(cls, node.attr, NOT_FOUND)
                 return found if inspect.isfunction(found) else LOCAL
             base = self.resolve(node.value)

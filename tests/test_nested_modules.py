@@ -295,3 +295,38 @@ def test_a_name_bound_to_two_layers_is_refused():
     with pytest.raises(s2sgrad.UnsupportedSyntaxError, match="a name bound to more than one layer") as info:
         s2sgrad.grad(loss)(Chosen(np.random.default_rng(17)), X)
     assert "'layer'" in str(info.value) and "test_nested_modules.py" in str(info.value)
+
+
+class Hidden:
+    """`forward` set on the object hides the class's: Python calls the object's, so must s2sgrad (refused)."""
+
+    def __init__(self, rng):
+        self.W = rng.normal(size=(4, 2))
+        self.forward = lambda x: x
+
+    def forward(self, x):
+        return x @ self.W
+
+    def __call__(self, x):
+        return self.forward(x)
+
+
+class HoldsHidden:
+    def __init__(self, rng):
+        self.inner = Hidden(rng)
+
+    def __call__(self, x):
+        return self.inner.forward(x)
+
+
+def hidden_forward_loss(model, x):
+    return np.sum(model.forward(x) ** 2)
+
+
+@pytest.mark.parametrize("fn, make, where", [(loss, Hidden, "self.forward"),
+                                             (hidden_forward_loss, Hidden, "model.forward"),
+                                             (loss, HoldsHidden, "self.inner.forward")])
+def test_a_method_hidden_by_an_attribute_of_the_object_is_refused_never_run_as_the_classs(fn, make, where):
+    with pytest.raises(s2sgrad.UnsupportedSyntaxError, match="hiding its class's method 'forward'") as info:
+        s2sgrad.grad(fn)(make(np.random.default_rng(18)), X)
+    assert f"'{where}'" in str(info.value) and "test_nested_modules.py" in str(info.value)

@@ -114,6 +114,8 @@ class ANF:
         kind = self.object_kind(call.func.value) if isinstance(call.func, gast.Attribute) \
             and not isinstance(call.func.value, gast.Name) else None
         if kind is not None:                              # self.linear.forward(x): the layer's class's method
+            if kind.hides_method(call.func.attr):
+                self.refuse_hidden_method(call.func)
             fn = inspect.getattr_static(kind.cls, call.func.attr, NOT_FOUND)
             if inspect.isfunction(fn) and not is_library(fn):
                 callee = name(self.bind(display_name(fn), fn))
@@ -145,6 +147,12 @@ class ANF:
             kind = self.object_kind(node.value)
             return kind.attr(node.attr) if kind is not None else None
         return None
+
+    def refuse_hidden_method(self, func):
+        """`self.a.forward(x)` where the object's own `forward` (set on it) hides the class's method."""
+        self.unsupported(func, f"calls of '{gast.unparse(func).strip()}', an attribute of the object itself "
+                         f"hiding its class's method '{func.attr}'",
+                         "define the function in the class (or a subclass) rather than setting it on the object")
 
     def reads_layers(self, node):
         """Whether `node` reads (an item of) a list, tuple or dict attribute holding objects (`self.layers`)."""
@@ -554,6 +562,9 @@ class ANF:
         method = node.func.attr
         fn = METHODS.get(method)
         base = node.func.value
+        kind = self.object_kind(base)
+        if fn is None and kind is not None and kind.hides_method(method):
+            self.refuse_hidden_method(node.func)
         if fn is None and isinstance(base, gast.Attribute) and isinstance(base.value, gast.Name) \
                 and base.value.id in self.source.instance_of or fn is None and isinstance(base, gast.Name) \
                 and base.id in self.source.instance_of:
