@@ -364,7 +364,10 @@ def analyze(core, wrt, param_kinds=None, select=None, mode="reverse", retain=())
     for a in outputs:                   # a tuple returned whole: every item
         if isinstance(a, gast.Name) and a.id in tuples:
             used_items[a.id] = set(range(tuples[a.id]))
-    containers = _containers(assigns, ops, kinds)
+    # A parameter passed a container holds one on entry even where the function rebinds it (the private
+    # copy `params = copy(params)` made for a write into it), which makes its kind UNKNOWN.
+    passed = {p for p in core.params if _holds_container((param_kinds or {}).get(p))}
+    containers = _containers(assigns, ops, kinds, passed)
     for s in assigns:                   # the items of a helper's nested tuple that are tuples: containers
         op = ops[id(s)]
         if op.kind == "helper" and target_of(s) in tuples:
@@ -377,7 +380,7 @@ def analyze(core, wrt, param_kinds=None, select=None, mode="reverse", retain=())
             containers.add(target_of(s))
     containers = _containers(assigns, ops, kinds, containers)
     check_activity(core, assigns, ops, varied, useful, containers,
-                   {p for p in core.params if _holds_container(kinds.get(p))})
+                   {p for p in core.params if _holds_container(kinds.get(p))} | passed)
     info = Analysis(ops, varied, useful, active, kinds, set(), mutated, select, tuples,
                     {t: tuple(sorted(k)) for t, k in used_items.items()}, containers,
                     shapes=infer_shapes(core, [s for s in assigns if not is_setitem(s)], kinds, loops(core.body)))

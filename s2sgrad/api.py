@@ -688,6 +688,8 @@ def _tree_like(g, x):
     """`_like` child by child: the adjoint g of a tree x (None, a zero, or one read like x: an object's
     adjoint is a dict keyed by attribute inside generated code) as x is; for a dataclass or an object, a
     copy of x holding the gradients (see trees.like)."""
+    if isinstance(g, (numbers.Real, np.generic)) and g == 0:   # the zero of a sum no term reached (a linear f's
+        g = None                                                 # Hessian-vector product): zeros like x
     if g is not None and trees.is_object(x) and isinstance(g, dict):
         _refuse_other_attributes(g, x)
     return trees.like(x, [_like(None if g is None else trees.child(g, k), trees.child(x, k))

@@ -14,6 +14,7 @@ Example:
     True
 """
 
+import copy
 import functools
 
 import numpy as np
@@ -91,7 +92,7 @@ def check_grad(fn, *args, wrt=0, eps=1e-6, rtol=1e-5, atol=1e-8):
         saved = inputs.arguments[name]
         inputs.arguments[name] = x
         try:
-            out = plain(*inputs.args, **inputs.kwargs)
+            out = plain(*_fresh(inputs.args), **_fresh(inputs.kwargs))
             return float(np.reshape(out, ()) if component is None else out[component])   # a size-1 output too
         finally:
             inputs.arguments[name] = saved
@@ -127,6 +128,16 @@ def check_grad(fn, *args, wrt=0, eps=1e-6, rtol=1e-5, atol=1e-8):
             f"(central differences in float64, eps={eps:g}, rtol={rtol:g}, atol={atol:g}):\n"
             + "\n".join(reports))
     return True
+
+
+def _fresh(arguments):
+    """The arguments copied for one evaluation of fn: a function that writes into an argument
+    (`params["w"] = ...`) must not see the writes of the evaluation before (the gradient never does);
+    arguments that cannot be copied are passed as they are."""
+    try:
+        return copy.deepcopy(arguments)
+    except Exception:
+        return arguments
 
 
 def _float64(value, differentiated):

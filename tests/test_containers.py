@@ -174,3 +174,43 @@ def test_destructuring_loops_and_assignments_are_differentiated(fn, args, wrt):
         assert_grad_matches(fn, *args, wrt=(wrt,))
     else:
         check(fn, *args, wrt=wrt)
+
+
+def doubles_an_item_in_place(params, x):
+    params["w"] = params["w"] * x
+    params["b"] = params["b"] + 1.0
+    return np.sum(params["w"] * params["b"])
+
+
+def appends_to_its_list(xs):
+    xs.append(xs[0] * 2)
+    return np.sum(xs[1] * xs[0])
+
+
+def linear_in_a_dict(p):
+    return np.sum(p["w"] * 3)
+
+
+def test_writing_into_a_dict_or_list_parameter_differentiates_a_private_copy_of_the_container():
+    # The private copy made for the write rebinds the parameter; its adjoint must still mirror the dict
+    # (it was np.zeros_like(params), an object array, and failed with an IndexError inside generated code).
+    # check_grad's differences run fn on a fresh copy each time, as the writes would otherwise pile up.
+    params = {"w": np.array([1.0, 2.0]), "b": np.array([0.5, -1.0])}
+    dp, dx = s2sgrad.grad(doubles_an_item_in_place, wrt=(0, 1))(params, 3.0)
+    np.testing.assert_allclose(dp["w"], 3.0 * (params["b"] + 1.0), rtol=1e-15)    # w * x * (b + 1)
+    np.testing.assert_allclose(dp["b"], 3.0 * params["w"], rtol=1e-15)
+    assert dx == pytest.approx(np.sum(params["w"] * (params["b"] + 1.0)), rel=1e-15)
+    assert s2sgrad.check_grad(doubles_an_item_in_place, params, 3.0, wrt=(0, 1))
+    np.testing.assert_array_equal(params["w"], [1.0, 2.0])          # the caller's dict is unchanged
+    xs = [np.array([1.0, 2.0])]
+    np.testing.assert_allclose(s2sgrad.grad(appends_to_its_list)(xs)[0], 4.0 * xs[0], rtol=1e-15)   # 2 x0^2
+    assert len(xs) == 1
+    value, tangent = s2sgrad.jvp(doubles_an_item_in_place, (params, 3.0), ({"w": np.ones(2), "b": np.zeros(2)}, 0.0),
+                                 wrt=(0, 1))
+    assert tangent == pytest.approx(3.0 * np.sum(params["b"] + 1.0), rel=1e-15)
+
+
+def test_the_hessian_of_a_function_linear_in_a_dict_is_zeros_of_its_structure():
+    p = {"w": np.array([1.0, 2.0])}
+    np.testing.assert_array_equal(s2sgrad.hvp(linear_in_a_dict, (p,), {"w": np.ones(2)})["w"], np.zeros(2))
+    np.testing.assert_array_equal(s2sgrad.hessian(linear_in_a_dict)(p)["w"]["w"], np.zeros((2, 2)))
