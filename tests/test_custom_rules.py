@@ -491,3 +491,22 @@ def test_a_custom_function_returning_a_tuple_gets_one_cotangent_per_item():
     x = np.array([1.0, 2.0])
     np.testing.assert_allclose(s2sgrad.grad(both)(x), numeric_grad(both, (x,), 0), rtol=1e-8)
     np.testing.assert_array_equal(s2sgrad.grad(first)(x), [2.0, 2.0])
+
+
+def test_readme_custom_rules_section_shows_what_s2sgrad_show_prints(tmp_path):
+    # The README's example, in a file clipped.py whose `return` is on line 17 (as the comments it shows say).
+    import importlib.util
+    import pathlib
+    readme = (pathlib.Path(__file__).parent.parent / "README.md").read_text()
+    section = readme[readme.index("## Custom rules"):]
+    blocks = section.split("```python\n")
+    code, shown = blocks[1].split("```")[0], blocks[2].split("```")[0]
+    lines = ["import numpy as np", "import s2sgrad", ""] + code.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.strip() == "return np.sum(h * h)")
+    lines[2:2] = [""] * (16 - at)
+    path = tmp_path / "clipped.py"
+    path.write_text("\n".join(lines) + "\n")
+    spec = importlib.util.spec_from_file_location("clipped", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert s2sgrad.source(module.loss, wrt="w") == shown
