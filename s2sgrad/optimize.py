@@ -14,12 +14,14 @@ Example:
     >>> simplify(parse_expr("dz * 2 * x ** (2 - 1)"))   # dz * 2 * x
 """
 
+import math
 import operator
 
 import gast
+import numpy
 
 from .runtime import times_power
-from .syntax import walk
+from .syntax import is_comment, walk
 
 FOLD = {gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul}
 
@@ -642,3 +644,114 @@ def _fresh(value):
     if isinstance(value, (gast.BinOp, gast.UnaryOp)):
         return True
     return isinstance(value, gast.Constant) and _number(value.value)
+
+
+# ---------------------------------------------------------------------------------------------
+# Temporaries the lowering named for one operation each (`sin_x = math.sin(x)`, `sin_x_times_a =
+# sin_x * a`) that nothing but one later statement of the same block reads go back into it: the forward
+# sweep then reads as the user wrote it (`x = math.sin(x) * a + 0.1 * x`) and stores nothing it does not
+# need. The expression tree is the same, so every value is the same to the last bit.
+# ---------------------------------------------------------------------------------------------
+
+def inline_temporaries(fn_def, temporaries, values, adjoints=()):
+    """Put each pure temporary read once, by a later assignment or return of its own block, into that
+    reader; `temporaries` are the names the compiler made (never the user's), `values` what names mean in
+    the generated code (to know np.sin and math.sin are pure). The `adjoints` of temporaries go into
+    arithmetic only (`dx = dx + dz * a * math.cos(x)`): in a call (`matmul_adjoint_left(dz, W, x)`, a
+    rule of the user's) a named adjoint reads better. Returns the function.
+
+    Example:
+        >>> inline_temporaries(parse("def f(x, a):\\n    s = np.sin(x)\\n    y = s * a\\n    return y"),
+        ...                    {"s"}, {"np": numpy}).body[0]               # y = np.sin(x) * a
+    """
+    counts = {}
+    for n in walk(fn_def):
+        if isinstance(n, gast.Name):
+            stores, loads = counts.get(n.id, (0, 0))
+            counts[n.id] = (stores + isinstance(n.ctx, gast.Store), loads + isinstance(n.ctx, gast.Load))
+    once = {t: t in adjoints for t in set(temporaries) | set(adjoints) if counts.get(t) == (1, 1)}
+    stacks = {s.targets[0].id for s in fn_def.body if isinstance(s, gast.Assign) and isinstance(s.value, gast.List)
+              and not s.value.elts and isinstance(s.targets[0], gast.Name)}
+    _inline_in(fn_def, once, values, stacks)
+    return fn_def
+
+
+def _inline_in(node, once, values, stacks):
+    for field in ("body", "orelse"):
+        stmts = getattr(node, field, None)
+        if not stmts:
+            continue
+        for s in stmts:
+            _inline_in(s, once, values, stacks)
+        i = 0
+        while i < len(stmts):
+            if _inline_from(stmts, i, once, values, stacks):
+                del stmts[i]
+                continue
+            i += 1
+
+
+def _inline_from(stmts, i, once, values, stacks):
+    s = stmts[i]
+    if not (isinstance(s, gast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], gast.Name)
+            and s.targets[0].id in once and _pure(s.value, values)):
+        return False
+    target, reads = s.targets[0].id, _reads(s.value)
+    for later in stmts[i + 1:]:
+        if isinstance(later, (gast.Assign, gast.Return)) and target in _reads(later):
+            if isinstance(later, gast.Assign) and not all(isinstance(t, gast.Name) for t in later.targets):
+                return False                     # x[i] = t: the index is evaluated first; keep it apart
+            if isinstance(later, gast.Return) or once[target] and not isinstance(later.value, (gast.BinOp, gast.UnaryOp)):
+                return False                     # the returned value keeps its name; see the docstring
+            _Substitute(target, s.value).visit(later)
+            return True
+        # Moving past a statement is exact when it changes nothing the value reads: a pure assignment of
+        # other names, a push or pop of the stack, or a comment.
+        if _stack_call(later, stacks) or is_comment(later):
+            if reads & _stored_anywhere(later):
+                return False
+            continue
+        if not (isinstance(later, gast.Assign) and all(isinstance(t, gast.Name) for t in later.targets)
+                and (_pure(later.value, values) or _stack_call(later, stacks))) or reads & _stored_anywhere(later):
+            return False
+    return False
+
+
+def _pure(node, values):
+    """Whether evaluating `node` has no effect and can move past statements that change none of its names:
+    names, constants, arithmetic, element reads, and calls of NumPy ufuncs or the math module."""
+    for n in walk(node):
+        if isinstance(n, gast.Call):
+            fn = _meaning(n.func, values)
+            if not (isinstance(fn, numpy.ufunc) or getattr(fn, "__module__", None) == "math") or n.keywords:
+                return False
+        elif not isinstance(n, (gast.Name, gast.Constant, gast.BinOp, gast.UnaryOp, gast.Subscript, gast.Attribute,
+                                gast.Slice, gast.Tuple, gast.expr_context, gast.operator, gast.unaryop)):
+            return False
+        elif isinstance(n, gast.Attribute) and not isinstance(_meaning(n, values), (numpy.ufunc, type(math.sin))):
+            return False                         # x.attr may run code; np.sin and math.sin are what they are
+    return True
+
+
+def _meaning(node, values):
+    if isinstance(node, gast.Name):
+        return values.get(node.id)
+    if isinstance(node, gast.Attribute):
+        base = _meaning(node.value, values)
+        return getattr(base, node.attr, None) if base is numpy or base is math else None
+    return None
+
+
+def _stack_call(s, stacks):
+    value = s.value if isinstance(s, (gast.Expr, gast.Assign)) else None
+    return (isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute)
+            and value.func.attr in ("append", "pop") and isinstance(value.func.value, gast.Name)
+            and value.func.value.id in stacks)
+
+
+class _Substitute(gast.NodeTransformer):
+    def __init__(self, old, value):
+        self.old, self.value = old, value
+
+    def visit_Name(self, node):
+        return self.value if node.id == self.old and isinstance(node.ctx, gast.Load) else node

@@ -16,6 +16,8 @@ import threading
 import traceback
 from dataclasses import dataclass, field
 
+import gast
+
 from . import compose, custom
 from . import cache
 from .analysis import analyze, assignments, target_of
@@ -26,10 +28,11 @@ from .forward import ForwardTransform
 from .frontend import ORIGINS, Known, display_name, parse, specialise, unwrap
 from .load import load
 from .lower import lower, nesting
-from .optimize import accumulate_in_place, drop_dead_stores, propagate_copies, settle_nones, simplify, tidy
+from .optimize import (accumulate_in_place, drop_dead_stores, inline_temporaries, propagate_copies, settle_nones,
+                       simplify, tidy)
 from .reverse import ReverseTransform
 from .shapes import all_float64
-from .syntax import Namespace, is_comment
+from .syntax import Namespace, is_comment, walk
 from .tracebacks import locate
 
 
@@ -352,6 +355,10 @@ def _derive(fn, wrt, kinds, name, mode, select, retain=()):
         fn_defs = [tidy(propagate_copies(drop_dead_stores(settle_nones(simplify(d, ns.values), removable, is_comment), removable),
                                          removable), is_comment)
                    for d in fn_defs]                                                        # optimize
+        made = {n.id for s in core.body for n in walk(s) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+        temporaries = made - set(core.source.locals) - set(core.params)       # the lowering's, not the user's
+        adjoints = {getattr(transform, "adj", {}).get(t) for t in temporaries} - {None}
+        fn_defs = [inline_temporaries(d, temporaries, ns.values, adjoints) for d in fn_defs]
         if mode == "reverse" and all_float64(kinds):          # adjoints the code owns: added into in place
             fn_defs = [accumulate_in_place(d, removable) for d in fn_defs]
         derived.text = "\n\n".join(emit(d) for d in fn_defs)                               # print

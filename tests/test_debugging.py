@@ -145,7 +145,7 @@ def test_pdb_steps_through_generated_code_and_reads_its_values():
     debugger.use_rawinput = False
     value, grads = debugger.runcall(stepped.adjoint, 0.5, 2.0)
     shown = out.getvalue()
-    assert "grad_stepped()" in shown and "-> h = math.tanh(w_times_x)" in shown     # stepped into it
+    assert "grad_stepped()" in shown and "-> h = math.tanh(w * x)" in shown        # stepped into it
     assert f"{math.tanh(1.0)!r}" in shown                     # `p h` after the line ran
     assert "# reverse sweep" in shown                          # `list` shows the generated lines, comments too
     assert value == pytest.approx(math.tanh(1.0) * 0.5, rel=1e-15)

@@ -225,3 +225,23 @@ def test_a_value_whose_argument_changes_before_it_is_read_is_not_recomputed():
     assert "* math.sin(x)" not in reverse and "math.cos(a)" not in reverse       # t is read as it is: no loop
     assert "stack.append(u)" in text
     assert_grad_matches(sine_of_an_old_value, 0.5, 0.9, wrt=(0, 1))
+
+
+def temporaries_around_a_write(x):
+    y = x * 1.0
+    a = np.sin(y[0]) * 2.0 + y[1]
+    y[0] = 3.0 * y[1]
+    b = y[0] * np.cos(x[2])
+    return a + b + np.sum(y ** 2)
+
+
+def test_temporaries_go_back_into_the_line_that_reads_them_and_never_past_a_write():
+    x = np.array([0.3, -0.7, 1.1])
+    code = [line.strip() for line in specialised_text(temporaries_around_a_write, 0, x).splitlines()
+            if not line.strip().startswith("#")]
+    assert "a = np.sin(y_0) * 2.0 + y[1]" in code             # one line, not three temporaries (y_0 the reverse reads)
+    assert code.index("a = np.sin(y_0) * 2.0 + y[1]") < code.index("y[0] = times_y_1_1")    # read before the write
+    assert s2sgrad.check_grad(temporaries_around_a_write, x)
+    u = np.array([0.2, 0.5, -1.0])
+    tangent = s2sgrad.jvp(temporaries_around_a_write, (x,), u)[1]
+    assert tangent == pytest.approx(np.dot(s2sgrad.grad(temporaries_around_a_write)(x), u), rel=1e-12)

@@ -1,6 +1,5 @@
 def grad_array_function(x, w, *, dout=1.0):
-    x_times_w = x * w
-    h = np.tanh(x_times_w)
+    h = np.tanh(x * w)
     h_times_h = h * h
     sin_x = np.sin(x)
     h_times_h_plus_sin_x = h_times_h + sin_x

@@ -5,17 +5,14 @@ def grad_break_loop(x, n, *, ds=1.0):
     n_iter = 0
     for i in range(n):
         n_iter += 1
-        x_times_i = x * i
-        s_plus_x_times_i = s + x_times_i
         stack.append(s)
-        s = s_plus_x_times_i
+        s = s + x * i
         if s > 5.0:
             exit_loop = True
             stack.append(True)
         else:
-            s_times = s * 1.1
             stack.append(s)
-            s = s_times
+            s = s * 1.1
             stack.append(False)
         if exit_loop:
             break

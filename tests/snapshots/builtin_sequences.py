@@ -19,6 +19,5 @@ def grad_sums_and_extremes(x, y, *, dout=1.0):
     dy = dy + dxs_1[1]
     dxs_2 = items_adjoint(dsum_1, [x, y_times_y, 3.0])
     dx = dx + dxs_2[0]
-    dy_times_y = dxs_2[1]
-    dy = dy + 2.0 * (dy_times_y * y)
+    dy = dy + 2.0 * (dxs_2[1] * y)
     return (out, (dx, dy))

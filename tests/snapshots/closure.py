@@ -26,9 +26,7 @@ def grad_closure_in_a_loop(x, n, *, dy=1.0):
 
 def vjp_step(v, *, a):
     sin_v = math.sin(v)
-    sin_v_times_a = sin_v * a
-    times_v = 0.1 * v
-    out = sin_v_times_a + times_v
+    out = sin_v * a + 0.1 * v
     return (out, (a, sin_v, v))
 
 
@@ -36,7 +34,6 @@ def pullback_step(saved, dout):
     a, sin_v, v = saved
     # snapshot_cases.py:142  return math.sin(v) * a + 0.1 * v
     dv = dout * 0.1
-    dsin_v = dout * a
     da = dout * sin_v
-    dv = dv + dsin_v * math.cos(v)
+    dv = dv + dout * a * math.cos(v)
     return (dv, da)

@@ -8,9 +8,7 @@ def grad_continue_loop(x, n, *, ds=1.0):
         else:
             stack.append(x_times_i)
             x_times_i = x * i
-            sin_x_times_i = math.sin(x_times_i)
-            s_plus_sin_x_times_i = s + sin_x_times_i
-            s = s_plus_sin_x_times_i
+            s = s + math.sin(x_times_i)
             stack.append(False)
     stack.append(range(n))
     # reverse sweep
@@ -22,7 +20,6 @@ def grad_continue_loop(x, n, *, ds=1.0):
             # snapshot_cases.py:53  s = s + math.sin(x * i)
             ds_plus_sin_x_times_i = ds
             ds = ds_plus_sin_x_times_i
-            dx_times_i = ds_plus_sin_x_times_i * math.cos(x_times_i)
-            dx = dx + dx_times_i * i
+            dx = dx + ds_plus_sin_x_times_i * math.cos(x_times_i) * i
             x_times_i = stack.pop()
     return (s, dx)

@@ -10,9 +10,8 @@ def grad_early_return(x, *, dout=1.0):
         n_iter = 0
         for i in range(3):
             n_iter += 1
-            y_times_x = y * x
             stack.append(y)
-            y = y_times_x
+            y = y * x
             if y > 100.0:
                 out = y
                 returned = True

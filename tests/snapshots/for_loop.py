@@ -1,11 +1,8 @@
 def grad_for_loop(x, a, n=1000, *, dx=1.0):
     stack = []
     for i in range(n):
-        sin_x = math.sin(x)
-        sin_x_times_a = sin_x * a
-        times_x = 0.1 * x
         stack.append(x)
-        x = sin_x_times_a + times_x
+        x = math.sin(x) * a + 0.1 * x
     stack.append(range(n))
     x_value = x
     # reverse sweep
@@ -16,7 +13,6 @@ def grad_for_loop(x, a, n=1000, *, dx=1.0):
         dsin_x_times_a = dx
         x = stack.pop()
         dx = dx * 0.1
-        dsin_x = dsin_x_times_a * a
         da = da + dsin_x_times_a * math.sin(x)
-        dx = dx + dsin_x * math.cos(x)
+        dx = dx + dsin_x_times_a * a * math.cos(x)
     return (x_value, (dx, da))

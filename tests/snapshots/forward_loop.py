@@ -4,17 +4,14 @@ def jvp_forward_loop(x, a, n=10, *, x_dot, a_dot):
     for i in range(n):
         sin_x = math.sin(x)
         sin_x_dot = x_dot * math.cos(x)
-        sin_x_times_a = sin_x * a
         sin_x_times_a_dot = sin_x_dot * a + sin_x * a_dot
-        times_x = 0.1 * x
         times_x_dot = 0.1 * x_dot
-        x = sin_x_times_a + times_x
+        x = sin_x * a + 0.1 * x
         x_dot = sin_x_times_a_dot + times_x_dot
         if x > 0.5:
             poly_x, poly_x_dot = jvp_poly_wrt_u(x, k=3.0, u_dot=x_dot)
-            s_plus_poly_x = s + poly_x
             s_plus_poly_x_dot = s_dot + poly_x_dot
-            s = s_plus_poly_x
+            s = s + poly_x
             s_dot = s_plus_poly_x_dot
     out = s * x
     out_dot = s_dot * x + s * x_dot

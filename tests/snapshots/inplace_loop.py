@@ -17,13 +17,11 @@ def grad_inplace_loop(x, w, *, dout=1.0):
         stack.append(y[i])
         y[i] = x_i_times_w_i
         if i > 0:
-            y_i = y[i]
             stack.append(i_minus_1)
             i_minus_1 = i - 1
             stack.append(y_i_minus_1)
             y_i_minus_1 = y[i_minus_1]
-            y_i_minus_1_times = y_i_minus_1 * 0.5
-            plus = y_i + y_i_minus_1_times
+            plus = y[i] + y_i_minus_1 * 0.5
             stack.append(y[i])
             y[i] = plus
             stack.append(True)

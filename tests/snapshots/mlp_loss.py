@@ -1,7 +1,6 @@
 def grad_mlp_loss(x, W1, b1, W2, b2, target, *, dout_1=1.0):
     W1_matmul_x = W1 @ x
-    W1_matmul_x_plus_b1 = W1_matmul_x + b1
-    h = np.tanh(W1_matmul_x_plus_b1)
+    h = np.tanh(W1_matmul_x + b1)
     W2_matmul_h = W2 @ h
     out = W2_matmul_h + b2
     out_minus_target = out - target

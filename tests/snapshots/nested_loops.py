@@ -3,11 +3,8 @@ def grad_nested_loops(x, n, m, *, ds=1.0):
     s = x
     for i in range(n):
         for j in range(m):
-            s_times = s * 0.9
-            cos_s = math.cos(s)
-            cos_s_times_x = cos_s * x
             stack.append(s)
-            s = s_times + cos_s_times_x
+            s = s * 0.9 + math.cos(s) * x
         stack.append(range(m))
     stack.append(range(n))
     s_value = s
@@ -20,9 +17,8 @@ def grad_nested_loops(x, n, m, *, ds=1.0):
             # snapshot_cases.py:72  s = s * 0.9 + math.cos(s) * x
             ds_times = ds
             s = stack.pop()
-            dcos_s = ds * x
             dx = dx + ds * math.cos(s)
-            ds = -dcos_s * math.sin(s)
+            ds = -(ds * x) * math.sin(s)
             ds = ds + ds_times * 0.9
     # snapshot_cases.py:69  s = x
     dx = dx + ds

@@ -18,9 +18,8 @@ def grad_pairs_mlp(params, x, y, *, dout=1.0):
         b = W_b_pair[1]
         stack.append(W_matmul_h)
         W_matmul_h = W @ h
-        W_matmul_h_plus_b = W_matmul_h + b
         stack.append(h)
-        h = np.tanh(W_matmul_h_plus_b)
+        h = np.tanh(W_matmul_h + b)
     stack.append(W_b_index_range)
     items = []
     W_1_b_1_index_range = range(len(params))
@@ -39,8 +38,7 @@ def grad_pairs_mlp(params, x, y, *, dout=1.0):
     h_minus_y = h - y
     h_minus_y_pow_2 = h_minus_y ** 2
     sum_h_minus_y_pow_2 = np.sum(h_minus_y_pow_2)
-    times_penalty = 0.001 * penalty
-    out = sum_h_minus_y_pow_2 + times_penalty
+    out = sum_h_minus_y_pow_2 + 0.001 * penalty
     # reverse sweep
     # snapshot_cases.py:182  return np.sum((h - y) ** 2) + 1e-3 * penalty
     dsum_h_minus_y_pow_2 = unbroadcast(dout, sum_h_minus_y_pow_2)

@@ -19,9 +19,8 @@ def grad_rnn_dict_params(params, xs, *, dout=1.0):
         params_W = params['W']
         stack.append(params_W_times_x)
         params_W_times_x = params_W * x
-        plus = params_U_matmul_h + params_W_times_x
         stack.append(h)
-        h = np.tanh(plus)
+        h = np.tanh(params_U_matmul_h + params_W_times_x)
         hs.append(h)
     stack.append(x_index_range)
     stack_hs = np.stack(hs)

@@ -3,27 +3,23 @@ def grad_jvp_second_order(x, w, *, x_dot, ds_dot=1.0):
     h_dot_times_x = None
     h_times_x_dot_1 = None
     h_times_x_dot = None
-    x_times_w = x * w
     x_times_w_dot = x_dot * w
-    h = np.tanh(x_times_w)
-    h_times_h = h * h
-    minus_h_times_h = 1.0 - h_times_h
+    h = np.tanh(x * w)
+    minus_h_times_h = 1.0 - h * h
     h_dot = x_times_w_dot * minus_h_times_h
     s = 0.0
     s_dot = 0.0
     for i in range(3):
-        h_times_x = h * x
         stack.append(h_dot_times_x)
         h_dot_times_x = h_dot * x
         stack.append(h_times_x_dot_1)
         h_times_x_dot_1 = h * x_dot
         stack.append(h_times_x_dot)
         h_times_x_dot = h_dot_times_x + h_times_x_dot_1
-        sum_h_times_x = np.sum(h_times_x)
+        sum_h_times_x = np.sum(h * x)
         sum_h_times_x_dot = np.sum(h_times_x_dot)
-        s_plus_sum_h_times_x = s + sum_h_times_x
         s_plus_sum_h_times_x_dot = s_dot + sum_h_times_x_dot
-        s = s_plus_sum_h_times_x
+        s = s + sum_h_times_x
         s_dot = s_plus_sum_h_times_x_dot
     stack.append(range(3))
     # reverse sweep
@@ -46,27 +42,22 @@ def grad_jvp_second_order(x, w, *, x_dot, ds_dot=1.0):
         h_dot_times_x = stack.pop()
     # snapshot_cases.py:128  h = np.tanh(x * w)
     dminus_h_times_h = unbroadcast(dh_dot * x_times_w_dot, minus_h_times_h)
-    dh_times_h = -dminus_h_times_h
-    dh = dh + 2.0 * (dh_times_h * h)
-    dx_times_w = dh * (1.0 - h * h)
-    dx = dx + unbroadcast(dx_times_w * w, x)
+    dh = dh + 2.0 * (-dminus_h_times_h * h)
+    dx = dx + unbroadcast(dh * (1.0 - h * h) * w, x)
     return ((s, s_dot), dx)
 
 
 def jvp_second_order(x, w, *, x_dot):
-    x_times_w = x * w
     x_times_w_dot = x_dot * w
-    h = np.tanh(x_times_w)
+    h = np.tanh(x * w)
     h_dot = x_times_w_dot * (1.0 - h * h)
     s = 0.0
     s_dot = 0.0
     for i in range(3):
-        h_times_x = h * x
         h_times_x_dot = h_dot * x + h * x_dot
-        sum_h_times_x = np.sum(h_times_x)
+        sum_h_times_x = np.sum(h * x)
         sum_h_times_x_dot = np.sum(h_times_x_dot)
-        s_plus_sum_h_times_x = s + sum_h_times_x
         s_plus_sum_h_times_x_dot = s_dot + sum_h_times_x_dot
-        s = s_plus_sum_h_times_x
+        s = s + sum_h_times_x
         s_dot = s_plus_sum_h_times_x_dot
     return (s, s_dot)

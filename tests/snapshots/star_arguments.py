@@ -2,8 +2,7 @@ def grad_star_arguments(x, *args, dout=1.0, **kw):
     polynomial_x, polynomial_state = vjp_polynomial_wrt_coefficients(x, *args)
     kw_scale = kw['scale']
     times = polynomial_x * kw_scale
-    kw_shift = kw['shift']
-    polynomial_coefficients = (1.0, kw_shift)
+    polynomial_coefficients = (1.0, kw['shift'])
     polynomial_x_1, polynomial_state_1 = vjp_polynomial_wrt_coefficients(x, *polynomial_coefficients)
     out = times + polynomial_x_1
     # reverse sweep

@@ -7,9 +7,8 @@ def grad_tuple_unpacking(x, y, *, dout=1.0):
         stack.append(a_old)
         a_old = a
         a = b
-        a_old_times_b = a_old * b
         stack.append(b)
-        b = a_old_times_b
+        b = a_old * b
     stack.append(range(3))
     out = a + b
     # reverse sweep

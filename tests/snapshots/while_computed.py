@@ -4,12 +4,10 @@ def grad_while_computed(x, *, dx=1.0):
     n_iter = 0
     while x > 0.1:
         n_iter += 1
-        x_times = x * 0.5
         stack.append(times_x)
         times_x = 0.01 * x
-        times_x_times_x = times_x * x
         stack.append(x)
-        x = x_times + times_x_times_x
+        x = x * 0.5 + times_x * x
     stack.append(n_iter)
     x_value = x
     # reverse sweep
