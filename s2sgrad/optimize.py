@@ -723,8 +723,9 @@ def _pure(node, values):
     for n in walk(node):
         if isinstance(n, gast.Call):
             fn = _meaning(n.func, values)
-            if not (isinstance(fn, numpy.ufunc) or getattr(fn, "__module__", None) == "math") or n.keywords:
-                return False
+            if not (isinstance(fn, numpy.ufunc) and len(n.args) <= fn.nin or getattr(fn, "__module__", None) == "math") \
+                    or n.keywords:
+                return False                     # a ufunc's positional `out` (np.add(a, b, a)) writes into a
         elif not isinstance(n, (gast.Name, gast.Constant, gast.BinOp, gast.UnaryOp, gast.Subscript, gast.Attribute,
                                 gast.Slice, gast.Tuple, gast.expr_context, gast.operator, gast.unaryop)):
             return False
